@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vinr/cashlessd/certs"
+	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/daemon/admin"
+	"github.com/vinr/cashlessd/daemon/api"
+	"github.com/vinr/cashlessd/daemon/auth"
+	"github.com/vinr/cashlessd/daemon/config"
+	"github.com/vinr/cashlessd/daemon/sim"
+	"github.com/vinr/cashlessd/daemon/store"
+)
+
+// shutdownGrace bounds how long SIGTERM waits for a running transaction.
+const shutdownGrace = 30 * time.Second
+
+// loadConfig parses serve's flags over the config file.
+func (m *Main) loadConfig(args []string) (config.Config, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	var (
+		file       = fs.String("config", "", "TOML configuration file")
+		listen     = fs.String("listen", "", "address to listen on (default :8443)")
+		dataDir    = fs.String("data-dir", "", "data directory (default /var/lib/cashlessd)")
+		simulator  = fs.Bool("simulator", false, "simulate the card reader, printer and acquirer host")
+		model      = fs.String("model", "", "terminal model (nexgo_n92, nexgo_ct20, nexgo_ct20p, nexgo_n86pro, ciontek_cm30)")
+		terminalID = fs.String("terminal-id", "", "terminal ID reported by status and printed on receipts")
+	)
+	if err := fs.Parse(args); err != nil {
+		return config.Config{}, usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return config.Config{}, usageError{fmt.Sprintf("serve: unexpected argument %q", fs.Arg(0))}
+	}
+	cfg, err := config.Load(*file)
+	if err != nil {
+		return cfg, err
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "listen":
+			cfg.Listen = *listen
+		case "data-dir":
+			cfg.DataDir = *dataDir
+		case "simulator":
+			cfg.Simulator = *simulator
+		case "model":
+			cfg.Model = *model
+		case "terminal-id":
+			cfg.TerminalID = *terminalID
+		}
+	})
+	return cfg, cfg.Validate()
+}
+
+// serve runs the daemon until ctx ends.
+func (m *Main) serve(ctx context.Context, args []string) error {
+	cfg, err := m.loadConfig(args)
+	if err != nil {
+		return err
+	}
+	log := newLogger(m.Stderr, cfg.Log.Level).With().Str("terminalId", cfg.TerminalID).Logger()
+
+	db, err := store.Open(cfg.DataDir, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	keys, err := auth.New(db, cfg.Simulator)
+	if err != nil {
+		return err
+	}
+	if !keys.HasKey() {
+		log.Warn().Msg("no shared key is set: run `cashlessd key rotate --data-dir " + cfg.DataDir + "` to make one")
+	}
+
+	if !cfg.Simulator {
+		return errors.New("this build drives devices in simulator mode only (--simulator); the serial reader, printer and ISO 8583 host drivers are not wired in yet")
+	}
+	devices := sim.New(filepath.Join(cfg.DataDir, "printer"))
+	settleAt, _ := cfg.SettleAt()
+	engine := daemon.New(daemon.Config{
+		TerminalID:      cfg.TerminalID,
+		Model:           cfg.Model,
+		SoftwareVersion: m.Version,
+		Currency:        cfg.Currency,
+		HasPrinter:      cfg.HasPrinter(),
+		CardTimeout:     cfg.CardTimeout.Duration,
+		PreauthValidity: cfg.PreauthValidity.Duration,
+		Receipt: daemon.ReceiptLayout{
+			Merchant:   daemon.Merchant{Name: cfg.Merchant.Name, Address: cfg.Merchant.Address, ID: cfg.Merchant.ID},
+			TerminalID: cfg.TerminalID,
+			Location:   cfg.Location(),
+			Width:      cfg.Receipt.Width,
+			QR:         cfg.Receipt.QR,
+		},
+		AutoSettle:      cfg.Settlement.Auto,
+		SettleAt:        settleAt,
+		PrintSettlement: cfg.Settlement.PrintReport,
+	}, daemon.Deps{
+		Store:   db,
+		Reader:  devices.Reader(),
+		Printer: devices.Printer(),
+		Host:    devices.Host(),
+		Clock:   devices,
+		Log:     log,
+	})
+	devices.OnClockAdvance(engine.CheckSchedule)
+
+	tlsConfig, caFile, err := m.tlsConfig(cfg)
+	if err != nil {
+		return err
+	}
+	if err := engine.Start(ctx); err != nil {
+		return fmt.Errorf("recovering pending transactions: %w", err)
+	}
+	adminSrv, err := admin.Listen(cfg.DataDir, keys)
+	if err != nil {
+		_ = engine.Stop(context.Background())
+		return err
+	}
+	defer adminSrv.Close()
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		_ = engine.Stop(context.Background())
+		return err
+	}
+	apiSrv := api.New(api.Options{Engine: engine, Keys: keys, Simulator: devices, Log: log})
+	httpSrv := apiSrv.HTTPServer(tlsConfig)
+	served := make(chan error, 1)
+	go func() { served <- httpSrv.ServeTLS(ln, "", "") }()
+	log.Info().Str("listen", ln.Addr().String()).Str("caBundle", caFile).Bool("simulator", cfg.Simulator).
+		Str("model", cfg.Model).Str("version", m.Version).Msg("cashlessd ready")
+	if m.Ready != nil {
+		m.Ready(ln.Addr())
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		_ = engine.Stop(context.Background())
+		return err
+	}
+	log.Info().Msg("shutting down: no new transactions; finishing the running one")
+	grace, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- engine.Stop(grace) }()
+	if err := httpSrv.Shutdown(grace); err != nil {
+		_ = httpSrv.Close()
+	}
+	if err := <-stopped; err != nil {
+		log.Warn().Err(err).Msg("a transaction was still running at shutdown; it will be resolved at the next start")
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info().Msg("stopped")
+	return nil
+}
+
+// tlsConfig loads configured certificates or makes development ones.
+func (m *Main) tlsConfig(cfg config.Config) (*tls.Config, string, error) {
+	files := certs.Files{Cert: cfg.TLS.CertFile, Key: cfg.TLS.KeyFile, CA: cfg.TLS.CAFile}
+	if files.Cert == "" {
+		var err error
+		files, err = certs.EnsureDev(filepath.Join(cfg.DataDir, "certs"), cfg.TLS.Hosts, time.Now())
+		if err != nil {
+			return nil, "", fmt.Errorf("making development certificates: %w", err)
+		}
+	}
+	tc, err := certs.ServerConfig(files)
+	return tc, files.CA, err
+}
+
+// newLogger makes the JSON logger at the configured level.
+func newLogger(w interface{ Write([]byte) (int, error) }, level string) zerolog.Logger {
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil || level == "" {
+		lvl = zerolog.InfoLevel
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}

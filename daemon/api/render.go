@@ -1,0 +1,96 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/vinr/cashlessd/daemon"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// render turns a finished transaction into its response body and HTTP
+// status. The same stored transaction always renders the same body, which
+// is what an idempotent replay returns.
+func render(t *daemon.Transaction) (transactionResponse, int) {
+	r := transactionResponse{
+		Status:        string(t.Status),
+		Reference:     t.Reference,
+		TransactionID: t.ID,
+		CompletedAt:   timestamp(t.CompletedAt),
+	}
+	if t.Receipts != nil {
+		r.ReceiptData = &receiptData{MerchantReceipt: t.Receipts.Merchant, CustomerReceipt: t.Receipts.Customer,
+			SignatureRequired: t.Receipts.SignatureRequired}
+	}
+	if t.PrintReceipt && (t.Status == daemon.StatusApproved || t.Status == daemon.StatusDeclined) {
+		r.ReceiptPrinted = ptr(t.ReceiptPrinted)
+		r.PrinterError = t.PrinterError
+	}
+	switch t.Status {
+	case daemon.StatusApproved:
+	case daemon.StatusDeclined:
+		r.DeclineCode, r.DeclineMessage = t.DeclineCode, t.DeclineMessage
+		r.Error = &errorBody{Code: daemon.CodeCardDeclined, Message: t.DeclineMessage}
+		r.Amount, r.Currency = ptr(t.Amount), t.Currency
+		return r, http.StatusPaymentRequired
+	default:
+		code := t.ErrorCode
+		if code == "" {
+			code = daemon.CodeInternalError
+		}
+		r.Error = &errorBody{Code: code, Message: t.ErrorMessage}
+		return r, httpStatus(code)
+	}
+	r.Currency = t.Currency
+	r.AuthCode = t.AuthCode
+	card := t.Card
+	if card == nil {
+		card = &daemon.CardInfo{}
+	}
+	switch t.Kind {
+	case daemon.KindSale:
+		r.Amount, r.TipAmount, r.TotalAmount = ptr(t.Amount), ptr(t.TipAmount), ptr(t.TotalAmount())
+		r.EntryMethod, r.CardScheme, r.MaskedPan = card.EntryMethod, card.Scheme, card.MaskedPAN
+		r.CardholderName = ptr(card.CardholderName)
+	case daemon.KindPreauth:
+		r.Amount = ptr(t.Amount)
+		r.EntryMethod, r.CardScheme, r.MaskedPan = card.EntryMethod, card.Scheme, card.MaskedPAN
+		r.CardholderName = ptr(card.CardholderName)
+		r.ExpiresAt = timestamp(t.ExpiresAt)
+	case daemon.KindCompletion:
+		r.CaptureAmount = ptr(t.Amount)
+		r.OriginalReference = t.OriginalReference
+		r.OriginalTransactionID = t.OriginalID
+	case daemon.KindRefund:
+		r.Amount = ptr(t.Amount)
+		r.OriginalReference = t.OriginalReference
+		r.OriginalTransactionID = t.OriginalID
+	}
+	return r, http.StatusOK
+}
+
+// renderBatch is the batch/close answer.
+func renderBatch(b *daemon.Batch) batchResponse {
+	r := batchResponse{
+		Status:           "closed",
+		BatchID:          b.ID,
+		Reference:        b.Reference,
+		TransactionCount: b.TransactionCount(),
+		TotalAmount:      b.TotalAmount(),
+		Currency:         b.Currency,
+		ClosedAt:         timestamp(b.ClosedAt),
+		Totals: batchTotals{
+			Sales:       kindTotal{Count: b.SaleCount, Amount: b.SaleAmount},
+			Completions: kindTotal{Count: b.CompletionCount, Amount: b.CompletionAmount},
+			Refunds:     kindTotal{Count: b.RefundCount, Amount: b.RefundAmount},
+		},
+		Automatic: b.Automatic,
+	}
+	if len(b.Schemes) > 0 {
+		r.Schemes = map[string]kindTotal{}
+		for k, v := range b.Schemes {
+			r.Schemes[k] = kindTotal{Count: v.Count, Amount: v.Amount}
+		}
+	}
+	return r
+}

@@ -1,0 +1,197 @@
+// Package api is the HTTP side of cashlessd: the /cashless/v1 routes on
+// echo, key authentication, strict JSON wire types, error mapping to the
+// reference's error shape, request logging, and the /simulator/v1 control
+// routes in simulator mode.
+package api
+
+import (
+	"crypto/tls"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/rs/zerolog"
+
+	"github.com/vinr/cashlessd/daemon"
+)
+
+// KeyHeader carries the shared key.
+const KeyHeader = "X-VINR-Cashless-Key"
+
+// ReplayHeader marks a response replayed for a repeated reference.
+const ReplayHeader = "Idempotent-Replayed"
+
+// MaxBody bounds a request body.
+const MaxBody = "64K"
+
+// KeyVerifier checks a presented shared key.
+type KeyVerifier interface {
+	Verify(key string) bool
+}
+
+// Options wires the server.
+type Options struct {
+	Engine    *daemon.Engine
+	Keys      KeyVerifier
+	Simulator daemon.Simulator // nil outside simulator mode
+	Log       zerolog.Logger
+}
+
+// Server is the Cashless API.
+type Server struct {
+	echo   *echo.Echo
+	engine *daemon.Engine
+	keys   KeyVerifier
+	sim    daemon.Simulator
+	log    zerolog.Logger
+}
+
+// New builds the routes.
+func New(o Options) *Server {
+	s := &Server{echo: echo.New(), engine: o.Engine, keys: o.Keys, sim: o.Simulator, log: o.Log}
+	e := s.echo
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}))
+	e.Use(s.logRequests)
+	e.Use(middleware.Recover())
+	e.Use(middleware.BodyLimit(MaxBody))
+
+	v1 := e.Group("/cashless/v1", s.authenticate)
+	v1.POST("/status", s.status)
+	v1.POST("/sale", s.sale)
+	v1.POST("/preauth", s.preauth)
+	v1.POST("/preauth/complete", s.complete)
+	v1.POST("/cancel", s.cancel)
+	v1.POST("/refund", s.refund)
+	v1.POST("/batch/close", s.batchClose)
+	v1.POST("/receipt/last", s.receiptLast)
+	v1.POST("/receipt/reprint", s.reprint)
+
+	if s.sim != nil {
+		sim := e.Group("/simulator/v1", s.authenticate)
+		sim.POST("/card", s.simCard)
+		sim.POST("/host", s.simHost)
+		sim.POST("/printer", s.simPrinter)
+		sim.POST("/clock", s.simClock)
+	}
+	return s
+}
+
+// Handler is the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// HTTPServer wraps the handler in an http.Server with timeouts that stop
+// slow clients yet allow the 120 s synchronous transactions.
+func (s *Server) HTTPServer(tlsConfig *tls.Config) *http.Server {
+	return &http.Server{
+		Handler:           s.echo,
+		TLSConfig:         tlsConfig,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      150 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          newStdLogger(s.log),
+	}
+}
+
+// authenticate checks the shared key on every call.
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !s.keys.Verify(c.Request().Header.Get(KeyHeader)) {
+			return &daemon.Error{Code: daemon.CodeInvalidKey, Message: "Shared key missing or incorrect (header " + KeyHeader + ")."}
+		}
+		return next(c)
+	}
+}
+
+// httpStatus maps each error code to its HTTP status.
+func httpStatus(code string) int {
+	switch code {
+	case daemon.CodeInvalidRequest:
+		return http.StatusBadRequest
+	case daemon.CodeInvalidKey:
+		return http.StatusUnauthorized
+	case daemon.CodeCardDeclined:
+		return http.StatusPaymentRequired
+	case daemon.CodeTransactionNotFound, daemon.CodeNotFound:
+		return http.StatusNotFound
+	case daemon.CodeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case daemon.CodeTerminalBusy, daemon.CodeDuplicateReference, daemon.CodeTransactionCancelled:
+		return http.StatusConflict
+	case daemon.CodeCancelNotAllowed, daemon.CodeAmountExceedsOriginal, daemon.CodePreauthExpired,
+		daemon.CodePreauthCompleted, daemon.CodePrinterUnavailable:
+		return http.StatusUnprocessableEntity
+	case daemon.CodeTooManyAttempts:
+		return http.StatusTooManyRequests
+	case daemon.CodeCommunicationError, daemon.CodePrinterError, daemon.CodeReaderError, daemon.CodeStorageUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// handleError writes every error in the reference's shape.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var apiErr *daemon.Error
+	var httpErr *echo.HTTPError
+	switch {
+	case errors.As(err, &apiErr):
+	case errors.As(err, &httpErr):
+		switch httpErr.Code {
+		case http.StatusNotFound:
+			apiErr = &daemon.Error{Code: daemon.CodeNotFound, Message: "No such endpoint; see /cashless/v1/…"}
+		case http.StatusMethodNotAllowed:
+			apiErr = &daemon.Error{Code: daemon.CodeMethodNotAllowed, Message: "Every Cashless API call is POST with a JSON body."}
+		case http.StatusRequestEntityTooLarge:
+			apiErr = &daemon.Error{Code: daemon.CodeInvalidRequest, Message: "The request body is larger than " + MaxBody + "B."}
+		case http.StatusBadRequest:
+			apiErr = &daemon.Error{Code: daemon.CodeInvalidRequest, Message: "Bad request."}
+		default:
+			apiErr = daemon.AsError(err)
+		}
+	default:
+		s.log.Error().Err(err).Str("path", c.Path()).Msg("internal error")
+		apiErr = daemon.AsError(err)
+	}
+	status := httpStatus(apiErr.Code)
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	_ = c.JSON(status, errorResponse{Error: errorBody{Code: apiErr.Code, Message: apiErr.Message}})
+}
+
+// logRequests writes one JSON log line per request: request ID, method,
+// path, status, latency and the ECR's reference. Never a body.
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		res := c.Response()
+		ev := s.log.Info()
+		if res.Status >= 500 {
+			ev = s.log.Warn()
+		}
+		ev = ev.Str("requestId", res.Header().Get(echo.HeaderXRequestID)).
+			Str("method", c.Request().Method).
+			Str("path", c.Request().URL.Path).
+			Int("status", res.Status).
+			Dur("latency", time.Since(start)).
+			Str("remote", c.RealIP())
+		if ref, ok := c.Get("reference").(string); ok && ref != "" {
+			ev = ev.Str("reference", ref)
+		}
+		ev.Msg("request")
+		return nil
+	}
+}

@@ -1,0 +1,127 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// BatchResult is a closed batch; Replayed is set when the reference had
+// already closed it and nothing was settled again.
+type BatchResult struct {
+	Batch    *Batch
+	Replayed bool
+}
+
+// CloseBatch settles the open batch with the host and closes it under the
+// reference. Closing again with the same reference returns the same batch.
+func (e *Engine) CloseBatch(ctx context.Context, reference string) (*BatchResult, error) {
+	return e.closeBatch(ctx, reference, false)
+}
+
+func (e *Engine) closeBatch(ctx context.Context, reference string, automatic bool) (*BatchResult, error) {
+	if b, err := e.deps.Store.BatchByReference(reference); err == nil {
+		return &BatchResult{Batch: b, Replayed: true}, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, storageError(err)
+	}
+	a := &active{kind: "batch_close", reference: reference, stage: StageAuthorising, startedAt: e.Now()}
+	if err := e.acquire(a); err != nil {
+		return nil, err
+	}
+	var (
+		res  *BatchResult
+		rerr error
+	)
+	go func() {
+		defer e.release(a)
+		res, rerr = e.settle(reference, automatic)
+	}()
+	if err := wait(ctx, a); err != nil {
+		return nil, err
+	}
+	return res, rerr
+}
+
+// settle runs under the terminal: the host confirms the totals, then the
+// batch is closed locally.
+func (e *Engine) settle(reference string, automatic bool) (*BatchResult, error) {
+	// A close that raced in with the same reference already finished.
+	if b, err := e.deps.Store.BatchByReference(reference); err == nil {
+		return &BatchResult{Batch: b, Replayed: true}, nil
+	}
+	open, err := e.deps.Store.OpenBatch()
+	switch {
+	case errors.Is(err, ErrNotFound):
+		open = nil
+	case err != nil:
+		return nil, storageError(err)
+	}
+	if open != nil && open.TransactionCount() > 0 {
+		if err := e.deps.Host.Settle(e.base, SettlementRequest{Batch: open}); err != nil {
+			e.deps.Log.Warn().Err(err).Str("batchId", open.ID).Msg("settlement failed")
+			return nil, Errorf(CodeCommunicationError, "The acquirer host did not confirm the settlement; the batch stays open. Retry batch/close.")
+		}
+	}
+	b, err := e.deps.Store.CloseBatch(reference, e.Now(), automatic, e.ids.New("batch"), e.cfg.Currency)
+	if err != nil {
+		return nil, storageError(err)
+	}
+	e.deps.Log.Info().Str("batchId", b.ID).Str("reference", reference).Int64("count", b.TransactionCount()).
+		Int64("total", b.TotalAmount()).Bool("automatic", automatic).Msg("batch closed")
+	if e.cfg.PrintSettlement && e.cfg.HasPrinter && e.deps.Printer != nil {
+		ctx, cancel := context.WithTimeout(e.base, printTimeout)
+		if err := e.deps.Printer.Print(ctx, BuildSettlementReport(e.cfg.Receipt, b)); err != nil {
+			e.deps.Log.Warn().Err(err).Str("batchId", b.ID).Msg("settlement report not printed")
+		}
+		cancel()
+	}
+	return &BatchResult{Batch: b}, nil
+}
+
+// nextSettlement is the first daily settlement time after now.
+func (e *Engine) nextSettlement(now time.Time) time.Time {
+	if !e.cfg.AutoSettle {
+		return time.Time{}
+	}
+	loc := e.cfg.Receipt.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	local := now.In(loc)
+	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
+	at := day.Add(e.cfg.SettleAt)
+	if !at.After(now) {
+		at = day.AddDate(0, 0, 1).Add(e.cfg.SettleAt)
+	}
+	return at
+}
+
+// CheckSchedule closes the batch when the daily settlement time has come.
+// The engine calls it every second; the simulator's clock calls it after
+// moving time forward. A busy terminal settles as soon as it is free.
+func (e *Engine) CheckSchedule() {
+	e.mu.Lock()
+	due := e.nextAuto
+	now := e.Now()
+	if due.IsZero() || now.Before(due) || e.active != nil || e.draining {
+		e.mu.Unlock()
+		return
+	}
+	e.mu.Unlock()
+	loc := e.cfg.Receipt.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	ref := "AUTO-" + due.In(loc).Format("20060102-1504")
+	open, err := e.deps.Store.OpenBatch()
+	if err == nil && open.TransactionCount() > 0 {
+		if _, err := e.closeBatch(e.base, ref, true); err != nil {
+			e.deps.Log.Warn().Err(err).Msg("automatic settlement will be retried")
+			return
+		}
+	}
+	e.mu.Lock()
+	e.nextAuto = e.nextSettlement(now)
+	e.mu.Unlock()
+}

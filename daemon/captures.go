@@ -1,0 +1,140 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+)
+
+// Complete captures an approved pre-auth. It needs no card.
+func (e *Engine) Complete(ctx context.Context, r CompletionRequest) (*Result, error) {
+	if err := e.checkCurrency(r.Currency); err != nil {
+		return nil, err
+	}
+	if res, err := e.replay(KindCompletion, r.Reference, func(t *Transaction) bool {
+		return t.Amount == r.CaptureAmount && t.Currency == r.Currency && t.OriginalReference == r.OriginalReference
+	}); res != nil || err != nil {
+		return res, err
+	}
+	t := &Transaction{Kind: KindCompletion, Reference: r.Reference, Amount: r.CaptureAmount, Currency: r.Currency,
+		OriginalReference: r.OriginalReference, PrintReceipt: r.PrintReceipt}
+	return e.runCapture(ctx, t, func() (*Transaction, error) {
+		orig, err := e.original(KindPreauth, r.OriginalReference)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case orig.CompletionID != "":
+			return nil, Errorf(CodePreauthCompleted, "Pre-auth %q was already completed (%s).", r.OriginalReference, orig.CompletionID)
+		case !e.Now().Before(orig.ExpiresAt):
+			return nil, Errorf(CodePreauthExpired, "Pre-auth %q expired at %s; the held funds have been released.", r.OriginalReference, orig.ExpiresAt.Format("2006-01-02T15:04:05Z"))
+		case orig.Currency != r.Currency:
+			return nil, Errorf(CodeInvalidRequest, "currency: the pre-auth was in %s.", orig.Currency)
+		case r.CaptureAmount > orig.Amount:
+			return nil, Errorf(CodeAmountExceedsOriginal, "captureAmount %d exceeds the authorised amount %d.", r.CaptureAmount, orig.Amount)
+		}
+		return orig, nil
+	})
+}
+
+// Refund refunds an approved sale or completion to the original card.
+func (e *Engine) Refund(ctx context.Context, r RefundRequest) (*Result, error) {
+	if err := e.checkCurrency(r.Currency); err != nil {
+		return nil, err
+	}
+	if res, err := e.replay(KindRefund, r.Reference, func(t *Transaction) bool {
+		return t.Amount == r.Amount && t.Currency == r.Currency && t.OriginalReference == r.OriginalReference
+	}); res != nil || err != nil {
+		return res, err
+	}
+	t := &Transaction{Kind: KindRefund, Reference: r.Reference, Amount: r.Amount, Currency: r.Currency,
+		OriginalReference: r.OriginalReference, PrintReceipt: r.PrintReceipt}
+	return e.runCapture(ctx, t, func() (*Transaction, error) {
+		orig, err := e.original(KindSale, r.OriginalReference)
+		if errors.Is(err, errNoOriginal) {
+			orig, err = e.original(KindCompletion, r.OriginalReference)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if orig.Currency != r.Currency {
+			return nil, Errorf(CodeInvalidRequest, "currency: the original transaction was in %s.", orig.Currency)
+		}
+		if left := orig.TotalAmount() - orig.RefundedAmount; r.Amount > left {
+			return nil, Errorf(CodeAmountExceedsOriginal, "Refund amount %d exceeds what is left to refund (%d of %d captured).", r.Amount, left, orig.TotalAmount())
+		}
+		return orig, nil
+	})
+}
+
+// errNoOriginal marks an original reference with no approval.
+var errNoOriginal = Errorf(CodeTransactionNotFound, "originalReference does not match a known transaction.")
+
+// original looks up the approved transaction a completion or refund refers
+// to.
+func (e *Engine) original(kind Kind, ref string) (*Transaction, error) {
+	t, err := e.deps.Store.ApprovedByReference(kind, ref)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errNoOriginal
+	}
+	if err != nil {
+		return nil, storageError(err)
+	}
+	return t, nil
+}
+
+// runCapture takes the terminal, checks the original under it (so two
+// refunds cannot both pass the check), and sends the request to the host.
+func (e *Engine) runCapture(ctx context.Context, t *Transaction, check func() (*Transaction, error)) (*Result, error) {
+	a := &active{tx: t, kind: string(t.Kind), reference: t.Reference, stage: StageAuthorising}
+	if err := e.acquire(a); err != nil {
+		return nil, err
+	}
+	orig, err := check()
+	if err == nil {
+		t.ID = e.ids.New("tpay")
+		t.Status, t.Stage = StatusPending, StageAuthorising
+		t.StartedAt = e.Now()
+		a.startedAt = t.StartedAt
+		t.OriginalID = orig.ID
+		if orig.Card != nil {
+			c := CardInfo{MaskedPAN: orig.Card.MaskedPAN, Scheme: orig.Card.Scheme, CardholderName: orig.Card.CardholderName,
+				AID: orig.Card.AID, ApplicationLabel: orig.Card.ApplicationLabel}
+			t.Card = &c
+		}
+		if cerr := e.deps.Store.CreateTransaction(t); cerr != nil {
+			err = storageError(cerr)
+		}
+	}
+	if err != nil {
+		e.release(a)
+		return nil, err
+	}
+	go func() {
+		defer e.release(a)
+		e.capture(a, orig)
+	}()
+	if err := wait(ctx, a); err != nil {
+		return nil, err
+	}
+	return &Result{Tx: t}, nil
+}
+
+// capture is the body of a completion or refund.
+func (e *Engine) capture(a *active, orig *Transaction) {
+	t := a.tx
+	t.HostContacted = true
+	resp, err := e.deps.Host.Authorise(e.base, AuthRequest{Kind: t.Kind, TransactionID: t.ID, Reference: t.Reference,
+		Amount: t.TotalAmount(), Currency: t.Currency, Time: t.StartedAt,
+		Original: &HostOriginal{TransactionID: orig.ID, AuthCode: orig.AuthCode, HostReference: orig.HostReference, Amount: orig.TotalAmount(), Kind: orig.Kind}})
+	if err != nil {
+		e.hostFailed(t, err)
+		return
+	}
+	t.ResponseCode = resp.ResponseCode
+	if !resp.Approved {
+		e.decline(t, resp.DeclineCode, resp.DeclineMessage)
+		return
+	}
+	t.AuthCode, t.HostReference = resp.AuthCode, resp.HostReference
+	e.approve(a)
+}

@@ -1,0 +1,212 @@
+// Package config reads cashlessd's TOML configuration file, applies
+// defaults, and checks every value before the daemon starts.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/vinr/cashlessd/daemon"
+)
+
+// Duration is a time.Duration written as "60s", "168h" in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Config is the whole configuration. Every key is documented in
+// configs/cashlessd.toml.
+type Config struct {
+	TerminalID      string   `toml:"terminal_id"`
+	Model           string   `toml:"model"`
+	Listen          string   `toml:"listen"`
+	DataDir         string   `toml:"data_dir"`
+	Simulator       bool     `toml:"simulator"`
+	Currency        string   `toml:"currency"`
+	Timezone        string   `toml:"timezone"`
+	CardTimeout     Duration `toml:"card_timeout"`
+	PreauthValidity Duration `toml:"preauth_validity"`
+
+	TLS        TLS        `toml:"tls"`
+	Merchant   Merchant   `toml:"merchant"`
+	Receipt    Receipt    `toml:"receipt"`
+	Settlement Settlement `toml:"settlement"`
+	Log        Log        `toml:"log"`
+}
+
+// TLS names the terminal's certificate files; empty means a development CA
+// and certificate are made under <data_dir>/certs.
+type TLS struct {
+	CertFile string   `toml:"cert_file"`
+	KeyFile  string   `toml:"key_file"`
+	CAFile   string   `toml:"ca_file"`
+	Hosts    []string `toml:"hosts"`
+}
+
+// Merchant is printed on receipts.
+type Merchant struct {
+	Name    string `toml:"name"`
+	Address string `toml:"address"`
+	ID      string `toml:"id"`
+}
+
+// Receipt is the receipt layout.
+type Receipt struct {
+	Width int  `toml:"width"`
+	QR    bool `toml:"qr"`
+}
+
+// Settlement is the automatic daily batch close.
+type Settlement struct {
+	Auto        bool   `toml:"auto"`
+	Time        string `toml:"time"`
+	PrintReport bool   `toml:"print_report"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level string `toml:"level"`
+}
+
+// Models maps each supported terminal model to whether it has a printer.
+func Models() map[string]bool {
+	return map[string]bool{
+		"nexgo_n92":    true,
+		"nexgo_ct20":   true,
+		"nexgo_ct20p":  true,
+		"nexgo_n86pro": false,
+		"ciontek_cm30": false,
+	}
+}
+
+// Default returns the configuration used when the file leaves a key out.
+func Default() Config {
+	return Config{
+		TerminalID:      "",
+		Model:           "nexgo_ct20",
+		Listen:          ":8443",
+		DataDir:         "/var/lib/cashlessd",
+		Currency:        "USD",
+		Timezone:        "UTC",
+		CardTimeout:     Duration{60 * time.Second},
+		PreauthValidity: Duration{7 * 24 * time.Hour},
+		Merchant:        Merchant{Name: "CASHLESSD MERCHANT"},
+		Receipt:         Receipt{Width: 32},
+		Settlement:      Settlement{Auto: true, Time: "23:00"},
+		Log:             Log{Level: "info"},
+	}
+}
+
+// Load reads a TOML file over the defaults. Unknown keys are errors, so a
+// typo is not silently ignored.
+func Load(path string) (Config, error) {
+	c := Default()
+	if path == "" {
+		return c, nil
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return c, err
+	}
+	md, err := toml.Decode(string(raw), &c)
+	if err != nil {
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return c, fmt.Errorf("%s: unknown keys: %s", path, strings.Join(keys, ", "))
+	}
+	return c, nil
+}
+
+var terminalIDPattern = regexp.MustCompile(`^[A-Za-z0-9_\-]{1,32}$`)
+
+// Validate checks every value and fills what is derived.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.TerminalID == "" {
+		if c.Simulator {
+			c.TerminalID = "term_SIM_0001"
+		} else {
+			errs = append(errs, errors.New("terminal_id is required"))
+		}
+	}
+	if c.TerminalID != "" && !terminalIDPattern.MatchString(c.TerminalID) {
+		errs = append(errs, fmt.Errorf("terminal_id %q: use 1-32 letters, digits, _ or -", c.TerminalID))
+	}
+	if _, ok := Models()[c.Model]; !ok {
+		errs = append(errs, fmt.Errorf("model %q is not supported (nexgo_n92, nexgo_ct20, nexgo_ct20p, nexgo_n86pro, ciontek_cm30)", c.Model))
+	}
+	if c.Listen == "" {
+		errs = append(errs, errors.New("listen is required"))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir is required"))
+	}
+	if !daemon.ValidCurrency(c.Currency) {
+		errs = append(errs, fmt.Errorf("currency %q is not an ISO 4217 code", c.Currency))
+	}
+	if _, err := time.LoadLocation(c.Timezone); err != nil {
+		errs = append(errs, fmt.Errorf("timezone %q: %v", c.Timezone, err))
+	}
+	if c.CardTimeout.Duration < time.Second || c.CardTimeout.Duration > 110*time.Second {
+		errs = append(errs, fmt.Errorf("card_timeout %s: must be between 1s and 110s (ECRs wait 120s)", c.CardTimeout.Duration))
+	}
+	if c.PreauthValidity.Duration < time.Hour {
+		errs = append(errs, fmt.Errorf("preauth_validity %s: must be at least 1h", c.PreauthValidity.Duration))
+	}
+	if c.Receipt.Width != 32 && c.Receipt.Width != 48 {
+		errs = append(errs, fmt.Errorf("receipt.width %d: must be 32 (58 mm) or 48 (80 mm)", c.Receipt.Width))
+	}
+	if _, err := c.SettleAt(); err != nil {
+		errs = append(errs, err)
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		errs = append(errs, errors.New("tls.cert_file and tls.key_file go together"))
+	}
+	if c.Merchant.Name == "" {
+		errs = append(errs, errors.New("merchant.name is required"))
+	}
+	return errors.Join(errs...)
+}
+
+// SettleAt is the daily settlement time as an offset from local midnight.
+func (c *Config) SettleAt() (time.Duration, error) {
+	t, err := time.Parse("15:04", c.Settlement.Time)
+	if err != nil {
+		return 0, fmt.Errorf("settlement.time %q: use HH:MM (24h)", c.Settlement.Time)
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
+}
+
+// HasPrinter reports whether the configured model has a built-in printer.
+func (c *Config) HasPrinter() bool { return Models()[c.Model] }
+
+// Location is the terminal's time zone.
+func (c *Config) Location() *time.Location {
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}

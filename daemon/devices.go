@@ -1,0 +1,137 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// CardRequest tells the reader what to show the cardholder.
+type CardRequest struct {
+	Kind     Kind
+	Amount   int64 // total, in minor units
+	Currency string
+	// TransactionID lets a reader log which transaction it serves.
+	TransactionID string
+}
+
+// CardData is what the reader returns once the card has been read. The full
+// PAN, the PIN block and the chip data live in memory only, for the host
+// request; they are never stored or logged (see Info).
+type CardData struct {
+	PAN            string
+	ExpiryYYMM     string
+	Info           CardInfo
+	ICCData        []byte // tag 55 set for the host, chip and contactless
+	PINBlock       []byte // encrypted online PIN block, when the card asked for it
+	KSN            []byte // DUKPT key serial number for PINBlock
+	CardSequenceNo string
+}
+
+// CardReader is the card reader / PIN pad. Detect shows the amount and waits
+// until a card is presented; it returns ctx.Err() when ctx ends first (a
+// cancel or the card timeout).
+type CardReader interface {
+	Detect(ctx context.Context, req CardRequest) (CardSession, error)
+}
+
+// CardSession is one card presented to the reader. Read runs the card's part
+// up to the online request; Complete hands the card the host's answer (the
+// second GENERATE AC on a chip card) and reports whether the card accepts it;
+// Close ends the session (power off, "remove card").
+type CardSession interface {
+	Read(ctx context.Context) (CardData, error)
+	Complete(ctx context.Context, answer AuthResponse) (bool, error)
+	Close() error
+}
+
+// HostOriginal identifies, at the host, the transaction a refund or a
+// completion refers to.
+type HostOriginal struct {
+	TransactionID string
+	AuthCode      string
+	HostReference string
+	Amount        int64
+	Kind          Kind
+}
+
+// AuthRequest is one authorisation (sale, pre-auth), capture (completion) or
+// refund sent to the acquirer host.
+type AuthRequest struct {
+	Kind          Kind
+	TransactionID string
+	Reference     string
+	Amount        int64 // total in minor units
+	Currency      string
+	Card          *CardData     // nil for completion and card-not-present refund
+	Original      *HostOriginal // for completion and refund
+	Time          time.Time
+}
+
+// AuthResponse is the host's answer.
+type AuthResponse struct {
+	Approved       bool
+	ResponseCode   string
+	AuthCode       string
+	HostReference  string
+	DeclineCode    string
+	DeclineMessage string
+	IssuerData     []byte // issuer authentication data and scripts for the card
+}
+
+// ReversalRequest cancels, at the host, an authorisation whose outcome was
+// lost or that the card refused after the host approved it.
+type ReversalRequest struct {
+	TransactionID string
+	Kind          Kind
+	Amount        int64
+	Currency      string
+	HostReference string
+	Reason        string
+}
+
+// SettlementRequest carries a batch's totals to the host.
+type SettlementRequest struct {
+	Batch *Batch
+}
+
+// Host is the acquirer link.
+type Host interface {
+	Authorise(ctx context.Context, req AuthRequest) (AuthResponse, error)
+	Reverse(ctx context.Context, req ReversalRequest) error
+	Settle(ctx context.Context, req SettlementRequest) error
+}
+
+// ErrHostUnreachable means the request never left: nothing can have been
+// charged.
+var ErrHostUnreachable = errors.New("acquirer host unreachable")
+
+// ErrOutcomeUnknown means the request left but no answer came back: the
+// authorisation must be reversed.
+var ErrOutcomeUnknown = errors.New("acquirer host did not answer")
+
+// PrinterState is what the printer reports.
+type PrinterState string
+
+// Printer states.
+const (
+	PrinterReady       PrinterState = "ready"
+	PrinterPaperOut    PrinterState = "paper_out"
+	PrinterPaperLow    PrinterState = "paper_near_end"
+	PrinterCoverOpen   PrinterState = "cover_open"
+	PrinterOffline     PrinterState = "offline"
+	PrinterUnavailable PrinterState = "unavailable"
+)
+
+// PrinterStatus is the printer's state with a human-readable detail.
+type PrinterStatus struct {
+	State   PrinterState `json:"state"`
+	Message string       `json:"message,omitempty"`
+}
+
+// Printer is the terminal's thermal printer. Print returns an error that
+// says why the document was not printed (paper out, cover open, offline).
+type Printer interface {
+	Print(ctx context.Context, doc Document) error
+	Status(ctx context.Context) PrinterStatus
+}

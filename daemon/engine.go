@@ -1,0 +1,286 @@
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	"github.com/rs/zerolog"
+)
+
+// Config is what the engine needs to know about the terminal.
+type Config struct {
+	TerminalID      string
+	Model           string
+	SoftwareVersion string
+	Currency        string
+	// HasPrinter is false on models without a built-in printer.
+	HasPrinter bool
+	// CardTimeout is how long a prompt waits for a card.
+	CardTimeout time.Duration
+	// PreauthValidity is how long an approved pre-auth can be completed.
+	PreauthValidity time.Duration
+	Receipt         ReceiptLayout
+	// AutoSettle closes the batch daily at SettleAt (minutes after local
+	// midnight, in Receipt.Location).
+	AutoSettle bool
+	SettleAt   time.Duration
+	// PrintSettlement prints a settlement report after each batch close.
+	PrintSettlement bool
+	// ReversalRetry is how often a pending reversal is retried.
+	ReversalRetry time.Duration
+}
+
+// Deps are the engine's outside world.
+type Deps struct {
+	Store   Store
+	Reader  CardReader
+	Printer Printer // nil on models without a printer
+	Host    Host
+	Clock   Clock
+	Log     zerolog.Logger
+}
+
+// Engine is the one-active-transaction state machine of a terminal.
+type Engine struct {
+	cfg  Config
+	deps Deps
+	ids  *IDs
+
+	mu       sync.Mutex
+	active   *active
+	draining bool
+	nextAuto time.Time
+
+	base    context.Context
+	stop    context.CancelFunc
+	running sync.WaitGroup
+	loops   sync.WaitGroup
+}
+
+// active is the transaction (or batch close) that holds the terminal.
+type active struct {
+	tx          *Transaction // nil for a batch close
+	kind        string
+	reference   string
+	startedAt   time.Time
+	stage       Stage
+	cancellable bool
+	cancelled   bool
+	cancel      context.CancelFunc
+	done        chan struct{}
+}
+
+// New makes an engine; call Start before use.
+func New(cfg Config, deps Deps) *Engine {
+	if cfg.CardTimeout <= 0 {
+		cfg.CardTimeout = 60 * time.Second
+	}
+	if cfg.PreauthValidity <= 0 {
+		cfg.PreauthValidity = 7 * 24 * time.Hour
+	}
+	if cfg.ReversalRetry <= 0 {
+		cfg.ReversalRetry = 30 * time.Second
+	}
+	if cfg.Receipt.Width == 0 {
+		cfg.Receipt.Width = 32
+	}
+	if cfg.Receipt.TerminalID == "" {
+		cfg.Receipt.TerminalID = cfg.TerminalID
+	}
+	if deps.Clock == nil {
+		deps.Clock = SystemClock{}
+	}
+	return &Engine{cfg: cfg, deps: deps, ids: NewIDs()}
+}
+
+// Start resolves every transaction a crash left pending, then starts the
+// daily settlement and reversal loops. New work is taken only after Start
+// returns.
+func (e *Engine) Start(ctx context.Context) error {
+	e.base, e.stop = context.WithCancel(context.WithoutCancel(ctx))
+	if err := e.recoverPending(ctx); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.nextAuto = e.nextSettlement(e.deps.Clock.Now())
+	e.mu.Unlock()
+	e.loops.Add(1)
+	go e.loop()
+	return nil
+}
+
+// Stop stops taking new work, lets the running transaction finish until ctx
+// ends, then cancels what still runs and stops the loops.
+func (e *Engine) Stop(ctx context.Context) error {
+	e.mu.Lock()
+	e.draining = true
+	e.mu.Unlock()
+	done := make(chan struct{})
+	go func() { e.running.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	e.stop()
+	e.running.Wait()
+	e.loops.Wait()
+	return err
+}
+
+// Config returns the engine's configuration.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Now is the engine's clock.
+func (e *Engine) Now() time.Time { return e.deps.Clock.Now().UTC() }
+
+// loop drives the daily settlement and pending reversals.
+func (e *Engine) loop() {
+	defer e.loops.Done()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lastReversal := time.Now()
+	for {
+		select {
+		case <-e.base.Done():
+			return
+		case <-tick.C:
+			e.CheckSchedule()
+			if time.Since(lastReversal) >= e.cfg.ReversalRetry {
+				lastReversal = time.Now()
+				e.retryReversals(e.base)
+			}
+		}
+	}
+}
+
+// acquire takes the terminal for one piece of work, or answers
+// terminal_busy.
+func (e *Engine) acquire(a *active) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.draining {
+		return Errorf(CodeTerminalBusy, "The terminal is shutting down and takes no new transactions.")
+	}
+	if e.active != nil {
+		if e.active.reference == a.reference {
+			return Errorf(CodeTerminalBusy, "Transaction %q is still running; poll /cashless/v1/status for its outcome.", a.reference)
+		}
+		return Errorf(CodeTerminalBusy, "Another transaction is currently active on this terminal.")
+	}
+	a.done = make(chan struct{})
+	e.active = a
+	e.running.Add(1)
+	return nil
+}
+
+// release frees the terminal.
+func (e *Engine) release(a *active) {
+	e.mu.Lock()
+	if e.active == a {
+		e.active = nil
+	}
+	e.mu.Unlock()
+	close(a.done)
+	e.running.Done()
+}
+
+// setStage records the active work's stage for status.
+func (e *Engine) setStage(a *active, s Stage) {
+	e.mu.Lock()
+	a.stage = s
+	if a.tx != nil {
+		a.tx.Stage = s
+	}
+	e.mu.Unlock()
+}
+
+// wait returns when the work is done or the caller gives up; the work goes
+// on either way.
+func wait(ctx context.Context, a *active) error {
+	select {
+	case <-a.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// IDs makes time-sortable identifiers that are unique across restarts.
+type IDs struct {
+	mu      sync.Mutex
+	entropy io.Reader
+}
+
+// NewIDs makes an ID generator seeded from crypto/rand.
+func NewIDs() *IDs {
+	return &IDs{entropy: ulid.Monotonic(rand.Reader, 0)}
+}
+
+// New returns prefix + "_" + a ULID for now.
+func (g *IDs) New(prefix string) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	id, err := ulid.New(ulid.Timestamp(time.Now()), g.entropy)
+	if err != nil {
+		// The monotonic reader overflows only after 2^80 IDs in one
+		// millisecond; fall back to fresh entropy.
+		id = ulid.MustNew(ulid.Timestamp(time.Now()), rand.Reader)
+	}
+	return prefix + "_" + id.String()
+}
+
+// StatusInfo is what status reports.
+type StatusInfo struct {
+	Busy              bool
+	ActiveKind        string
+	ActiveReference   string
+	ActiveStartedAt   time.Time
+	ActiveStage       Stage
+	LastTransaction   *Transaction
+	Printer           *PrinterStatus
+	PendingReversals  int
+	OpenBatchCount    int64
+	OpenBatchAmount   int64
+	NextAutoSettle    time.Time
+	AutoSettleEnabled bool
+}
+
+// Status reports whether the terminal is busy and what it did last.
+func (e *Engine) Status(ctx context.Context) (StatusInfo, error) {
+	var s StatusInfo
+	e.mu.Lock()
+	if a := e.active; a != nil {
+		s.Busy = true
+		s.ActiveKind = a.kind
+		s.ActiveReference = a.reference
+		s.ActiveStartedAt = a.startedAt
+		s.ActiveStage = a.stage
+	}
+	s.NextAutoSettle = e.nextAuto
+	e.mu.Unlock()
+	s.AutoSettleEnabled = e.cfg.AutoSettle
+	last, err := e.deps.Store.LastTransaction()
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return s, err
+	}
+	s.LastTransaction = last
+	if e.deps.Printer != nil {
+		ps := e.deps.Printer.Status(ctx)
+		s.Printer = &ps
+	}
+	if b, err := e.deps.Store.OpenBatch(); err == nil {
+		s.OpenBatchCount = b.TransactionCount()
+		s.OpenBatchAmount = b.TotalAmount()
+	}
+	if rv, err := e.deps.Store.PendingReversals(); err == nil {
+		s.PendingReversals = len(rv)
+	}
+	return s, nil
+}

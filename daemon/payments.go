@@ -1,0 +1,380 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// SaleRequest is a card-present payment.
+type SaleRequest struct {
+	Amount       int64
+	TipAmount    int64
+	Currency     string
+	Reference    string
+	PrintReceipt bool
+}
+
+// PreauthRequest reserves funds on a card.
+type PreauthRequest struct {
+	Amount       int64
+	Currency     string
+	Reference    string
+	PrintReceipt bool
+}
+
+// CompletionRequest captures a pre-auth.
+type CompletionRequest struct {
+	OriginalReference string
+	CaptureAmount     int64
+	Currency          string
+	Reference         string
+	PrintReceipt      bool
+}
+
+// RefundRequest refunds an approved sale or completion, in part or whole.
+type RefundRequest struct {
+	OriginalReference string
+	Amount            int64
+	Currency          string
+	Reference         string
+	PrintReceipt      bool
+}
+
+// Result is a finished transaction; Replayed is set when an approved
+// transaction with the same reference and parameters was returned instead of
+// running a new one.
+type Result struct {
+	Tx       *Transaction
+	Replayed bool
+}
+
+// CancelResult is what cancel answers.
+type CancelResult struct {
+	Reference   string
+	CancelledAt time.Time
+}
+
+// Decline messages per decline code.
+func declineMessage(code string) string {
+	switch code {
+	case "insufficient_funds":
+		return "Insufficient funds"
+	case "expired_card":
+		return "Card expired"
+	case "incorrect_pin":
+		return "Incorrect PIN"
+	case "declined_by_card":
+		return "Declined by card"
+	}
+	return "Transaction not approved"
+}
+
+// checkCurrency refuses a currency the terminal is not configured for.
+func (e *Engine) checkCurrency(cur string) error {
+	if cur != e.cfg.Currency {
+		return Errorf(CodeInvalidRequest, "currency: %q is not accepted by this terminal (configured: %s).", cur, e.cfg.Currency)
+	}
+	return nil
+}
+
+// replay returns the approved transaction with the reference when the
+// parameters match, duplicate_reference when they do not, and nil when the
+// reference has no approval.
+func (e *Engine) replay(kind Kind, ref string, same func(*Transaction) bool) (*Result, error) {
+	t, err := e.deps.Store.ApprovedByReference(kind, ref)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, storageError(err)
+	}
+	if !same(t) {
+		return nil, Errorf(CodeDuplicateReference, "Reference %q was already approved (%s) with different parameters.", ref, t.ID)
+	}
+	return &Result{Tx: t, Replayed: true}, nil
+}
+
+// storageError tells the ECR that the terminal could not write, so nothing
+// was charged.
+func storageError(err error) *Error {
+	return Errorf(CodeStorageUnavailable, "The terminal cannot read or write its database (%v); nothing was charged.", err)
+}
+
+// Sale runs a card-present payment.
+func (e *Engine) Sale(ctx context.Context, r SaleRequest) (*Result, error) {
+	if err := e.checkCurrency(r.Currency); err != nil {
+		return nil, err
+	}
+	if res, err := e.replay(KindSale, r.Reference, func(t *Transaction) bool {
+		return t.Amount == r.Amount && t.TipAmount == r.TipAmount && t.Currency == r.Currency
+	}); res != nil || err != nil {
+		return res, err
+	}
+	t := &Transaction{Kind: KindSale, Reference: r.Reference, Amount: r.Amount, TipAmount: r.TipAmount,
+		Currency: r.Currency, PrintReceipt: r.PrintReceipt}
+	return e.runCardTransaction(ctx, t)
+}
+
+// Preauth reserves funds on a card.
+func (e *Engine) Preauth(ctx context.Context, r PreauthRequest) (*Result, error) {
+	if err := e.checkCurrency(r.Currency); err != nil {
+		return nil, err
+	}
+	if res, err := e.replay(KindPreauth, r.Reference, func(t *Transaction) bool {
+		return t.Amount == r.Amount && t.Currency == r.Currency
+	}); res != nil || err != nil {
+		return res, err
+	}
+	t := &Transaction{Kind: KindPreauth, Reference: r.Reference, Amount: r.Amount,
+		Currency: r.Currency, PrintReceipt: r.PrintReceipt}
+	return e.runCardTransaction(ctx, t)
+}
+
+// start writes the pending transaction and takes the terminal.
+func (e *Engine) start(t *Transaction, stage Stage, cancellable bool) (*active, error) {
+	a := &active{tx: t, kind: string(t.Kind), reference: t.Reference, stage: stage, cancellable: cancellable}
+	if err := e.acquire(a); err != nil {
+		return nil, err
+	}
+	t.ID = e.ids.New("tpay")
+	t.Status = StatusPending
+	t.Stage = stage
+	t.StartedAt = e.Now()
+	a.startedAt = t.StartedAt
+	if err := e.deps.Store.CreateTransaction(t); err != nil {
+		e.release(a)
+		return nil, storageError(err)
+	}
+	return a, nil
+}
+
+// runCardTransaction takes the terminal, runs the card and host steps in the
+// background and waits for the outcome or for the caller to go away.
+func (e *Engine) runCardTransaction(ctx context.Context, t *Transaction) (*Result, error) {
+	a, err := e.start(t, StageWaitingForCard, true)
+	if err != nil {
+		return nil, err
+	}
+	detectCtx, cancel := context.WithTimeout(e.base, e.cfg.CardTimeout)
+	a.cancel = cancel
+	go func() {
+		defer e.release(a)
+		defer cancel()
+		e.card(detectCtx, a)
+	}()
+	if err := wait(ctx, a); err != nil {
+		return nil, err
+	}
+	return &Result{Tx: t}, nil
+}
+
+// card is the body of a sale or pre-auth: detect, read, authorise,
+// complete, book, print.
+func (e *Engine) card(detectCtx context.Context, a *active) {
+	t := a.tx
+	log := e.deps.Log.With().Str("transactionId", t.ID).Str("reference", t.Reference).Str("kind", string(t.Kind)).Logger()
+	sess, err := e.deps.Reader.Detect(detectCtx, CardRequest{Kind: t.Kind, Amount: t.TotalAmount(), Currency: t.Currency, TransactionID: t.ID})
+	e.mu.Lock()
+	cancelled := a.cancelled
+	a.cancellable = false
+	if err == nil && !cancelled {
+		a.stage, t.Stage = StageReadingCard, StageReadingCard
+	}
+	e.mu.Unlock()
+	switch {
+	case cancelled:
+		if sess != nil {
+			_ = sess.Close()
+		}
+		e.fail(t, StatusCancelled, CodeTransactionCancelled, "The transaction was cancelled by the ECR before a card was presented.")
+		return
+	case err != nil && errors.Is(detectCtx.Err(), context.DeadlineExceeded):
+		e.fail(t, StatusCancelled, CodeTransactionCancelled, fmt.Sprintf("No card was presented within %s.", e.cfg.CardTimeout))
+		return
+	case err != nil:
+		log.Warn().Err(err).Msg("card detection failed")
+		e.fail(t, StatusFailed, CodeReaderError, "The card reader failed: "+err.Error())
+		return
+	}
+	defer func() { _ = sess.Close() }()
+	data, err := sess.Read(e.base)
+	if err != nil {
+		log.Warn().Err(err).Msg("card read failed")
+		e.fail(t, StatusFailed, CodeReaderError, "The card could not be read: "+err.Error())
+		return
+	}
+	info := data.Info
+	t.Card = &info
+	e.setStage(a, StageAuthorising)
+	t.HostContacted = true
+	resp, err := e.deps.Host.Authorise(e.base, AuthRequest{Kind: t.Kind, TransactionID: t.ID, Reference: t.Reference,
+		Amount: t.TotalAmount(), Currency: t.Currency, Card: &data, Time: t.StartedAt})
+	if err != nil {
+		// The card is told the host gave no answer so it declines (AAC).
+		_, _ = sess.Complete(e.base, AuthResponse{Approved: false, ResponseCode: "91"})
+		e.hostFailed(t, err)
+		return
+	}
+	e.setStage(a, StageCompleting)
+	t.ResponseCode = resp.ResponseCode
+	if !resp.Approved {
+		_, _ = sess.Complete(e.base, resp)
+		e.decline(t, resp.DeclineCode, resp.DeclineMessage)
+		return
+	}
+	t.AuthCode, t.HostReference = resp.AuthCode, resp.HostReference
+	ok, err := sess.Complete(e.base, resp)
+	if err != nil || !ok {
+		// The host approved but the card refused the approval (or was
+		// pulled out): the authorisation must not stand.
+		log.Warn().Err(err).Msg("card refused the host's approval; reversing")
+		e.reverse(t, "card refused approval")
+		if err != nil {
+			e.fail(t, StatusFailed, CodeReaderError, "The card was removed before the transaction finished; the authorisation was reversed.")
+			return
+		}
+		e.decline(t, "card_declined", declineMessage("declined_by_card"))
+		return
+	}
+	e.approve(a)
+}
+
+// approve books an approved transaction and prints it when asked.
+func (e *Engine) approve(a *active) {
+	t := a.tx
+	t.Status = StatusApproved
+	t.CompletedAt = e.Now()
+	if t.Kind == KindPreauth {
+		t.ExpiresAt = t.CompletedAt.Add(e.cfg.PreauthValidity)
+	}
+	if !e.finish(t) {
+		return
+	}
+	e.print(a)
+}
+
+// finish books a final transaction. When an approval cannot be written it
+// is reversed at the host and the ECR gets storage_unavailable.
+func (e *Engine) finish(t *Transaction) bool {
+	t.Stage = StageDone
+	if t.Status == StatusApproved || t.Status == StatusDeclined {
+		t.Receipts = BuildReceipts(e.cfg.Receipt, t)
+	}
+	err := e.deps.Store.FinishTransaction(t, e.ids.New("batch"))
+	if err == nil {
+		e.deps.Log.Info().Str("transactionId", t.ID).Str("reference", t.Reference).Str("kind", string(t.Kind)).
+			Str("status", string(t.Status)).Int64("amount", t.TotalAmount()).Msg("transaction finished")
+		return true
+	}
+	e.deps.Log.Error().Err(err).Str("transactionId", t.ID).Msg("cannot book transaction")
+	if t.Status == StatusApproved {
+		e.reverse(t, "cannot book")
+	}
+	t.Status = StatusFailed
+	se := storageError(err)
+	t.ErrorCode, t.ErrorMessage = se.Code, se.Message
+	t.Receipts = nil
+	return false
+}
+
+// fail ends a transaction that was not approved or declined.
+func (e *Engine) fail(t *Transaction, status Status, code, msg string) {
+	t.Status = status
+	t.ErrorCode, t.ErrorMessage = code, msg
+	t.CompletedAt = e.Now()
+	e.finish(t)
+}
+
+// decline ends a transaction the issuer or card declined.
+func (e *Engine) decline(t *Transaction, code, msg string) {
+	if code == "" {
+		code = CodeCardDeclined
+	}
+	if msg == "" {
+		msg = declineMessage(code)
+	}
+	t.Status = StatusDeclined
+	t.DeclineCode, t.DeclineMessage = code, msg
+	t.ErrorCode, t.ErrorMessage = CodeCardDeclined, msg
+	t.CompletedAt = e.Now()
+	e.finish(t)
+}
+
+// hostFailed ends a transaction whose host request failed; when the request
+// may have reached the host it is reversed.
+func (e *Engine) hostFailed(t *Transaction, err error) {
+	msg := "The acquirer host could not be reached; nothing was charged."
+	if errors.Is(err, ErrOutcomeUnknown) {
+		e.reverse(t, "no answer from host")
+		msg = "The acquirer host did not answer; the authorisation was reversed and nothing was charged."
+	}
+	e.deps.Log.Warn().Err(err).Str("transactionId", t.ID).Msg("host request failed")
+	e.fail(t, StatusFailed, CodeCommunicationError, msg)
+}
+
+// reverse sends a reversal now; when the host cannot take it, the
+// transaction is flagged so the reversal loop retries until acknowledged.
+func (e *Engine) reverse(t *Transaction, reason string) {
+	err := e.deps.Host.Reverse(e.base, ReversalRequest{TransactionID: t.ID, Kind: t.Kind, Amount: t.TotalAmount(),
+		Currency: t.Currency, HostReference: t.HostReference, Reason: reason})
+	t.ReversalPending = err != nil
+	if err != nil {
+		e.deps.Log.Warn().Err(err).Str("transactionId", t.ID).Msg("reversal queued for retry")
+	}
+}
+
+// retryReversals sends every pending reversal again.
+func (e *Engine) retryReversals(ctx context.Context) {
+	list, err := e.deps.Store.PendingReversals()
+	if err != nil {
+		return
+	}
+	for _, t := range list {
+		if ctx.Err() != nil {
+			return
+		}
+		e.reverse(t, "retry")
+		if !t.ReversalPending {
+			if err := e.deps.Store.UpdateTransaction(t); err != nil {
+				e.deps.Log.Error().Err(err).Str("transactionId", t.ID).Msg("cannot record reversal")
+			}
+		}
+	}
+}
+
+// recoverPending resolves what a crash left pending: such a transaction's
+// outcome at the host is unknown, so it is reversed and failed.
+func (e *Engine) recoverPending(ctx context.Context) error {
+	list, err := e.deps.Store.PendingTransactions()
+	if err != nil {
+		return err
+	}
+	for _, t := range list {
+		e.reverse(t, "interrupted by restart")
+		e.fail(t, StatusFailed, CodeCommunicationError, "The terminal restarted during this transaction; it was reversed and nothing was charged.")
+		e.deps.Log.Warn().Str("transactionId", t.ID).Str("reference", t.Reference).Bool("reversalPending", t.ReversalPending).Msg("recovered interrupted transaction")
+	}
+	return nil
+}
+
+// Cancel aborts the active transaction while it waits for a card.
+func (e *Engine) Cancel(reference string) (*CancelResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a := e.active
+	if a == nil || a.tx == nil || (reference != "" && reference != a.reference) {
+		if reference == "" {
+			return nil, Errorf(CodeTransactionNotFound, "No transaction is active on this terminal.")
+		}
+		return nil, Errorf(CodeTransactionNotFound, "Transaction %q is not the active transaction.", reference)
+	}
+	if !a.cancellable {
+		return nil, Errorf(CodeCancelNotAllowed, "A card was already presented and authorisation is in flight; wait for the result and refund if needed.")
+	}
+	a.cancellable = false
+	a.cancelled = true
+	a.cancel()
+	return &CancelResult{Reference: a.reference, CancelledAt: e.Now()}, nil
+}

@@ -1,0 +1,240 @@
+package daemon
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/text/currency"
+)
+
+// Merchant is who the receipts are printed for.
+type Merchant struct {
+	Name    string
+	Address string
+	ID      string
+}
+
+// ReceiptLayout is what a receipt needs beyond the transaction.
+type ReceiptLayout struct {
+	Merchant   Merchant
+	TerminalID string
+	Location   *time.Location
+	Width      int
+	// QR adds the reference and transaction ID as a QR code.
+	QR bool
+}
+
+// Copy names a receipt copy.
+type Copy string
+
+// Receipt copies.
+const (
+	MerchantCopy Copy = "merchant"
+	CustomerCopy Copy = "customer"
+)
+
+// MinorUnits is the number of decimals of an ISO 4217 currency (2 when the
+// code is unknown).
+func MinorUnits(code string) int {
+	u, err := currency.ParseISO(code)
+	if err != nil {
+		return 2
+	}
+	scale, _ := currency.Standard.Rounding(u)
+	return scale
+}
+
+// ValidCurrency reports whether code is an ISO 4217 currency code.
+func ValidCurrency(code string) bool {
+	if len(code) != 3 || strings.ToUpper(code) != code {
+		return false
+	}
+	_, err := currency.ParseISO(code)
+	return err == nil
+}
+
+// FormatAmount renders minor units with the currency's decimals: 2500 USD is
+// "USD 25.00", 2500 JPY is "JPY 2500", 2500 KWD is "KWD 2.500".
+func FormatAmount(minor int64, code string) string {
+	sign := ""
+	if minor < 0 {
+		sign = "-"
+		minor = -minor
+	}
+	d := MinorUnits(code)
+	if d == 0 {
+		return fmt.Sprintf("%s %s%d", code, sign, minor)
+	}
+	div := int64(1)
+	for i := 0; i < d; i++ {
+		div *= 10
+	}
+	return fmt.Sprintf("%s %s%d.%0*d", code, sign, minor/div, d, minor%div)
+}
+
+// receiptTitle is the transaction type as printed.
+func receiptTitle(k Kind) string {
+	switch k {
+	case KindSale:
+		return "SALE"
+	case KindPreauth:
+		return "PRE-AUTH"
+	case KindCompletion:
+		return "COMPLETION"
+	case KindRefund:
+		return "REFUND"
+	}
+	return strings.ToUpper(string(k))
+}
+
+// BuildReceipt lays out one copy of a transaction's receipt.
+func BuildReceipt(l ReceiptLayout, t *Transaction, c Copy) Document {
+	b := NewDocument(l.Width)
+	loc := l.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	b.Text(l.Merchant.Name, AlignCenter, true)
+	if l.Merchant.Address != "" {
+		b.Text(l.Merchant.Address, AlignCenter, false)
+	}
+	if l.Merchant.ID != "" {
+		b.Pair("MID", l.Merchant.ID, false)
+	}
+	b.Pair("TID", l.TerminalID, false)
+	at := t.CompletedAt
+	if at.IsZero() {
+		at = t.StartedAt
+	}
+	at = at.In(loc)
+	b.Pair(at.Format("2006-01-02"), at.Format("15:04:05 MST"), false)
+	b.Rule()
+	b.Double(receiptTitle(t.Kind), AlignCenter)
+	if card := t.Card; card != nil {
+		b.Pair("CARD", card.MaskedPAN, false)
+		scheme := strings.ToUpper(card.Scheme)
+		if card.ApplicationLabel != "" && !strings.Contains(strings.ToUpper(card.ApplicationLabel), scheme) {
+			scheme += " " + card.ApplicationLabel
+		}
+		if card.ApplicationLabel != "" && strings.Contains(strings.ToUpper(card.ApplicationLabel), scheme) {
+			scheme = card.ApplicationLabel
+		}
+		b.Pair("TYPE", scheme, false)
+		if card.EntryMethod != "" {
+			b.Pair("ENTRY", strings.ToUpper(card.EntryMethod), false)
+		}
+		if card.AID != "" {
+			b.Pair("AID", card.AID, false)
+		}
+		if c == MerchantCopy {
+			if card.TVR != "" {
+				b.Pair("TVR", card.TVR, false)
+			}
+			if card.TSI != "" {
+				b.Pair("TSI", card.TSI, false)
+			}
+			if card.Cryptogram != "" {
+				b.Pair("AC", card.Cryptogram, false)
+			}
+		}
+	}
+	if t.OriginalReference != "" {
+		b.Pair("ORIG REF", t.OriginalReference, false)
+	}
+	b.Rule()
+	if t.TipAmount > 0 {
+		b.Pair("AMOUNT", FormatAmount(t.Amount, t.Currency), false)
+		b.Pair("TIP", FormatAmount(t.TipAmount, t.Currency), false)
+	}
+	total := FormatAmount(t.TotalAmount(), t.Currency)
+	if t.Kind == KindRefund {
+		total = FormatAmount(-t.TotalAmount(), t.Currency)
+	}
+	b.Pair("TOTAL", total, true)
+	b.Rule()
+	switch t.Status {
+	case StatusApproved:
+		b.Double("APPROVED", AlignCenter)
+		if t.AuthCode != "" {
+			b.Pair("AUTH CODE", t.AuthCode, false)
+		}
+		if !t.ExpiresAt.IsZero() {
+			b.Pair("EXPIRES", t.ExpiresAt.In(loc).Format("2006-01-02 15:04"), false)
+		}
+	default:
+		b.Double("DECLINED", AlignCenter)
+		msg := t.DeclineMessage
+		if msg == "" {
+			msg = t.ErrorMessage
+		}
+		if msg != "" {
+			b.Text(msg, AlignCenter, false)
+		}
+	}
+	if t.Card != nil {
+		switch {
+		case t.Card.PINVerified:
+			b.Text("PIN VERIFIED", AlignCenter, false)
+		case t.Card.SignatureRequired && t.Status == StatusApproved && c == MerchantCopy:
+			b.Blank().Blank()
+			b.Text("X"+strings.Repeat("_", b.Width()-1), AlignLeft, false)
+			b.Text("CARDHOLDER SIGNATURE", AlignCenter, false)
+		case t.Card.SignatureRequired && t.Status == StatusApproved:
+			b.Text("SIGNATURE ON FILE", AlignCenter, false)
+		}
+	}
+	b.Rule()
+	b.Pair("REF", t.Reference, false)
+	b.Pair("TXN", t.ID, false)
+	if l.QR {
+		b.QR(t.Reference + " " + t.ID)
+	}
+	if c == MerchantCopy {
+		b.Text("MERCHANT COPY", AlignCenter, true)
+	} else {
+		b.Text("CUSTOMER COPY", AlignCenter, true)
+	}
+	return b.Document()
+}
+
+// BuildReceipts renders both copies as receiptData text.
+func BuildReceipts(l ReceiptLayout, t *Transaction) *Receipts {
+	sig := t.Card != nil && t.Card.SignatureRequired && t.Status == StatusApproved
+	return &Receipts{
+		Merchant:          BuildReceipt(l, t, MerchantCopy).Text(),
+		Customer:          BuildReceipt(l, t, CustomerCopy).Text(),
+		SignatureRequired: sig,
+	}
+}
+
+// BuildSettlementReport lays out a closed batch's totals per kind and scheme.
+func BuildSettlementReport(l ReceiptLayout, b *Batch) Document {
+	d := NewDocument(l.Width)
+	loc := l.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	d.Text(l.Merchant.Name, AlignCenter, true)
+	d.Pair("TID", l.TerminalID, false)
+	d.Double("SETTLEMENT", AlignCenter)
+	d.Pair("BATCH", b.ID, false)
+	if b.Reference != "" {
+		d.Pair("REF", b.Reference, false)
+	}
+	d.Pair("CLOSED", b.ClosedAt.In(loc).Format("2006-01-02 15:04"), false)
+	d.Rule()
+	d.Pair(fmt.Sprintf("SALES %d", b.SaleCount), FormatAmount(b.SaleAmount, b.Currency), false)
+	d.Pair(fmt.Sprintf("COMPLETIONS %d", b.CompletionCount), FormatAmount(b.CompletionAmount, b.Currency), false)
+	d.Pair(fmt.Sprintf("REFUNDS %d", b.RefundCount), FormatAmount(-b.RefundAmount, b.Currency), false)
+	d.Rule()
+	for _, name := range slices.Sorted(maps.Keys(b.Schemes)) {
+		s := b.Schemes[name]
+		d.Pair(fmt.Sprintf("%s %d", strings.ToUpper(name), s.Count), FormatAmount(s.Amount, b.Currency), false)
+	}
+	d.Rule()
+	d.Pair(fmt.Sprintf("TOTAL %d", b.TransactionCount()), FormatAmount(b.TotalAmount(), b.Currency), true)
+	return d.Document()
+}

@@ -1,0 +1,29 @@
+package daemon
+
+import "time"
+
+// SimCard is the card the simulator presents to every following
+// transaction. Nil fields keep their current value.
+type SimCard struct {
+	PAN          *string
+	EntryMethod  *string
+	PresentAfter *time.Duration
+	Present      *bool
+	PIN          *string
+}
+
+// SimHost controls the simulated acquirer. Nil fields keep their value.
+type SimHost struct {
+	Latency      *time.Duration
+	Offline      *bool
+	DropResponse *bool
+}
+
+// Simulator is the control surface of simulator mode: the devices at the far
+// end of the wires, and the clock.
+type Simulator interface {
+	SetCard(c SimCard) error
+	SetHost(h SimHost) error
+	SetPaper(ok bool) error
+	AdvanceClock(d time.Duration) error
+}

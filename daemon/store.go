@@ -1,0 +1,50 @@
+package daemon
+
+import (
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned by a Store when nothing matches.
+var ErrNotFound = errors.New("not found")
+
+// Store keeps transactions, batches and keys durably. Every method commits
+// before it returns.
+type Store interface {
+	// CreateTransaction writes a new pending transaction.
+	CreateTransaction(t *Transaction) error
+	// UpdateTransaction rewrites a transaction's record (stage, printing,
+	// reversal flags) without touching indexes or batches.
+	UpdateTransaction(t *Transaction) error
+	// FinishTransaction writes a transaction's final state in one commit:
+	// for an approval it indexes the reference, books the original's
+	// refunded or captured amount, and joins sales, completions and refunds
+	// to the open batch (creating one with newBatchID when none is open).
+	FinishTransaction(t *Transaction, newBatchID string) error
+	// Transaction returns a transaction by ID.
+	Transaction(id string) (*Transaction, error)
+	// ApprovedByReference returns the approved transaction of a kind with
+	// the reference, without scanning history.
+	ApprovedByReference(kind Kind, reference string) (*Transaction, error)
+	// LastTransaction returns the most recently finished transaction.
+	LastTransaction() (*Transaction, error)
+	// LastReceipt returns the most recent transaction that has receipts.
+	LastReceipt() (*Transaction, error)
+	// PendingTransactions returns every transaction not yet final.
+	PendingTransactions() ([]*Transaction, error)
+	// PendingReversals returns every transaction whose reversal waits.
+	PendingReversals() ([]*Transaction, error)
+	// OpenBatch returns the open batch, or ErrNotFound when none is open.
+	OpenBatch() (*Batch, error)
+	// BatchByReference returns the closed batch with the close reference.
+	BatchByReference(reference string) (*Batch, error)
+	// CloseBatch closes the open batch (or records an empty batch with
+	// emptyID when none is open) under the reference.
+	CloseBatch(reference string, closedAt time.Time, automatic bool, emptyID, currency string) (*Batch, error)
+}
+
+// KeyStore keeps the hash of the shared key.
+type KeyStore interface {
+	KeyHash() ([]byte, error)
+	SetKeyHash(hash []byte) error
+}

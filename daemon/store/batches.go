@@ -1,0 +1,121 @@
+package store
+
+import (
+	"errors"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/vinr/cashlessd/daemon"
+)
+
+// joinBatch adds an approved capture or refund to the open batch, opening a
+// new batch with newID when none is open. Totals are kept on the batch, so
+// closing it needs no scan.
+func joinBatch(tx *bolt.Tx, t *daemon.Transaction, newID string) error {
+	meta := tx.Bucket(bucketMeta)
+	batches := tx.Bucket(bucketBatches)
+	var b daemon.Batch
+	if id := meta.Get(keyOpenBatch); id != nil {
+		if err := getJSON(batches, id, &b); err != nil {
+			return err
+		}
+	} else {
+		b = daemon.Batch{ID: newID, Status: daemon.BatchOpen, Currency: t.Currency, OpenedAt: t.CompletedAt.UTC()}
+		if err := meta.Put(keyOpenBatch, []byte(newID)); err != nil {
+			return err
+		}
+	}
+	b.Add(t)
+	t.BatchID = b.ID
+	if err := tx.Bucket(bucketBatchMembers).Put([]byte(b.ID+"/"+t.ID), nil); err != nil {
+		return err
+	}
+	return putJSON(batches, []byte(b.ID), &b)
+}
+
+// OpenBatch returns the open batch.
+func (s *DB) OpenBatch() (*daemon.Batch, error) {
+	var b daemon.Batch
+	err := s.db.View(func(tx *bolt.Tx) error {
+		id := tx.Bucket(bucketMeta).Get(keyOpenBatch)
+		if id == nil {
+			return daemon.ErrNotFound
+		}
+		return getJSON(tx.Bucket(bucketBatches), id, &b)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// BatchByReference returns the batch closed under the reference.
+func (s *DB) BatchByReference(ref string) (*daemon.Batch, error) {
+	var b daemon.Batch
+	err := s.db.View(func(tx *bolt.Tx) error {
+		id := tx.Bucket(bucketBatchRefs).Get([]byte(ref))
+		if id == nil {
+			return daemon.ErrNotFound
+		}
+		return getJSON(tx.Bucket(bucketBatches), id, &b)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// CloseBatch closes the open batch under the reference; with no open batch
+// it records an empty closed batch with emptyID. A reference that already
+// closed a batch returns that batch unchanged.
+func (s *DB) CloseBatch(ref string, closedAt time.Time, automatic bool, emptyID, currency string) (*daemon.Batch, error) {
+	var b daemon.Batch
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		refs := tx.Bucket(bucketBatchRefs)
+		batches := tx.Bucket(bucketBatches)
+		if id := refs.Get([]byte(ref)); id != nil {
+			return getJSON(batches, id, &b)
+		}
+		meta := tx.Bucket(bucketMeta)
+		if id := meta.Get(keyOpenBatch); id != nil {
+			if err := getJSON(batches, id, &b); err != nil {
+				return err
+			}
+		} else {
+			b = daemon.Batch{ID: emptyID, Currency: currency, OpenedAt: closedAt.UTC()}
+		}
+		b.Status = daemon.BatchClosed
+		b.Reference = ref
+		b.ClosedAt = closedAt.UTC()
+		b.Automatic = automatic
+		if err := meta.Delete(keyOpenBatch); err != nil {
+			return err
+		}
+		if err := refs.Put([]byte(ref), []byte(b.ID)); err != nil {
+			return err
+		}
+		return putJSON(batches, []byte(b.ID), &b)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// BatchMembers returns the IDs of the transactions in a batch, in order.
+func (s *DB) BatchMembers(batchID string) ([]string, error) {
+	var ids []string
+	prefix := []byte(batchID + "/")
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketBatchMembers).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && len(k) > len(prefix) && string(k[:len(prefix)]) == string(prefix); k, _ = c.Next() {
+			ids = append(ids, string(k[len(prefix):]))
+		}
+		return nil
+	})
+	if errors.Is(err, daemon.ErrNotFound) {
+		return nil, nil
+	}
+	return ids, err
+}

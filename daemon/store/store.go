@@ -1,0 +1,180 @@
+// Package store keeps cashlessd's state in one bbolt file: transactions by
+// ID with an index by reference, the pending and reversal queues, batches,
+// the hashed shared key and counters. Every write is one bbolt transaction,
+// committed (fsync) before the call returns.
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/vinr/cashlessd/daemon"
+)
+
+// FileName is the database's name inside the data directory.
+const FileName = "cashless.db"
+
+// Bucket and key names.
+var (
+	bucketTransactions = []byte("transactions")
+	bucketRefs         = []byte("refs")
+	bucketPending      = []byte("pending")
+	bucketReversals    = []byte("reversals")
+	bucketBatches      = []byte("batches")
+	bucketBatchRefs    = []byte("batch_refs")
+	bucketBatchMembers = []byte("batch_members")
+	bucketMeta         = []byte("meta")
+	bucketCounters     = []byte("counters")
+
+	keyOpenBatch   = []byte("open_batch")
+	keyLastTx      = []byte("last_tx")
+	keyLastReceipt = []byte("last_receipt")
+	keyKeyHash     = []byte("key_hash")
+	keySchema      = []byte("schema")
+)
+
+// schemaVersion is the layout version written at creation.
+const schemaVersion = 1
+
+// ErrLocked means another process (usually the running daemon) holds the
+// database.
+var ErrLocked = errors.New("database is in use by another process")
+
+// DB is the bbolt-backed store. It implements daemon.Store and
+// daemon.KeyStore.
+type DB struct {
+	db *bolt.DB
+}
+
+// Open opens (creating when absent) the database in dir. The directory is
+// made 0700 and the file 0600. A file that is not a valid database is
+// reported and left untouched.
+func Open(dir string, lockTimeout time.Duration) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	if lockTimeout <= 0 {
+		lockTimeout = time.Second
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("%s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot open database %s (it is left untouched; move it aside or restore a backup): %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketTransactions, bucketRefs, bucketPending, bucketReversals, bucketBatches,
+			bucketBatchRefs, bucketBatchMembers, bucketMeta, bucketCounters} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if v := meta.Get(keySchema); v == nil {
+			return meta.Put(keySchema, u64(schemaVersion))
+		} else if binary.BigEndian.Uint64(v) > schemaVersion {
+			return fmt.Errorf("database schema %d is newer than this cashlessd (%d)", binary.BigEndian.Uint64(v), schemaVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("cannot initialise database %s: %w", path, err)
+	}
+	return &DB{db: db}, nil
+}
+
+// Close closes the database.
+func (s *DB) Close() error { return s.db.Close() }
+
+// Bolt exposes the underlying database for checks and benchmarks.
+func (s *DB) Bolt() *bolt.DB { return s.db }
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+func refKey(kind daemon.Kind, ref string) []byte {
+	return []byte(string(kind) + "\x00" + ref)
+}
+
+func getJSON(b *bolt.Bucket, key []byte, v any) error {
+	raw := b.Get(key)
+	if raw == nil {
+		return daemon.ErrNotFound
+	}
+	return json.Unmarshal(raw, v)
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, raw)
+}
+
+// KeyHash returns the stored hash of the shared key, or nil when none was
+// ever set.
+func (s *DB) KeyHash() ([]byte, error) {
+	var h []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(keyKeyHash); v != nil {
+			h = append([]byte(nil), v...)
+		}
+		return nil
+	})
+	return h, err
+}
+
+// SetKeyHash replaces the stored key hash.
+func (s *DB) SetKeyHash(hash []byte) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keyKeyHash, hash)
+	})
+}
+
+// Next increments and returns a named counter (STAN, batch number); it
+// wraps from max back to 1.
+func (s *DB) Next(name string, max uint32) (uint32, error) {
+	var n uint32
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketCounters)
+		if v := b.Get([]byte(name)); v != nil {
+			n = uint32(binary.BigEndian.Uint64(v))
+		}
+		n++
+		if max > 0 && n > max {
+			n = 1
+		}
+		return b.Put([]byte(name), u64(uint64(n)))
+	})
+	return n, err
+}
+
+// Counter reads a named counter without changing it.
+func (s *DB) Counter(name string) (uint32, error) {
+	var n uint32
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketCounters).Get([]byte(name)); v != nil {
+			n = uint32(binary.BigEndian.Uint64(v))
+		}
+		return nil
+	})
+	return n, err
+}

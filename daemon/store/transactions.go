@@ -1,0 +1,200 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/vinr/cashlessd/daemon"
+)
+
+// CreateTransaction writes a new pending transaction.
+func (s *DB) CreateTransaction(t *daemon.Transaction) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTransactions)
+		if b.Get([]byte(t.ID)) != nil {
+			return fmt.Errorf("transaction %s already exists", t.ID)
+		}
+		if err := putJSON(b, []byte(t.ID), t); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketPending).Put([]byte(t.ID), nil)
+	})
+}
+
+// UpdateTransaction rewrites a transaction's record and its reversal flag.
+func (s *DB) UpdateTransaction(t *daemon.Transaction) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketTransactions).Get([]byte(t.ID)) == nil {
+			return daemon.ErrNotFound
+		}
+		return putTransaction(tx, t)
+	})
+}
+
+// putTransaction writes the record and keeps the reversal queue in step.
+func putTransaction(tx *bolt.Tx, t *daemon.Transaction) error {
+	if err := putJSON(tx.Bucket(bucketTransactions), []byte(t.ID), t); err != nil {
+		return err
+	}
+	rv := tx.Bucket(bucketReversals)
+	if t.ReversalPending {
+		return rv.Put([]byte(t.ID), nil)
+	}
+	return rv.Delete([]byte(t.ID))
+}
+
+// FinishTransaction writes a final transaction with its indexes, the
+// original's bookkeeping and the open batch, in one commit.
+func (s *DB) FinishTransaction(t *daemon.Transaction, newBatchID string) error {
+	if !t.Final() {
+		return fmt.Errorf("transaction %s is not final", t.ID)
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if t.Status == daemon.StatusApproved {
+			refs := tx.Bucket(bucketRefs)
+			key := refKey(t.Kind, t.Reference)
+			if id := refs.Get(key); id != nil && string(id) != t.ID {
+				return fmt.Errorf("reference %q already approved as %s", t.Reference, id)
+			}
+			if err := refs.Put(key, []byte(t.ID)); err != nil {
+				return err
+			}
+			if err := bookOriginal(tx, t); err != nil {
+				return err
+			}
+			if t.Kind != daemon.KindPreauth {
+				if err := joinBatch(tx, t, newBatchID); err != nil {
+					return err
+				}
+			}
+		}
+		if err := putTransaction(tx, t); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketPending).Delete([]byte(t.ID)); err != nil {
+			return err
+		}
+		if t.Receipts != nil {
+			if err := meta.Put(keyLastReceipt, []byte(t.ID)); err != nil {
+				return err
+			}
+		}
+		return meta.Put(keyLastTx, []byte(t.ID))
+	})
+}
+
+// bookOriginal records a completion on its pre-auth and a refund on its
+// sale or completion.
+func bookOriginal(tx *bolt.Tx, t *daemon.Transaction) error {
+	if t.OriginalID == "" || (t.Kind != daemon.KindRefund && t.Kind != daemon.KindCompletion) {
+		return nil
+	}
+	b := tx.Bucket(bucketTransactions)
+	var orig daemon.Transaction
+	if err := getJSON(b, []byte(t.OriginalID), &orig); err != nil {
+		return fmt.Errorf("original %s: %w", t.OriginalID, err)
+	}
+	switch t.Kind {
+	case daemon.KindRefund:
+		if orig.RefundedAmount+t.TotalAmount() > orig.TotalAmount() {
+			return fmt.Errorf("refunds would exceed %s's captured amount", orig.ID)
+		}
+		orig.RefundedAmount += t.TotalAmount()
+	case daemon.KindCompletion:
+		if orig.CompletionID != "" {
+			return fmt.Errorf("pre-auth %s already completed", orig.ID)
+		}
+		orig.CompletionID = t.ID
+		orig.CapturedAmount = t.TotalAmount()
+	}
+	return putJSON(b, []byte(orig.ID), &orig)
+}
+
+// Transaction returns a transaction by ID.
+func (s *DB) Transaction(id string) (*daemon.Transaction, error) {
+	var t daemon.Transaction
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return getJSON(tx.Bucket(bucketTransactions), []byte(id), &t)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// ApprovedByReference looks the reference up in the index.
+func (s *DB) ApprovedByReference(kind daemon.Kind, ref string) (*daemon.Transaction, error) {
+	var t daemon.Transaction
+	err := s.db.View(func(tx *bolt.Tx) error {
+		id := tx.Bucket(bucketRefs).Get(refKey(kind, ref))
+		if id == nil {
+			return daemon.ErrNotFound
+		}
+		return getJSON(tx.Bucket(bucketTransactions), id, &t)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// byMetaPointer loads the transaction a meta key points to.
+func (s *DB) byMetaPointer(key []byte) (*daemon.Transaction, error) {
+	var t daemon.Transaction
+	err := s.db.View(func(tx *bolt.Tx) error {
+		id := tx.Bucket(bucketMeta).Get(key)
+		if id == nil {
+			return daemon.ErrNotFound
+		}
+		return getJSON(tx.Bucket(bucketTransactions), id, &t)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// LastTransaction returns the most recently finished transaction.
+func (s *DB) LastTransaction() (*daemon.Transaction, error) { return s.byMetaPointer(keyLastTx) }
+
+// LastReceipt returns the most recent transaction with receipts.
+func (s *DB) LastReceipt() (*daemon.Transaction, error) { return s.byMetaPointer(keyLastReceipt) }
+
+// listed loads every transaction whose ID is a key of the bucket.
+func (s *DB) listed(bucket []byte) ([]*daemon.Transaction, error) {
+	var out []*daemon.Transaction
+	err := s.db.View(func(tx *bolt.Tx) error {
+		txs := tx.Bucket(bucketTransactions)
+		return tx.Bucket(bucket).ForEach(func(id, _ []byte) error {
+			var t daemon.Transaction
+			if err := getJSON(txs, id, &t); err != nil {
+				if errors.Is(err, daemon.ErrNotFound) {
+					return nil
+				}
+				return err
+			}
+			out = append(out, &t)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// PendingTransactions returns every transaction not yet final.
+func (s *DB) PendingTransactions() ([]*daemon.Transaction, error) { return s.listed(bucketPending) }
+
+// PendingReversals returns every transaction whose reversal waits.
+func (s *DB) PendingReversals() ([]*daemon.Transaction, error) { return s.listed(bucketReversals) }
+
+// CountPendingReversals counts the reversal queue without loading it.
+func (s *DB) CountPendingReversals() (int, error) {
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketReversals).Stats().KeyN
+		return nil
+	})
+	return n, err
+}
