@@ -59,23 +59,23 @@ func New(o Options) *Server {
 	e.Use(middleware.Recover())
 	e.Use(middleware.BodyLimit(MaxBody))
 
-	v1 := e.Group("/cashless/v1", s.authenticate)
-	v1.POST("/status", s.status)
-	v1.POST("/sale", s.sale)
-	v1.POST("/preauth", s.preauth)
-	v1.POST("/preauth/complete", s.complete)
-	v1.POST("/cancel", s.cancel)
-	v1.POST("/refund", s.refund)
-	v1.POST("/batch/close", s.batchClose)
-	v1.POST("/receipt/last", s.receiptLast)
-	v1.POST("/receipt/reprint", s.reprint)
+	v1 := e.Group("/cashless/v1")
+	v1.POST("/status", s.status, s.authenticate)
+	v1.POST("/sale", s.sale, s.authenticate)
+	v1.POST("/preauth", s.preauth, s.authenticate)
+	v1.POST("/preauth/complete", s.complete, s.authenticate)
+	v1.POST("/cancel", s.cancel, s.authenticate)
+	v1.POST("/refund", s.refund, s.authenticate)
+	v1.POST("/batch/close", s.batchClose, s.authenticate)
+	v1.POST("/receipt/last", s.receiptLast, s.authenticate)
+	v1.POST("/receipt/reprint", s.reprint, s.authenticate)
 
 	if s.sim != nil {
-		sim := e.Group("/simulator/v1", s.authenticate)
-		sim.POST("/card", s.simCard)
-		sim.POST("/host", s.simHost)
-		sim.POST("/printer", s.simPrinter)
-		sim.POST("/clock", s.simClock)
+		sim := e.Group("/simulator/v1")
+		sim.POST("/card", s.simCard, s.authenticate)
+		sim.POST("/host", s.simHost, s.authenticate)
+		sim.POST("/printer", s.simPrinter, s.authenticate)
+		sim.POST("/clock", s.simClock, s.authenticate)
 	}
 	return s
 }
@@ -161,6 +161,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		apiErr = daemon.AsError(err)
 	}
 	status := httpStatus(apiErr.Code)
+	if errors.As(err, &httpErr) && httpErr.Code == http.StatusRequestEntityTooLarge {
+		status = http.StatusRequestEntityTooLarge
+	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
 		return

@@ -60,6 +60,9 @@ func Open(dir string, lockTimeout time.Duration) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
 	path := filepath.Join(dir, FileName)
 	if lockTimeout <= 0 {
 		lockTimeout = time.Second
