@@ -1,0 +1,88 @@
+package daemon
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFormatAmountUsesMinorUnits(t *testing.T) {
+	for _, c := range []struct {
+		minor int64
+		cur   string
+		want  string
+	}{
+		{2500, "USD", "USD 25.00"}, {5, "USD", "USD 0.05"}, {2500, "JPY", "JPY 2500"},
+		{2500, "KWD", "KWD 2.500"}, {-400, "EUR", "EUR -4.00"}, {100, "BHD", "BHD 0.100"},
+	} {
+		if got := FormatAmount(c.minor, c.cur); got != c.want {
+			t.Errorf("FormatAmount(%d, %s) = %q, want %q", c.minor, c.cur, got, c.want)
+		}
+	}
+}
+
+func TestValidCurrency(t *testing.T) {
+	for cur, ok := range map[string]bool{"USD": true, "JPY": true, "usd": false, "XYZ": false, "US": false, "": false} {
+		if ValidCurrency(cur) != ok {
+			t.Errorf("ValidCurrency(%q) != %v", cur, ok)
+		}
+	}
+}
+
+func TestWrapBreaksAtWordsAndHardBreaksLongWords(t *testing.T) {
+	got := Wrap("Café Zürich with a remarkably long merchant name", 12)
+	want := []string{"Café Zürich", "with a", "remarkably", "long", "merchant", "name"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("%q", got)
+	}
+	if got := Wrap("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10); strings.Join(got, "|") != "ABCDEFGHIJ|KLMNOPQRST|UVWXYZ" {
+		t.Fatalf("%q", got)
+	}
+}
+
+func TestReceiptFitsThePaper(t *testing.T) {
+	tx := &Transaction{ID: "tpay_01HZ5QA7BKXXXXXXXXXXXXXXXX", Kind: KindSale, Reference: strings.Repeat("R", 64), Status: StatusApproved,
+		Amount: 2500, TipAmount: 300, Currency: "USD", AuthCode: "A12345", CompletedAt: time.Date(2026, 6, 11, 10, 15, 11, 0, time.UTC),
+		Card: &CardInfo{MaskedPAN: "************4242", Scheme: "visa", EntryMethod: EntryChip, AID: "A0000000031010",
+			ApplicationLabel: "VISA CREDIT", TVR: "0000008000", TSI: "E800", Cryptogram: "ARQC", PINVerified: true}}
+	for _, width := range []int{32, 48} {
+		layout := ReceiptLayout{Merchant: Merchant{Name: "A Merchant With A Name Far Longer Than Any Paper Roll"}, TerminalID: "term_CT20_0042", Width: width}
+		text := BuildReceipt(layout, tx, MerchantCopy).Text()
+		for _, line := range strings.Split(text, "\n") {
+			if n := len([]rune(line)); n > width {
+				t.Errorf("width %d: line of %d: %q", width, n, line)
+			}
+		}
+		for _, want := range []string{"SALE", "USD 28.00", "PIN VERIFIED", "TVR", "MERCHANT COPY", "2026-06-11"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("width %d: lacks %q\n%s", width, want, text)
+			}
+		}
+	}
+}
+
+func TestCardHelpers(t *testing.T) {
+	if !LuhnValid("4242424242424242") || LuhnValid("4242424242424241") || LuhnValid("42424242") || LuhnValid("4242x24242424242") {
+		t.Fatal("Luhn")
+	}
+	for pan, scheme := range map[string]string{"4242424242424242": "visa", "5555555555554444": "mastercard", "2223003122003222": "mastercard",
+		"378282246310005": "amex", "6011111111111117": "discover", "3530111333300000": "jcb", "6200000000000005": "unionpay", "9999999999999995": "unknown"} {
+		if got := SchemeOf(pan); got != scheme {
+			t.Errorf("SchemeOf(%s) = %s, want %s", pan, got, scheme)
+		}
+	}
+	if MaskPAN("4242424242424242") != "************4242" {
+		t.Fatal(MaskPAN("4242424242424242"))
+	}
+}
+
+func TestBatchTotals(t *testing.T) {
+	var b Batch
+	b.Add(&Transaction{Kind: KindSale, Amount: 1000, TipAmount: 100, Card: &CardInfo{Scheme: "visa"}})
+	b.Add(&Transaction{Kind: KindCompletion, Amount: 500, Card: &CardInfo{Scheme: "mastercard"}})
+	b.Add(&Transaction{Kind: KindRefund, Amount: 300, Card: &CardInfo{Scheme: "visa"}})
+	b.Add(&Transaction{Kind: KindPreauth, Amount: 9999})
+	if b.TransactionCount() != 3 || b.TotalAmount() != 1300 || b.Schemes["visa"].Amount != 800 || b.Schemes["visa"].Count != 2 {
+		t.Fatalf("%+v", b)
+	}
+}

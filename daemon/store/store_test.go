@@ -1,0 +1,164 @@
+package store
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vinr/cashlessd/daemon"
+)
+
+// openTest opens a real database in a temporary directory.
+func openTest(t *testing.T) (*DB, string) {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := Open(dir, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, dir
+}
+
+func approved(id string, kind daemon.Kind, ref string, amount int64) *daemon.Transaction {
+	return &daemon.Transaction{ID: id, Kind: kind, Reference: ref, Status: daemon.StatusPending, Amount: amount, Currency: "USD",
+		StartedAt: time.Now().UTC(), Card: &daemon.CardInfo{Scheme: "visa", MaskedPAN: "************4242"}}
+}
+
+func book(t *testing.T, db *DB, tx *daemon.Transaction) {
+	t.Helper()
+	if err := db.CreateTransaction(tx); err != nil {
+		t.Fatal(err)
+	}
+	tx.Status = daemon.StatusApproved
+	tx.CompletedAt = time.Now().UTC()
+	if err := db.FinishTransaction(tx, "batch_"+tx.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFinishIndexesReferenceAndJoinsBatch(t *testing.T) {
+	db, _ := openTest(t)
+	sale := approved("tpay_1", daemon.KindSale, "ORDER-1", 1000)
+	book(t, db, sale)
+	got, err := db.ApprovedByReference(daemon.KindSale, "ORDER-1")
+	if err != nil || got.ID != "tpay_1" || got.BatchID != "batch_tpay_1" {
+		t.Fatalf("%v %+v", err, got)
+	}
+	if _, err := db.ApprovedByReference(daemon.KindRefund, "ORDER-1"); !errors.Is(err, daemon.ErrNotFound) {
+		t.Fatal("reference index must be per kind")
+	}
+	refund := approved("tpay_2", daemon.KindRefund, "R-1", 400)
+	refund.OriginalID = "tpay_1"
+	book(t, db, refund)
+	orig, _ := db.Transaction("tpay_1")
+	if orig.RefundedAmount != 400 {
+		t.Fatalf("refunded %d", orig.RefundedAmount)
+	}
+	over := approved("tpay_3", daemon.KindRefund, "R-2", 601)
+	over.OriginalID = "tpay_1"
+	_ = db.CreateTransaction(over)
+	over.Status = daemon.StatusApproved
+	if err := db.FinishTransaction(over, "x"); err == nil {
+		t.Fatal("refunds beyond the capture must not book")
+	}
+	if _, err := db.ApprovedByReference(daemon.KindRefund, "R-2"); !errors.Is(err, daemon.ErrNotFound) {
+		t.Fatal("a failed commit left an index entry")
+	}
+	b, err := db.OpenBatch()
+	if err != nil || b.TransactionCount() != 2 || b.TotalAmount() != 600 {
+		t.Fatalf("%v %+v", err, b)
+	}
+	members, _ := db.BatchMembers(b.ID)
+	if len(members) != 2 {
+		t.Fatalf("%v", members)
+	}
+	pend, _ := db.PendingTransactions()
+	if len(pend) != 1 || pend[0].ID != "tpay_3" {
+		t.Fatalf("pending %v", pend)
+	}
+}
+
+func TestCloseBatchOnceByReference(t *testing.T) {
+	db, _ := openTest(t)
+	book(t, db, approved("tpay_1", daemon.KindSale, "A", 1000))
+	b1, err := db.CloseBatch("EOD-1", time.Now(), false, "batch_empty", "USD")
+	if err != nil || b1.Status != daemon.BatchClosed || b1.TotalAmount() != 1000 {
+		t.Fatalf("%v %+v", err, b1)
+	}
+	b2, _ := db.CloseBatch("EOD-1", time.Now(), false, "batch_other", "USD")
+	if b2.ID != b1.ID {
+		t.Fatal("closing again must return the same batch")
+	}
+	if _, err := db.OpenBatch(); !errors.Is(err, daemon.ErrNotFound) {
+		t.Fatal("no batch should be open")
+	}
+	book(t, db, approved("tpay_2", daemon.KindSale, "B", 50))
+	open, _ := db.OpenBatch()
+	if open.ID == b1.ID || open.TotalAmount() != 50 {
+		t.Fatalf("%+v", open)
+	}
+}
+
+func TestReversalQueueFollowsTheFlag(t *testing.T) {
+	db, _ := openTest(t)
+	tx := approved("tpay_1", daemon.KindSale, "A", 1000)
+	_ = db.CreateTransaction(tx)
+	tx.Status = daemon.StatusFailed
+	tx.ReversalPending = true
+	if err := db.FinishTransaction(tx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := db.CountPendingReversals(); n != 1 {
+		t.Fatalf("%d", n)
+	}
+	tx.ReversalPending = false
+	_ = db.UpdateTransaction(tx)
+	if n, _ := db.CountPendingReversals(); n != 0 {
+		t.Fatalf("%d", n)
+	}
+}
+
+func TestSecondOpenIsRefusedWhileLocked(t *testing.T) {
+	_, dir := openTest(t)
+	if _, err := Open(dir, 100*time.Millisecond); !errors.Is(err, ErrLocked) {
+		t.Fatalf("%v", err)
+	}
+}
+
+func TestCorruptDatabaseIsReportedAndKept(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, FileName)
+	junk := []byte(strings.Repeat("not a bbolt file ", 512))
+	if err := os.WriteFile(path, junk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir, time.Second); err == nil || !strings.Contains(err.Error(), "left untouched") {
+		t.Fatalf("%v", err)
+	}
+	after, _ := os.ReadFile(path)
+	if string(after) != string(junk) {
+		t.Fatal("the corrupt file was changed")
+	}
+}
+
+func TestCountersPersist(t *testing.T) {
+	db, dir := openTest(t)
+	for i := uint32(1); i <= 3; i++ {
+		if n, _ := db.Next("stan", 999999); n != i {
+			t.Fatalf("%d", n)
+		}
+	}
+	db.Close()
+	db2, err := Open(dir, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	if n, _ := db2.Next("stan", 3); n != 1 {
+		t.Fatalf("wrap: %d", n)
+	}
+}
