@@ -145,3 +145,16 @@ func TestDroppedClientDoesNotStopTheSale(t *testing.T) {
 		t.Fatalf("repeat should replay: %s", again.raw)
 	}
 }
+
+func TestShutdownLetsTheRunningSaleFinish(t *testing.T) {
+	d := startDaemon(t, t.TempDir())
+	d.card(map[string]any{"presentAfterMs": 300})
+	first := d.saleAsync("SIGTERM-1", 1000)
+	d.waitBusy("waiting_for_card")
+	d.stop()
+	r := <-first
+	r.expect(t, 200, "")
+	if !strings.Contains(d.logs.String(), "shutting down") {
+		t.Error("shutdown not logged")
+	}
+}

@@ -22,7 +22,7 @@ const simKey = "ck_test_simulator"
 // daemonUnderTest is a real cashlessd serving real TLS on a random loopback
 // port, with its data in a real directory.
 type daemonUnderTest struct {
-	t       *testing.T
+	t       testing.TB
 	dataDir string
 	base    string
 	client  *http.Client
@@ -52,7 +52,7 @@ func (s *syncBuffer) String() string {
 
 // startDaemon runs `cashlessd serve --simulator` on dataDir with extra
 // arguments, and stops it when the test ends.
-func startDaemon(t *testing.T, dataDir string, args ...string) *daemonUnderTest {
+func startDaemon(t testing.TB, dataDir string, args ...string) *daemonUnderTest {
 	t.Helper()
 	logs := &syncBuffer{}
 	ready := make(chan net.Addr, 1)
@@ -151,7 +151,7 @@ func (d *daemonUnderTest) postKey(path string, body any, key string) response {
 }
 
 // expect checks status and, for errors, the error code.
-func (r response) expect(t *testing.T, status int, code string) response {
+func (r response) expect(t testing.TB, status int, code string) response {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)

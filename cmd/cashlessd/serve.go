@@ -82,7 +82,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if !keys.HasKey() {
+	if !keys.HasKey() && !cfg.Simulator {
 		log.Warn().Msg("no shared key is set: run `cashlessd key rotate --data-dir " + cfg.DataDir + "` to make one")
 	}
 
