@@ -6,9 +6,13 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vinr/cashlessd/certs"
 )
 
 func TestBadInputIsRefusedNamingTheField(t *testing.T) {
@@ -132,5 +136,41 @@ func TestVersionCommand(t *testing.T) {
 	if err := m.Run(t.Context(), []string{"serve", "--config", cfg, "--simulator", "--data-dir", t.TempDir()}); err == nil ||
 		!strings.Contains(err.Error(), "terminal_idd") {
 		t.Fatalf("config typo: %v", err)
+	}
+}
+
+func TestKeyGuessingIsRateLimited(t *testing.T) {
+	d := startDaemon(t, t.TempDir())
+	for i := 0; i < 10; i++ {
+		d.postKey("/cashless/v1/status", "{}", "ck_live_guess").expect(t, 401, "invalid_key")
+	}
+	r := d.postKey("/cashless/v1/status", "{}", "ck_live_guess").expect(t, 429, "too_many_attempts")
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("no Retry-After")
+	}
+	// While blocked even the right key is refused: the answer reveals nothing.
+	d.postKey("/cashless/v1/status", "{}", simKey).expect(t, 429, "too_many_attempts")
+}
+
+func TestConfiguredCertificateFilesAreUsed(t *testing.T) {
+	issued := t.TempDir()
+	f, err := certs.EnsureDev(issued, []string{"term.example"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dataDir := t.TempDir()
+	cfg := writeConfig(t, "[tls]\ncert_file = \""+f.Cert+"\"\nkey_file = \""+f.Key+"\"\nca_file = \""+f.CA+"\"\n")
+	// startDaemon trusts <data-dir>/certs/ca.pem; place the issued CA there.
+	if err := os.MkdirAll(filepath.Join(dataDir, "certs"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := os.ReadFile(f.CA)
+	if err := os.WriteFile(filepath.Join(dataDir, "certs", "ca.pem"), ca, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, dataDir, "--config", cfg)
+	d.post("/cashless/v1/status", "{}").expect(t, 200, "")
+	if _, err := os.Stat(filepath.Join(dataDir, "certs", certs.CAKeyFile)); err == nil {
+		t.Fatal("a development CA was made although certificate files are configured")
 	}
 }

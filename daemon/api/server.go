@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -46,11 +47,13 @@ type Server struct {
 	keys   KeyVerifier
 	sim    daemon.Simulator
 	log    zerolog.Logger
+	limit  *failedKeyLimiter
 }
 
 // New builds the routes.
 func New(o Options) *Server {
-	s := &Server{echo: echo.New(), engine: o.Engine, keys: o.Keys, sim: o.Simulator, log: o.Log}
+	s := &Server{echo: echo.New(), engine: o.Engine, keys: o.Keys, sim: o.Simulator, log: o.Log,
+		limit: newFailedKeyLimiter(6*time.Second, 10)}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -98,10 +101,18 @@ func (s *Server) HTTPServer(tlsConfig *tls.Config) *http.Server {
 	}
 }
 
-// authenticate checks the shared key on every call.
+// authenticate checks the shared key on every call. A client that failed
+// too often is refused for a while (10 failures, then one per 6 s).
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		client := c.RealIP()
+		if wait, blocked := s.limit.blocked(client); blocked {
+			secs := int(wait/time.Second) + 1
+			c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+			return daemon.Errorf(daemon.CodeTooManyAttempts, "Too many failed key attempts from %s; retry in %d s.", client, secs)
+		}
 		if !s.keys.Verify(c.Request().Header.Get(KeyHeader)) {
+			s.limit.failed(client)
 			return &daemon.Error{Code: daemon.CodeInvalidKey, Message: "Shared key missing or incorrect (header " + KeyHeader + ")."}
 		}
 		return next(c)
