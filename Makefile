@@ -6,7 +6,7 @@ RUN_DIR  ?= .run
 LISTEN   ?= 127.0.0.1:8443
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.0
 
-.PHONY: build run test vet lint bench clean
+.PHONY: build run test vet lint bench release clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/cashlessd ./cmd/cashlessd
@@ -29,6 +29,15 @@ lint: vet
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Static, stripped, reproducible binaries for the terminals' CPUs.
+release:
+	rm -rf dist && mkdir -p dist
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/cashlessd-linux-arm64 ./cmd/cashlessd
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/cashlessd-linux-armv7 ./cmd/cashlessd
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/cashlessd-linux-amd64 ./cmd/cashlessd
+	cd dist && sha256sum cashlessd-* > SHA256SUMS
+	@ls -l dist
 
 clean:
 	rm -rf bin dist $(RUN_DIR)
