@@ -71,7 +71,9 @@ func (e *Engine) settle(reference string, automatic bool) (*BatchResult, error) 
 		Int64("total", b.TotalAmount()).Bool("automatic", automatic).Msg("batch closed")
 	if e.cfg.PrintSettlement && e.cfg.HasPrinter && e.deps.Printer != nil {
 		ctx, cancel := context.WithTimeout(e.base, printTimeout)
-		if err := e.deps.Printer.Print(ctx, BuildSettlementReport(e.cfg.Receipt, b)); err != nil {
+		err := e.deps.Printer.Print(ctx, BuildSettlementReport(e.cfg.Receipt, b))
+		e.forgetPrinterStatus()
+		if err != nil {
 			e.deps.Log.Warn().Err(err).Str("batchId", b.ID).Msg("settlement report not printed")
 		}
 		cancel()

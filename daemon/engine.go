@@ -56,6 +56,8 @@ type Engine struct {
 	draining bool
 	nextAuto time.Time
 
+	printerCache printerStatusCache
+
 	base    context.Context
 	stop    context.CancelFunc
 	running sync.WaitGroup
@@ -272,7 +274,7 @@ func (e *Engine) Status(ctx context.Context) (StatusInfo, error) {
 	}
 	s.LastTransaction = last
 	if e.deps.Printer != nil {
-		ps := e.deps.Printer.Status(ctx)
+		ps := e.printerStatus(ctx)
 		s.Printer = &ps
 	}
 	if b, err := e.deps.Store.OpenBatch(); err == nil {

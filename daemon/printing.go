@@ -3,11 +3,46 @@ package daemon
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 )
 
 // printTimeout bounds one print job as the engine sees it.
 const printTimeout = 20 * time.Second
+
+// printerStatusTTL is how long a printer status answers status polls
+// before the printer is asked again; ECRs poll in tight loops and each
+// question is a round trip on the serial line.
+const printerStatusTTL = 2 * time.Second
+
+// printerStatusCache remembers the printer's last answer.
+type printerStatusCache struct {
+	mu    sync.Mutex
+	at    time.Time
+	valid bool
+	st    PrinterStatus
+}
+
+// printerStatus answers from the cache or asks the printer; concurrent
+// pollers wait for one question instead of each asking.
+func (e *Engine) printerStatus(ctx context.Context) PrinterStatus {
+	c := &e.printerCache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.valid && time.Since(c.at) < printerStatusTTL {
+		return c.st
+	}
+	c.st = e.deps.Printer.Status(ctx)
+	c.at, c.valid = time.Now(), true
+	return c.st
+}
+
+// forgetPrinterStatus makes the next status ask the printer again.
+func (e *Engine) forgetPrinterStatus() {
+	e.printerCache.mu.Lock()
+	e.printerCache.valid = false
+	e.printerCache.mu.Unlock()
+}
 
 // print prints an approved or declined transaction when the ECR asked for
 // it: the customer copy, and the merchant copy when a signature is needed.
@@ -44,6 +79,7 @@ func (e *Engine) printCopies(ctx context.Context, t *Transaction, copies []Copy)
 	}
 	ctx, cancel := context.WithTimeout(ctx, printTimeout)
 	defer cancel()
+	defer e.forgetPrinterStatus()
 	for _, c := range copies {
 		if err := e.deps.Printer.Print(ctx, BuildReceipt(e.cfg.Receipt, t, c)); err != nil {
 			return err

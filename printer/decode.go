@@ -3,7 +3,6 @@ package printer
 import (
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/vinr/cashlessd/daemon"
 )
@@ -130,37 +129,10 @@ func Decode(data []byte) []daemon.Line {
 	return d.Take()
 }
 
-// Render lays decoded lines out as text for width columns, as
-// daemon.Document.Text does, but shows a QR code as [QR:payload].
+// Render lays decoded lines out as text for width columns, exactly as
+// daemon.Document.Text does, so printed paper and receiptData compare equal.
 func Render(lines []daemon.Line, width int) string {
-	var b strings.Builder
-	for _, l := range lines {
-		if l.QR != "" {
-			l.Text = "[QR:" + strings.Map(visible, l.QR) + "]"
-		}
-		w := width
-		if l.Double {
-			w = width / 2
-		}
-		b.WriteString(strings.TrimRight(alignText(l.Text, w, l.Align), " "))
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
-
-// alignText pads text to its place in width columns.
-func alignText(text string, width int, a daemon.Align) string {
-	n := utf8.RuneCountInString(text)
-	if n >= width {
-		return text
-	}
-	switch a {
-	case daemon.AlignCenter:
-		return strings.Repeat(" ", (width-n)/2) + text
-	case daemon.AlignRight:
-		return strings.Repeat(" ", width-n) + text
-	}
-	return text
+	return daemon.Document{Width: width, Lines: lines}.Text()
 }
 
 // visible shows a control character of a QR payload as '.'.

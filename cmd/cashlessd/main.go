@@ -1,6 +1,6 @@
 // Command cashlessd is the payment daemon of a LAN payment terminal: it
 // serves the Cashless API over HTTPS and drives the card reader, printer and
-// acquirer host. Subcommands: serve, key rotate, version.
+// acquirer host. Subcommands: serve, key rotate, print-test, version.
 package main
 
 import (
@@ -50,6 +50,7 @@ func (u usageError) Error() string { return u.msg }
 const usage = `usage:
   cashlessd serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--simulator] [--model MODEL] [--terminal-id ID]
   cashlessd key rotate [--data-dir DIR | --config FILE]
+  cashlessd print-test [--config FILE] [--simulator] [--data-dir DIR] [--model MODEL]
   cashlessd version`
 
 // Run runs one subcommand; ctx ending stops serve gracefully.
@@ -60,6 +61,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	switch args[0] {
 	case "serve":
 		return m.serve(ctx, args[1:])
+	case "print-test":
+		return m.printTest(ctx, args[1:])
 	case "key":
 		if len(args) < 2 || args[1] != "rotate" {
 			return usageError{usage}

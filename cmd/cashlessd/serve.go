@@ -19,7 +19,6 @@ import (
 	"github.com/vinr/cashlessd/daemon/api"
 	"github.com/vinr/cashlessd/daemon/auth"
 	"github.com/vinr/cashlessd/daemon/config"
-	"github.com/vinr/cashlessd/daemon/sim"
 	"github.com/vinr/cashlessd/daemon/store"
 )
 
@@ -86,10 +85,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		log.Warn().Msg("no shared key is set: run `cashlessd key rotate --data-dir " + cfg.DataDir + "` to make one")
 	}
 
-	if !cfg.Simulator {
-		return errors.New("this build drives devices in simulator mode only (--simulator); the serial reader, printer and ISO 8583 host drivers are not wired in yet")
+	devs, err := openDevices(ctx, cfg)
+	if err != nil {
+		return err
 	}
-	devices := sim.New(filepath.Join(cfg.DataDir, "printer"))
+	defer devs.close()
 	settleAt, _ := cfg.SettleAt()
 	engine := daemon.New(daemon.Config{
 		TerminalID:      cfg.TerminalID,
@@ -111,13 +111,17 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		PrintSettlement: cfg.Settlement.PrintReport,
 	}, daemon.Deps{
 		Store:   db,
-		Reader:  devices.Reader(),
-		Printer: devices.Printer(),
-		Host:    devices.Host(),
-		Clock:   devices,
+		Reader:  devs.reader,
+		Printer: devs.printer,
+		Host:    devs.host,
+		Clock:   devs.clock,
 		Log:     log,
 	})
-	devices.OnClockAdvance(engine.CheckSchedule)
+	var simControl daemon.Simulator
+	if devs.sim != nil {
+		devs.sim.devices.OnClockAdvance(engine.CheckSchedule)
+		simControl = devs.sim
+	}
 
 	tlsConfig, caFile, err := m.tlsConfig(cfg)
 	if err != nil {
@@ -138,7 +142,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		_ = engine.Stop(context.Background())
 		return err
 	}
-	apiSrv := api.New(api.Options{Engine: engine, Keys: keys, Simulator: devices, Log: log})
+	apiSrv := api.New(api.Options{Engine: engine, Keys: keys, Simulator: simControl, Log: log})
 	httpSrv := apiSrv.HTTPServer(tlsConfig)
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.ServeTLS(ln, "", "") }()

@@ -48,7 +48,17 @@ type Config struct {
 	Merchant   Merchant   `toml:"merchant"`
 	Receipt    Receipt    `toml:"receipt"`
 	Settlement Settlement `toml:"settlement"`
+	Printer    Printer    `toml:"printer"`
 	Log        Log        `toml:"log"`
+}
+
+// Printer is the serial thermal printer of models that have one.
+type Printer struct {
+	Device      string   `toml:"device"`
+	Baud        int      `toml:"baud"`
+	FlowControl string   `toml:"flow_control"`
+	CodePage    string   `toml:"code_page"`
+	JobTimeout  Duration `toml:"job_timeout"`
 }
 
 // TLS names the terminal's certificate files; empty means a development CA
@@ -110,6 +120,7 @@ func Default() Config {
 		Merchant:        Merchant{Name: "CASHLESSD MERCHANT"},
 		Receipt:         Receipt{Width: 32},
 		Settlement:      Settlement{Auto: true, Time: "23:00"},
+		Printer:         Printer{Baud: 115200, FlowControl: "none", CodePage: "cp858", JobTimeout: Duration{20 * time.Second}},
 		Log:             Log{Level: "info"},
 	}
 }
@@ -183,6 +194,17 @@ func (c *Config) Validate() error {
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		errs = append(errs, errors.New("tls.cert_file and tls.key_file go together"))
+	}
+	if c.HasPrinter() && !c.Simulator && c.Printer.Device == "" {
+		errs = append(errs, fmt.Errorf("printer.device is required for model %s (it has a printer)", c.Model))
+	}
+	switch c.Printer.FlowControl {
+	case "none", "rtscts", "xonxoff":
+	default:
+		errs = append(errs, fmt.Errorf("printer.flow_control %q: none, rtscts or xonxoff", c.Printer.FlowControl))
+	}
+	if c.Printer.Baud <= 0 {
+		errs = append(errs, fmt.Errorf("printer.baud %d: must be positive", c.Printer.Baud))
 	}
 	if c.Merchant.Name == "" {
 		errs = append(errs, errors.New("merchant.name is required"))

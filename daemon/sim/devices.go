@@ -12,9 +12,6 @@ func (d *Devices) Reader() daemon.CardReader { return reader{d} }
 // Host returns the simulated acquirer host.
 func (d *Devices) Host() daemon.Host { return host{d} }
 
-// Printer returns the simulated printer.
-func (d *Devices) Printer() daemon.Printer { return printer{d} }
-
 type reader struct{ d *Devices }
 
 // Detect waits until the configured card is presented.
@@ -162,26 +159,4 @@ func (h host) Reverse(ctx context.Context, req daemon.ReversalRequest) error {
 func (h host) Settle(ctx context.Context, req daemon.SettlementRequest) error {
 	_, err := h.wait(ctx)
 	return err
-}
-
-type printer struct{ d *Devices }
-
-// Print "prints" to a text file, or fails when the paper is out.
-func (p printer) Print(ctx context.Context, doc daemon.Document) error {
-	p.d.mu.Lock()
-	defer p.d.mu.Unlock()
-	if !p.d.paper {
-		return errPaperOut
-	}
-	return p.d.printed(doc)
-}
-
-// Status reports paper.
-func (p printer) Status(ctx context.Context) daemon.PrinterStatus {
-	p.d.mu.Lock()
-	defer p.d.mu.Unlock()
-	if !p.d.paper {
-		return daemon.PrinterStatus{State: daemon.PrinterPaperOut, Message: errPaperOut.Error()}
-	}
-	return daemon.PrinterStatus{State: daemon.PrinterReady}
 }

@@ -1,18 +1,15 @@
 // Package sim holds the in-process simulated devices of simulator mode: a
 // card reader presenting configurable test cards, an acquirer host deciding
-// by test card like an issuer, a printer with paper, and a clock that can be
-// moved forward. They sit at the device end of the engine's interfaces; the
-// engine, store and receipts are the production ones.
+// by test card like an issuer, and a clock that can be moved forward. They
+// sit at the device end of the engine's interfaces; the engine, store and
+// receipts are the production ones. (The printer is simulated across a
+// pseudo-terminal by printer/virtual.)
 package sim
 
 import (
 	"context"
 	"crypto/rand"
-	"errors"
-	"fmt"
 	"math/big"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -27,10 +24,7 @@ type Devices struct {
 	mu     sync.Mutex
 	card   cardState
 	host   hostState
-	paper  bool
 	offset time.Duration
-	jobs   int
-	dir    string
 	ledger map[string]*LedgerEntry
 	// onClock is called after the clock moves (the engine's schedule).
 	onClock func()
@@ -58,12 +52,10 @@ type LedgerEntry struct {
 	Reversed      bool
 }
 
-// New makes simulated devices; printed receipts go to printerDir as text.
-func New(printerDir string) *Devices {
+// New makes simulated devices.
+func New() *Devices {
 	return &Devices{
 		card:   cardState{pan: DefaultPAN, entry: daemon.EntryContactless, presentAfter: 200 * time.Millisecond, present: true},
-		paper:  true,
-		dir:    printerDir,
 		ledger: map[string]*LedgerEntry{},
 	}
 }
@@ -121,14 +113,6 @@ func (d *Devices) SetHost(h daemon.SimHost) error {
 	if h.DropResponse != nil {
 		d.host.drop = *h.DropResponse
 	}
-	return nil
-}
-
-// SetPaper loads or removes the printer's paper.
-func (d *Devices) SetPaper(ok bool) error {
-	d.mu.Lock()
-	d.paper = ok
-	d.mu.Unlock()
 	return nil
 }
 
@@ -192,20 +176,4 @@ func randomChars(n int, alphabet string) string {
 		b[i] = alphabet[v.Int64()]
 	}
 	return string(b)
-}
-
-// errPaperOut is the simulated printer's complaint.
-var errPaperOut = errors.New("printer out of paper")
-
-// printed writes a printed document as text under the printer directory.
-func (d *Devices) printed(doc daemon.Document) error {
-	d.jobs++
-	if d.dir == "" {
-		return nil
-	}
-	if err := os.MkdirAll(d.dir, 0o700); err != nil {
-		return err
-	}
-	name := filepath.Join(d.dir, fmt.Sprintf("%06d-%s.txt", d.jobs, time.Now().UTC().Format("20060102T150405")))
-	return os.WriteFile(name, []byte(doc.Text()), 0o600)
 }

@@ -125,8 +125,8 @@ func TestJobFiles(t *testing.T) {
 	if got, want := j.Document().Text(), sample().Text(); got != want {
 		t.Errorf("text:\n%s\nwant\n%s", got, want)
 	}
-	if !strings.Contains(j.Text, "[QR:https://example.com/r/1]") {
-		t.Errorf("no QR mark in %q", j.Text)
+	if j.Text != sample().Text() {
+		t.Errorf("job text %q, want %q", j.Text, sample().Text())
 	}
 
 	st, err := os.Stat(dir)
