@@ -43,6 +43,14 @@ type Deps struct {
 	Host    Host
 	Clock   Clock
 	Log     zerolog.Logger
+	// Observer, when set, is told of finished transactions and stages.
+	Observer Observer
+}
+
+// Observer receives timings for metrics.
+type Observer interface {
+	TransactionFinished(kind Kind, status Status, took time.Duration)
+	StageFinished(stage Stage, took time.Duration)
 }
 
 // Engine is the one-active-transaction state machine of a terminal.
@@ -71,6 +79,8 @@ type active struct {
 	reference   string
 	startedAt   time.Time
 	stage       Stage
+	stageAt     time.Time
+	begun       time.Time
 	cancellable bool
 	cancelled   bool
 	cancel      context.CancelFunc
@@ -136,6 +146,13 @@ func (e *Engine) Stop(ctx context.Context) error {
 	return err
 }
 
+// Busy reports whether a transaction or batch close holds the terminal.
+func (e *Engine) Busy() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.active != nil
+}
+
 // Config returns the engine's configuration.
 func (e *Engine) Config() Config { return e.cfg }
 
@@ -177,6 +194,8 @@ func (e *Engine) acquire(a *active) error {
 		return Errorf(CodeTerminalBusy, "Another transaction is currently active on this terminal.")
 	}
 	a.done = make(chan struct{})
+	a.stageAt = time.Now()
+	a.begun = a.stageAt
 	e.active = a
 	e.running.Add(1)
 	return nil
@@ -188,14 +207,31 @@ func (e *Engine) release(a *active) {
 	if e.active == a {
 		e.active = nil
 	}
+	e.observeStage(a, "")
 	e.mu.Unlock()
+	if o := e.deps.Observer; o != nil && a.tx != nil {
+		o.TransactionFinished(a.tx.Kind, a.tx.Status, time.Since(a.begun))
+	}
 	close(a.done)
 	e.running.Done()
+}
+
+// observeStage reports the time spent in the stage a is leaving; the
+// caller holds e.mu.
+func (e *Engine) observeStage(a *active, next Stage) {
+	now := time.Now()
+	if o := e.deps.Observer; o != nil && a.stage != "" && a.stage != next {
+		o.StageFinished(a.stage, now.Sub(a.stageAt))
+	}
+	if a.stage != next {
+		a.stageAt = now
+	}
 }
 
 // setStage records the active work's stage for status.
 func (e *Engine) setStage(a *active, s Stage) {
 	e.mu.Lock()
+	e.observeStage(a, s)
 	a.stage = s
 	if a.tx != nil {
 		a.tx.Stage = s

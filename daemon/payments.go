@@ -180,6 +180,7 @@ func (e *Engine) card(detectCtx context.Context, a *active) {
 	cancelled := a.cancelled
 	a.cancellable = false
 	if err == nil && !cancelled {
+		e.observeStage(a, StageReadingCard)
 		a.stage, t.Stage = StageReadingCard, StageReadingCard
 	}
 	e.mu.Unlock()

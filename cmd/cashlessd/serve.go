@@ -19,6 +19,7 @@ import (
 	"github.com/vinr/cashlessd/daemon/api"
 	"github.com/vinr/cashlessd/daemon/auth"
 	"github.com/vinr/cashlessd/daemon/config"
+	"github.com/vinr/cashlessd/daemon/metrics"
 	"github.com/vinr/cashlessd/daemon/store"
 )
 
@@ -90,6 +91,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer devs.close()
+	meters := metrics.New()
 	settleAt, _ := cfg.SettleAt()
 	engine := daemon.New(daemon.Config{
 		TerminalID:      cfg.TerminalID,
@@ -114,8 +116,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Reader:  devs.reader,
 		Printer: devs.printer,
 		Host:    devs.host,
-		Clock:   devs.clock,
-		Log:     log,
+		Clock:    devs.clock,
+		Log:      log,
+		Observer: meters,
 	})
 	var simControl daemon.Simulator
 	if devs.sim != nil {
@@ -142,7 +145,15 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		_ = engine.Stop(context.Background())
 		return err
 	}
-	apiSrv := api.New(api.Options{Engine: engine, Keys: keys, Simulator: simControl, Log: log})
+	if cfg.Metrics.Listen != "" {
+		stopMetrics, err := serveMetrics(cfg.Metrics.Listen, meters, db, engine, log)
+		if err != nil {
+			_ = engine.Stop(context.Background())
+			return err
+		}
+		defer stopMetrics()
+	}
+	apiSrv := api.New(api.Options{Engine: engine, Keys: keys, Simulator: simControl, Log: log, Metrics: meters})
 	httpSrv := apiSrv.HTTPServer(tlsConfig)
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.ServeTLS(ln, "", "") }()
@@ -197,4 +208,28 @@ func newLogger(w interface{ Write([]byte) (int, error) }, level string) zerolog.
 		lvl = zerolog.InfoLevel
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
+
+// serveMetrics starts the Prometheus endpoint on its own plain-HTTP
+// listener (bind it to loopback or a management network).
+func serveMetrics(addr string, m *metrics.Metrics, db *store.DB, engine *daemon.Engine, log zerolog.Logger) (func(), error) {
+	m.Gauge("cashless_db_commits_total", func() float64 { return float64(db.Commits()) })
+	m.Gauge("cashless_pending_reversals", func() float64 {
+		n, _ := db.CountPendingReversals()
+		return float64(n)
+	})
+	m.Gauge("cashless_terminal_busy", func() float64 {
+		if engine.Busy() {
+			return 1
+		}
+		return 0
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener: %w", err)
+	}
+	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info().Str("metrics", ln.Addr().String()).Msg("metrics listening")
+	return func() { _ = srv.Close() }, nil
 }

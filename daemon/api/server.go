@@ -38,6 +38,12 @@ type Options struct {
 	Keys      KeyVerifier
 	Simulator daemon.Simulator // nil outside simulator mode
 	Log       zerolog.Logger
+	Metrics   RequestObserver // optional
+}
+
+// RequestObserver counts requests for metrics.
+type RequestObserver interface {
+	Request(route string, status int, took time.Duration)
 }
 
 // Server is the Cashless API.
@@ -48,12 +54,13 @@ type Server struct {
 	sim    daemon.Simulator
 	log    zerolog.Logger
 	limit  *failedKeyLimiter
+	obs    RequestObserver
 }
 
 // New builds the routes.
 func New(o Options) *Server {
 	s := &Server{echo: echo.New(), engine: o.Engine, keys: o.Keys, sim: o.Simulator, log: o.Log,
-		limit: newFailedKeyLimiter(6*time.Second, 10)}
+		limit: newFailedKeyLimiter(6*time.Second, 10), obs: o.Metrics}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -192,6 +199,13 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		res := c.Response()
+		if s.obs != nil {
+			route := c.Path()
+			if res.Status == http.StatusNotFound && c.Request().URL.Path != route {
+				route = "unmatched"
+			}
+			s.obs.Request(route, res.Status, time.Since(start))
+		}
 		ev := s.log.Info()
 		if res.Status >= 500 {
 			ev = s.log.Warn()

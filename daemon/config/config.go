@@ -49,7 +49,13 @@ type Config struct {
 	Receipt    Receipt    `toml:"receipt"`
 	Settlement Settlement `toml:"settlement"`
 	Printer    Printer    `toml:"printer"`
+	Metrics    Metrics    `toml:"metrics"`
 	Log        Log        `toml:"log"`
+}
+
+// Metrics is the Prometheus endpoint; empty Listen switches it off.
+type Metrics struct {
+	Listen string `toml:"listen"`
 }
 
 // Printer is the serial thermal printer of models that have one.

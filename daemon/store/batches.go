@@ -71,7 +71,7 @@ func (s *DB) BatchByReference(ref string) (*daemon.Batch, error) {
 // closed a batch returns that batch unchanged.
 func (s *DB) CloseBatch(ref string, closedAt time.Time, automatic bool, emptyID, currency string) (*daemon.Batch, error) {
 	var b daemon.Batch
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		refs := tx.Bucket(bucketBatchRefs)
 		batches := tx.Bucket(bucketBatches)
 		if id := refs.Get([]byte(ref)); id != nil {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -51,8 +52,21 @@ var ErrLocked = errors.New("database is in use by another process")
 // DB is the bbolt-backed store. It implements daemon.Store and
 // daemon.KeyStore.
 type DB struct {
-	db *bolt.DB
+	db      *bolt.DB
+	commits atomic.Uint64
 }
+
+// update runs fn in one read-write bbolt transaction and counts the commit.
+func (s *DB) update(fn func(*bolt.Tx) error) error {
+	err := s.db.Update(fn)
+	if err == nil {
+		s.commits.Add(1)
+	}
+	return err
+}
+
+// Commits is the number of read-write transactions committed since Open.
+func (s *DB) Commits() uint64 { return s.commits.Load() }
 
 // Open opens (creating when absent) the database in dir. The directory is
 // made 0700 and the file 0600. A file that is not a valid database is
@@ -148,7 +162,7 @@ func (s *DB) KeyHash() ([]byte, error) {
 
 // SetKeyHash replaces the stored key hash.
 func (s *DB) SetKeyHash(hash []byte) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketMeta).Put(keyKeyHash, hash)
 	})
 }
@@ -157,7 +171,7 @@ func (s *DB) SetKeyHash(hash []byte) error {
 // wraps from max back to 1.
 func (s *DB) Next(name string, max uint32) (uint32, error) {
 	var n uint32
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketCounters)
 		if v := b.Get([]byte(name)); v != nil {
 			n = uint32(binary.BigEndian.Uint64(v))

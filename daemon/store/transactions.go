@@ -11,7 +11,7 @@ import (
 
 // CreateTransaction writes a new pending transaction.
 func (s *DB) CreateTransaction(t *daemon.Transaction) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketTransactions)
 		if b.Get([]byte(t.ID)) != nil {
 			return fmt.Errorf("transaction %s already exists", t.ID)
@@ -25,7 +25,7 @@ func (s *DB) CreateTransaction(t *daemon.Transaction) error {
 
 // UpdateTransaction rewrites a transaction's record and its reversal flag.
 func (s *DB) UpdateTransaction(t *daemon.Transaction) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketTransactions).Get([]byte(t.ID)) == nil {
 			return daemon.ErrNotFound
 		}
@@ -51,7 +51,7 @@ func (s *DB) FinishTransaction(t *daemon.Transaction, newBatchID string) error {
 	if !t.Final() {
 		return fmt.Errorf("transaction %s is not final", t.ID)
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if t.Status == daemon.StatusApproved {
 			refs := tx.Bucket(bucketRefs)

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// metricsAddr finds the metrics listener's address in the daemon's log.
+func (d *daemonUnderTest) metricsAddr() string {
+	for _, line := range strings.Split(d.logs.String(), "\n") {
+		var rec struct{ Metrics, Message string }
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Message == "metrics listening" {
+			return rec.Metrics
+		}
+	}
+	d.t.Fatal("metrics listener not logged")
+	return ""
+}
+
+func TestMetricsEndpoint(t *testing.T) {
+	cfg := writeConfig(t, "[metrics]\nlisten = \"127.0.0.1:0\"\n")
+	d := startDaemon(t, t.TempDir(), "--config", cfg)
+	d.card(map[string]any{"presentAfterMs": 0})
+	d.sale("MET-1", 100).expect(t, 200, "")
+	d.card(map[string]any{"pan": "4000000000000002"})
+	d.sale("MET-2", 100).expect(t, 402, "card_declined")
+	resp, err := http.Get("http://" + d.metricsAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	text := string(body)
+	for _, want := range []string{
+		`cashless_transactions_total{kind="sale",status="approved"} 1`,
+		`cashless_transactions_total{kind="sale",status="declined"} 1`,
+		`cashless_http_requests_total{path="/cashless/v1/sale",status="200"} 1`,
+		`cashless_stage_duration_seconds_bucket{stage="authorising"`,
+		`cashless_pending_reversals 0`,
+		`cashless_terminal_busy 0`,
+		`cashless_db_commits_total 4`,
+		`process_resident_memory_bytes`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
