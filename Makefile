@@ -6,7 +6,7 @@ RUN_DIR  ?= .run
 LISTEN   ?= 127.0.0.1:8443
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.0
 
-.PHONY: build run test vet lint bench release clean
+.PHONY: build run test vet lint bench bench-micro release clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/cashlessd ./cmd/cashlessd
@@ -27,7 +27,12 @@ vet:
 lint: vet
 	$(GO) run $(STATICCHECK) ./...
 
-bench:
+# Every performance figure with its floor and ratio (BENCH_QUICK=1: a fast look).
+bench: build
+	$(GO) run ./cmd/cashless-bench -daemon bin/cashlessd
+
+# The Go micro-benchmarks of each package.
+bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # Static, stripped, reproducible binaries for the terminals' CPUs.

@@ -157,7 +157,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	httpSrv := apiSrv.HTTPServer(tlsConfig)
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.ServeTLS(ln, "", "") }()
-	log.Info().Str("listen", ln.Addr().String()).Str("caBundle", caFile).Bool("simulator", cfg.Simulator).
+	log.Log().Str("listen", ln.Addr().String()).Str("caBundle", caFile).Bool("simulator", cfg.Simulator).
 		Str("model", cfg.Model).Str("version", m.Version).Msg("cashlessd ready")
 	if m.Ready != nil {
 		m.Ready(ln.Addr())
@@ -230,6 +230,6 @@ func serveMetrics(addr string, m *metrics.Metrics, db *store.DB, engine *daemon.
 	}
 	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	log.Info().Str("metrics", ln.Addr().String()).Msg("metrics listening")
+	log.Log().Str("metrics", ln.Addr().String()).Msg("metrics listening")
 	return func() { _ = srv.Close() }, nil
 }

@@ -207,6 +207,9 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			s.obs.Request(route, res.Status, time.Since(start))
 		}
 		ev := s.log.Info()
+		if c.Request().URL.Path == "/cashless/v1/status" && res.Status == http.StatusOK {
+			ev = s.log.Debug() // ECRs poll status in tight loops
+		}
 		if res.Status >= 500 {
 			ev = s.log.Warn()
 		}

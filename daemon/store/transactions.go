@@ -51,39 +51,60 @@ func (s *DB) FinishTransaction(t *daemon.Transaction, newBatchID string) error {
 	if !t.Final() {
 		return fmt.Errorf("transaction %s is not final", t.ID)
 	}
+	return s.update(func(tx *bolt.Tx) error { return finish(tx, t, newBatchID) })
+}
+
+// Import books transactions that are already final, many per commit: for
+// migrations and for building large histories. Each gets the same indexes
+// and batch bookkeeping as FinishTransaction; newBatchID is asked for an ID
+// whenever a batch must be opened.
+func (s *DB) Import(txs []*daemon.Transaction, newBatchID func() string) error {
 	return s.update(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
-		if t.Status == daemon.StatusApproved {
-			refs := tx.Bucket(bucketRefs)
-			key := refKey(t.Kind, t.Reference)
-			if id := refs.Get(key); id != nil && string(id) != t.ID {
-				return fmt.Errorf("reference %q already approved as %s", t.Reference, id)
+		for _, t := range txs {
+			if !t.Final() {
+				return fmt.Errorf("transaction %s is not final", t.ID)
 			}
-			if err := refs.Put(key, []byte(t.ID)); err != nil {
-				return err
-			}
-			if err := bookOriginal(tx, t); err != nil {
-				return err
-			}
-			if t.Kind != daemon.KindPreauth {
-				if err := joinBatch(tx, t, newBatchID); err != nil {
-					return err
-				}
-			}
-		}
-		if err := putTransaction(tx, t); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketPending).Delete([]byte(t.ID)); err != nil {
-			return err
-		}
-		if t.Receipts != nil {
-			if err := meta.Put(keyLastReceipt, []byte(t.ID)); err != nil {
+			if err := finish(tx, t, newBatchID()); err != nil {
 				return err
 			}
 		}
-		return meta.Put(keyLastTx, []byte(t.ID))
+		return nil
 	})
+}
+
+// finish is FinishTransaction inside a bbolt transaction.
+func finish(tx *bolt.Tx, t *daemon.Transaction, newBatchID string) error {
+	meta := tx.Bucket(bucketMeta)
+	if t.Status == daemon.StatusApproved {
+		refs := tx.Bucket(bucketRefs)
+		key := refKey(t.Kind, t.Reference)
+		if id := refs.Get(key); id != nil && string(id) != t.ID {
+			return fmt.Errorf("reference %q already approved as %s", t.Reference, id)
+		}
+		if err := refs.Put(key, []byte(t.ID)); err != nil {
+			return err
+		}
+		if err := bookOriginal(tx, t); err != nil {
+			return err
+		}
+		if t.Kind != daemon.KindPreauth {
+			if err := joinBatch(tx, t, newBatchID); err != nil {
+				return err
+			}
+		}
+	}
+	if err := putTransaction(tx, t); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketPending).Delete([]byte(t.ID)); err != nil {
+		return err
+	}
+	if t.Receipts != nil {
+		if err := meta.Put(keyLastReceipt, []byte(t.ID)); err != nil {
+			return err
+		}
+	}
+	return meta.Put(keyLastTx, []byte(t.ID))
 }
 
 // bookOriginal records a completion on its pre-auth and a refund on its

@@ -1,0 +1,164 @@
+// Command cashless-bench measures cashlessd against its floors, side by
+// side in one run, and prints each figure with its floor and the ratio:
+// status over keep-alive TLS and with a full handshake per request against
+// a minimal net/http TLS server, sales against the durable-write ceiling of
+// the same disk, lookups and batch close as history grows, start-up time,
+// memory, and bytes on the serial wires. `make bench` runs it;
+// BENCH_QUICK=1 makes a fast, smaller run.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr}
+	if err := m.Run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "cashless-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// Main is the benchmark program.
+type Main struct {
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// settings size one run.
+type settings struct {
+	daemon      string        // path of the cashlessd binary
+	window      time.Duration // one load window
+	rounds      int           // alternating A/B rounds per comparison
+	clients     int           // keep-alive clients
+	handshakes  int           // concurrent new-connection clients
+	sales       int           // sequential sales for the overhead figure
+	smallHist   int           // small history for growth ratios
+	largeHist   int           // large history for growth ratios
+	batchSize   int           // transactions in the batch closed
+	memorySales int           // sales before the "after N transactions" RSS
+	markdown    string        // where to write the table as Markdown
+}
+
+// Run parses flags and runs every measurement.
+func (m *Main) Run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("cashless-bench", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	s := settings{}
+	fs.StringVar(&s.daemon, "daemon", "bin/cashlessd", "cashlessd binary to measure")
+	fs.StringVar(&s.markdown, "markdown", "", "also write the table as Markdown to this file")
+	baseline := fs.String("serve-baseline", "", "internal: run the baseline server for DIR")
+	quick := os.Getenv("BENCH_QUICK") != ""
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *baseline != "" {
+		return serveBaseline(ctx, *baseline, m.Stdout)
+	}
+	s.window, s.rounds, s.clients, s.handshakes = 5*time.Second, 3, 50, 8
+	s.sales, s.smallHist, s.largeHist, s.batchSize, s.memorySales = 2000, 1_000, 1_000_000, 10_000, 100_000
+	if quick {
+		s.window, s.rounds = 2*time.Second, 1
+		s.sales, s.largeHist, s.batchSize, s.memorySales = 300, 100_000, 2_000, 3_000
+	}
+	r := &report{}
+	start := time.Now()
+	steps := []struct {
+		name string
+		run  func(context.Context, settings, *report) error
+	}{
+		{"status over keep-alive TLS", benchStatusKeepAlive},
+		{"status with a new TLS connection per request", benchStatusHandshake},
+		{"sale overhead", benchSales},
+		{"growth", benchGrowth},
+		{"memory", benchMemory},
+		{"serial efficiency", benchSerial},
+	}
+	for _, st := range steps {
+		fmt.Fprintf(m.Stderr, "== %s\n", st.name)
+		if err := st.run(ctx, s, r); err != nil {
+			return fmt.Errorf("%s: %w", st.name, err)
+		}
+	}
+	r.note(fmt.Sprintf("run took %s; quick=%v", time.Since(start).Round(time.Second), quick))
+	r.print(m.Stdout)
+	if s.markdown != "" {
+		return os.WriteFile(s.markdown, []byte(r.markdownTable()), 0o644)
+	}
+	return nil
+}
+
+// row is one printed figure.
+type row struct {
+	figure, value, floor, ratio, goal, verdict string
+}
+
+// report collects rows.
+type report struct {
+	rows  []row
+	notes []string
+}
+
+// compare adds a figure measured against a floor, with a goal on the ratio.
+func (r *report) compare(figure, unit string, value, floor float64, goal string, ok bool) {
+	ratio := "-"
+	if floor != 0 {
+		ratio = fmt.Sprintf("%.2f", value/floor)
+	}
+	r.add(row{figure, fmt.Sprintf("%.4g %s", value, unit), fmt.Sprintf("%.4g %s", floor, unit), ratio, goal, verdict(goal, ok)})
+}
+
+// figure adds a figure with no floor.
+func (r *report) figure(figure, value, goal string, ok bool) {
+	r.add(row{figure, value, "-", "-", goal, verdict(goal, ok)})
+}
+
+func (r *report) add(x row) { r.rows = append(r.rows, x) }
+
+func (r *report) note(s string) { r.notes = append(r.notes, s) }
+
+func verdict(goal string, ok bool) string {
+	switch {
+	case goal == "" || goal == "-":
+		return ""
+	case ok:
+		return "met"
+	}
+	return "MISSED"
+}
+
+// print writes the table for a terminal.
+func (r *report) print(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "figure\tcashlessd\tfloor\tratio\tgoal\t")
+	for _, x := range r.rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", x.figure, x.value, x.floor, x.ratio, x.goal, x.verdict)
+	}
+	_ = tw.Flush()
+	for _, n := range r.notes {
+		fmt.Fprintln(w, "note:", n)
+	}
+}
+
+// markdownTable renders the table for docs/performance.md.
+func (r *report) markdownTable() string {
+	var b strings.Builder
+	b.WriteString("| figure | cashlessd | floor | ratio | goal | |\n|---|---|---|---|---|---|\n")
+	for _, x := range r.rows {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", x.figure, x.value, x.floor, x.ratio, x.goal, x.verdict)
+	}
+	for _, n := range r.notes {
+		fmt.Fprintf(&b, "\n%s\n", n)
+	}
+	return b.String()
+}
