@@ -1,0 +1,28 @@
+package host
+
+import "fmt"
+
+// Counters hands out numbers that survive a restart. The daemon backs it
+// with its bbolt store; a counter never handed out is zero.
+type Counters interface {
+	// Next advances the named counter by one and returns the new value.
+	Next(name string) (uint32, error)
+	// Current returns the named counter's value without advancing it.
+	Current(name string) (uint32, error)
+}
+
+// Counter names the client uses.
+const (
+	// CounterSTAN numbers every message the terminal originates (field 11).
+	CounterSTAN = "host.stan"
+	// CounterBatch counts settled batches; the open batch (field 60) is
+	// its value plus one, and it advances when the host accepts a
+	// settlement.
+	CounterBatch = "host.batch"
+)
+
+// sixDigits folds a counter value into 000001…999999, as STANs and batch
+// numbers wrap.
+func sixDigits(n uint32) string {
+	return fmt.Sprintf("%06d", (uint64(n)+999998)%999999+1)
+}

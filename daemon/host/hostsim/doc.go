@@ -1,0 +1,13 @@
+// Package hostsim is a simulated acquirer host: a real ISO 8583 server on
+// TCP (optionally TLS) that speaks the protocol of package host, decides by
+// test card like an issuer, and keeps a ledger of approvals, reversals and
+// settlements in a JSON file so another process can reconcile against it.
+//
+// Test cards: 4000000000000002 → 05 (card_declined), 4000000000009995 → 51
+// (insufficient_funds), 4000000000000069 → 54 (expired_card),
+// 4000000000000127 → 55 (incorrect_pin), 4000000000000119 → 96 (system
+// malfunction, retry-safe); any other card is approved.
+//
+// SetLatency, SetOffline and SetDropResponse reproduce a slow, unreachable
+// or silent host. The ledger never holds a full card number.
+package hostsim

@@ -1,0 +1,289 @@
+package hostsim
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vinr/cashlessd/daemon/host"
+)
+
+// handle answers one request, booking it first. It returns nil when the
+// message gets no answer (an answer, or an MTI the host does not know).
+func (s *Server) handle(req *host.Fields) *host.Fields {
+	switch req.MTI {
+	case host.MTINetwork:
+		resp := answer(req)
+		switch req.NetworkCode {
+		case host.NetworkSignOn, host.NetworkEcho:
+			resp.ResponseCode = host.RCApproved
+		default:
+			resp.ResponseCode = host.RCInvalidTxn
+		}
+		return resp
+	case host.MTIAuthRequest, host.MTIFinancialRequest, host.MTIAdvice:
+		return s.book(req, s.financial)
+	case host.MTIReversal, host.MTIReversalRepeat:
+		return s.book(req, s.reversal)
+	case host.MTISettlement:
+		return s.book(req, s.settlement)
+	}
+	s.log.Warn().Str("mti", req.MTI).Msg("unknown message type ignored")
+	return nil
+}
+
+// answer starts the answer to req: response MTI and the fields the host
+// echoes.
+func answer(req *host.Fields) *host.Fields {
+	return &host.Fields{
+		MTI:              host.ResponseMTI(req.MTI),
+		ProcessingCode:   req.ProcessingCode,
+		Amount:           req.Amount,
+		TransmissionTime: req.TransmissionTime,
+		STAN:             req.STAN,
+		LocalTime:        req.LocalTime,
+		LocalDate:        req.LocalDate,
+		RRN:              req.RRN,
+		TerminalID:       req.TerminalID,
+		MerchantID:       req.MerchantID,
+		Currency:         req.Currency,
+		Batch:            req.Batch,
+		TransactionID:    req.TransactionID,
+		NetworkCode:      req.NetworkCode,
+	}
+}
+
+// book runs one ledger-changing step alone, persists what it changed and
+// rolls back when the ledger cannot be written (the answer is then 96).
+func (s *Server) book(req *host.Fields, step func(now time.Time, req, resp *host.Fields) bool) *host.Fields {
+	resp := answer(req)
+	s.bookMu.Lock()
+	defer s.bookMu.Unlock()
+	if s.cfg.LedgerPath == "" {
+		step(time.Now().UTC(), req, resp)
+		return resp
+	}
+	before := s.ledger.clone()
+	if changed := step(time.Now().UTC(), req, resp); changed {
+		if err := writeLedger(s.cfg.LedgerPath, &s.ledger); err != nil {
+			s.log.Error().Err(err).Msg("ledger not written; request refused")
+			s.ledger = before
+			resp.ResponseCode, resp.AuthCode = host.RCSystemMalfunction, ""
+			resp.RRN, resp.ICC = req.RRN, nil
+		}
+	}
+	return resp
+}
+
+// financial decides a sale, pre-auth, completion or refund and books an
+// approval. The caller holds bookMu.
+func (s *Server) financial(now time.Time, req, resp *host.Fields) bool {
+	kind := kindOf(req.MTI, req.ProcessingCode)
+	amount, err := strconv.ParseInt(req.Amount, 10, 64)
+	term := strings.TrimSpace(req.TerminalID)
+	log := s.log.With().Str("mti", req.MTI).Str("stan", req.STAN).Str("terminalId", term).
+		Str("kind", kind).Str("pan", host.MaskPAN(req.PAN)).Logger()
+	switch {
+	case kind == "":
+		resp.ResponseCode = host.RCInvalidTxn
+		return false
+	case err != nil || amount <= 0:
+		resp.ResponseCode = host.RCInvalidAmount
+		return false
+	}
+	// A request repeated after a lost answer gets the same answer again.
+	if a := s.find(func(a *Approval) bool {
+		return req.TransactionID != "" && a.TerminalID == term && a.TransactionID == req.TransactionID &&
+			a.Kind == kind && a.Amount == amount && !a.Reversed
+	}); a != nil {
+		resp.ResponseCode, resp.AuthCode, resp.RRN = host.RCApproved, a.AuthCode, a.RRN
+		log.Info().Str("rrn", a.RRN).Msg("repeated request, same answer")
+		return false
+	}
+
+	var orig *Approval
+	rc, authCode := host.RCApproved, ""
+	switch kind {
+	case kindSale, kindPreauth:
+		if req.PAN == "" {
+			rc = host.RCInvalidCard
+		} else {
+			rc = issuerDecision(req.PAN)
+		}
+	case kindRefund, kindCompletion:
+		rc, orig = s.original(kind, amount, req)
+		if orig != nil {
+			authCode = orig.AuthCode
+		}
+	}
+	if len(req.ICC) > 0 {
+		resp.ICC = issuerData(rc)
+	}
+	resp.ResponseCode = rc
+	if rc != host.RCApproved {
+		log.Info().Str("responseCode", rc).Msg("declined")
+		return false
+	}
+	if kind != kindCompletion {
+		authCode = newAuthCode()
+	}
+	s.ledger.Sequence++
+	a := Approval{
+		Kind: kind, MTI: req.MTI, TerminalID: term, MerchantID: strings.TrimSpace(req.MerchantID),
+		STAN: req.STAN, TransactionID: req.TransactionID,
+		RRN: newRRN(now, s.ledger.Sequence), AuthCode: authCode,
+		MaskedPAN: host.MaskPAN(req.PAN), Amount: amount, Currency: host.AlphaCurrency(req.Currency),
+		Batch: req.Batch, ApprovedAt: now,
+	}
+	if orig != nil {
+		a.OriginalRRN = orig.RRN
+		switch kind {
+		case kindCompletion:
+			orig.CompletedBy = a.RRN
+		case kindRefund:
+			orig.Refunded += amount
+		}
+	}
+	s.ledger.Approvals = append(s.ledger.Approvals, a)
+	resp.AuthCode, resp.RRN = a.AuthCode, a.RRN
+	log.Info().Str("rrn", a.RRN).Int64("amount", amount).Msg("approved")
+	return true
+}
+
+// original finds the approval a refund or completion refers to (fields 37
+// and 38) and checks that it may be used.
+func (s *Server) original(kind string, amount int64, req *host.Fields) (string, *Approval) {
+	rrn, code := strings.TrimSpace(req.RRN), strings.TrimSpace(req.AuthCode)
+	o := s.find(func(a *Approval) bool {
+		return rrn != "" && a.RRN == rrn && (code == "" || a.AuthCode == code)
+	})
+	switch {
+	case o == nil || o.Reversed:
+		return host.RCNoOriginal, nil
+	case kind == kindCompletion && o.Kind != kindPreauth,
+		kind == kindCompletion && o.CompletedBy != "",
+		kind == kindRefund && o.Kind != kindSale && o.Kind != kindCompletion:
+		return host.RCInvalidTxn, nil
+	case kind == kindRefund && amount > o.Amount-o.Refunded:
+		return host.RCInvalidAmount, nil
+	}
+	return host.RCApproved, o
+}
+
+// reversal cancels the approval a reversal refers to: by terminal and
+// transaction ID (field 62), else by RRN (37), else by original MTI and
+// STAN (90). Unknown or already reversed originals are acknowledged and
+// nothing is recorded. The caller holds bookMu.
+func (s *Server) reversal(now time.Time, req, resp *host.Fields) bool {
+	resp.ResponseCode = host.RCApproved
+	term := strings.TrimSpace(req.TerminalID)
+	id, rrn := req.TransactionID, strings.TrimSpace(req.RRN)
+	var origMTI, origSTAN string
+	if req.Original != nil && req.Original.STAN != "000000" {
+		origMTI, origSTAN = req.Original.MTI, req.Original.STAN
+	}
+	var a *Approval
+	for _, match := range []func(a *Approval) bool{
+		func(a *Approval) bool { return id != "" && a.TransactionID == id },
+		func(a *Approval) bool { return rrn != "" && a.RRN == rrn },
+		func(a *Approval) bool { return origSTAN != "" && a.STAN == origSTAN && a.MTI == origMTI },
+	} {
+		if a = s.find(func(a *Approval) bool { return a.TerminalID == term && !a.Reversed && match(a) }); a != nil {
+			break
+		}
+	}
+	log := s.log.With().Str("mti", req.MTI).Str("stan", req.STAN).Str("terminalId", term).
+		Str("transactionId", id).Logger()
+	if a == nil {
+		log.Info().Msg("reversal of nothing booked (or already reversed) acknowledged")
+		return false
+	}
+	a.Reversed, a.ReversedAt = true, &now
+	if a.OriginalRRN != "" {
+		if o := s.find(func(o *Approval) bool { return o.RRN == a.OriginalRRN }); o != nil {
+			switch a.Kind {
+			case kindCompletion:
+				o.CompletedBy = ""
+			case kindRefund:
+				o.Refunded -= a.Amount
+			}
+		}
+	}
+	amount, _ := strconv.ParseInt(req.Amount, 10, 64)
+	s.ledger.Reversals = append(s.ledger.Reversals, Reversal{
+		TerminalID: term, MTI: req.MTI, STAN: req.STAN, TransactionID: a.TransactionID,
+		RRN: a.RRN, Amount: amount, ReceivedAt: now,
+	})
+	resp.RRN = a.RRN
+	log.Info().Str("rrn", a.RRN).Msg("approval reversed")
+	return true
+}
+
+// settlement compares the terminal's totals with the unsettled approvals of
+// its batch: equal settles them (00), different settles nothing (95). A
+// settlement repeated after a lost answer is acknowledged without settling
+// anything twice. The caller holds bookMu.
+func (s *Server) settlement(now time.Time, req, resp *host.Fields) bool {
+	term, batch := strings.TrimSpace(req.TerminalID), req.Batch
+	sent, err := host.ParseTotals(req.Totals)
+	if err != nil || batch == "" || req.ProcessingCode != host.ProcSettlement {
+		resp.ResponseCode = host.RCFormatError
+		return false
+	}
+	var open []*Approval
+	var have host.BatchTotals
+	for i := range s.ledger.Approvals {
+		a := &s.ledger.Approvals[i]
+		if a.TerminalID != term || a.Batch != batch || a.Settled {
+			continue
+		}
+		capture, refund := a.Counts()
+		switch {
+		case capture:
+			have.CaptureCount++
+			have.CaptureAmount += a.Amount
+		case refund:
+			have.RefundCount++
+			have.RefundAmount += a.Amount
+		default:
+			continue
+		}
+		open = append(open, a)
+	}
+	log := s.log.With().Str("terminalId", term).Str("batch", batch).Logger()
+	if len(open) == 0 {
+		for _, st := range s.ledger.Settlements {
+			if st.TerminalID == term && st.Batch == batch && st.ResponseCode == host.RCApproved && st.Terminal == sent {
+				resp.ResponseCode = host.RCApproved
+				log.Info().Msg("settlement repeated; already settled")
+				return false
+			}
+		}
+	}
+	st := Settlement{TerminalID: term, MerchantID: strings.TrimSpace(req.MerchantID), Batch: batch,
+		Terminal: sent, Host: have, At: now}
+	if have != sent {
+		st.ResponseCode = host.RCTotalsMismatch
+		resp.Totals, _ = have.Field()
+		log.Warn().Interface("terminal", sent).Interface("host", have).Msg("settlement totals do not match")
+	} else {
+		st.ResponseCode = host.RCApproved
+		for _, a := range open {
+			a.Settled, a.SettledAt = true, &now
+		}
+		log.Info().Int64("captures", have.CaptureCount).Int64("refunds", have.RefundCount).Msg("batch settled")
+	}
+	resp.ResponseCode = st.ResponseCode
+	s.ledger.Settlements = append(s.ledger.Settlements, st)
+	return true
+}
+
+// find returns the latest approval that matches.
+func (s *Server) find(match func(a *Approval) bool) *Approval {
+	for i := len(s.ledger.Approvals) - 1; i >= 0; i-- {
+		if a := &s.ledger.Approvals[i]; match(a) {
+			return a
+		}
+	}
+	return nil
+}

@@ -1,0 +1,81 @@
+package hostsim
+
+import (
+	"crypto/rand"
+	"fmt"
+	"time"
+
+	"github.com/vinr/cashlessd/daemon/host"
+)
+
+// Transaction kinds as the ledger names them.
+const (
+	kindSale       = "sale"
+	kindPreauth    = "preauth"
+	kindCompletion = "completion"
+	kindRefund     = "refund"
+)
+
+// kindOf tells a financial request's kind from its MTI and processing code.
+func kindOf(mti, proc string) string {
+	switch {
+	case mti == host.MTIAuthRequest && proc == host.ProcPurchase:
+		return kindPreauth
+	case mti == host.MTIFinancialRequest && proc == host.ProcPurchase:
+		return kindSale
+	case mti == host.MTIFinancialRequest && proc == host.ProcRefund:
+		return kindRefund
+	case mti == host.MTIAdvice && proc == host.ProcPurchase:
+		return kindCompletion
+	}
+	return ""
+}
+
+// issuerDecision answers a card like its issuer would: test cards decline
+// with their code, every other card is approved.
+func issuerDecision(pan string) string {
+	switch pan {
+	case "4000000000000002":
+		return host.RCDoNotHonour
+	case "4000000000009995":
+		return host.RCInsufficientFunds
+	case "4000000000000069":
+		return host.RCExpiredCard
+	case "4000000000000127":
+		return host.RCIncorrectPIN
+	case "4000000000000119":
+		return host.RCSystemMalfunction
+	}
+	return host.RCApproved
+}
+
+// authCodeChars leaves out letters that read like digits.
+const authCodeChars = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
+
+// newAuthCode returns a 6-character approval code.
+func newAuthCode() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = authCodeChars[int(b[i])%len(authCodeChars)]
+	}
+	return string(b)
+}
+
+// newRRN returns a 12-digit retrieval reference number: last digit of the
+// year, day of the year, and eight digits of the host's sequence.
+func newRRN(now time.Time, seq uint64) string {
+	return fmt.Sprintf("%d%03d%08d", now.Year()%10, now.YearDay(), seq%100_000_000)
+}
+
+// issuerData is field 55 of an answer to a chip request: tag 91, issuer
+// authentication data (an 8-byte ARPC stand-in and the 2-character
+// authorisation response code) for the card's second GENERATE AC.
+func issuerData(rc string) []byte {
+	b := make([]byte, 0, 12)
+	b = append(b, 0x91, 0x0A)
+	arpc := make([]byte, 8)
+	_, _ = rand.Read(arpc)
+	b = append(b, arpc...)
+	return append(b, rc[0], rc[1])
+}

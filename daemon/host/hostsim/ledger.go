@@ -1,0 +1,174 @@
+package hostsim
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/vinr/cashlessd/daemon/host"
+)
+
+// Ledger is what the simulated host has booked. A snapshot from
+// Server.Ledger or ReadLedger is a copy the caller may keep.
+type Ledger struct {
+	Approvals   []Approval   `json:"approvals"`
+	Reversals   []Reversal   `json:"reversals"`
+	Settlements []Settlement `json:"settlements"`
+	// Sequence numbers the retrieval reference numbers handed out.
+	Sequence uint64 `json:"sequence"`
+}
+
+// Approval is one approved sale, pre-authorisation, completion or refund.
+type Approval struct {
+	Kind          string `json:"kind"`
+	MTI           string `json:"mti"`
+	TerminalID    string `json:"terminalId"`
+	MerchantID    string `json:"merchantId"`
+	STAN          string `json:"stan"`
+	TransactionID string `json:"transactionId,omitempty"`
+	RRN           string `json:"rrn"`
+	AuthCode      string `json:"authCode"`
+	MaskedPAN     string `json:"maskedPan,omitempty"`
+	Amount        int64  `json:"amount"`
+	Currency      string `json:"currency"`
+	Batch         string `json:"batch"`
+	// OriginalRRN is the pre-auth a completion captures or the capture a
+	// refund pays back.
+	OriginalRRN string    `json:"originalRrn,omitempty"`
+	ApprovedAt  time.Time `json:"approvedAt"`
+
+	Reversed   bool       `json:"reversed,omitempty"`
+	ReversedAt *time.Time `json:"reversedAt,omitempty"`
+	// CompletedBy is the RRN of the completion of a pre-auth.
+	CompletedBy string `json:"completedBy,omitempty"`
+	// Refunded is the sum of approved refunds of a capture.
+	Refunded  int64      `json:"refunded,omitempty"`
+	Settled   bool       `json:"settled,omitempty"`
+	SettledAt *time.Time `json:"settledAt,omitempty"`
+}
+
+// Counts reports whether the approval joins its batch's totals, and as
+// which side.
+func (a *Approval) Counts() (capture, refund bool) {
+	if a.Reversed {
+		return false, false
+	}
+	return a.Kind == kindSale || a.Kind == kindCompletion, a.Kind == kindRefund
+}
+
+// Reversal is one reversal that cancelled an approval. Reversals of
+// unknown or already reversed originals are acknowledged but not recorded.
+type Reversal struct {
+	TerminalID    string    `json:"terminalId"`
+	MTI           string    `json:"mti"`
+	STAN          string    `json:"stan"`
+	TransactionID string    `json:"transactionId,omitempty"`
+	RRN           string    `json:"rrn"`
+	Amount        int64     `json:"amount"`
+	ReceivedAt    time.Time `json:"receivedAt"`
+}
+
+// Settlement is one settlement request and the host's answer: 00 when the
+// totals agreed and the batch was settled, 95 when they did not.
+type Settlement struct {
+	TerminalID   string           `json:"terminalId"`
+	MerchantID   string           `json:"merchantId"`
+	Batch        string           `json:"batch"`
+	Terminal     host.BatchTotals `json:"terminalTotals"`
+	Host         host.BatchTotals `json:"hostTotals"`
+	ResponseCode string           `json:"responseCode"`
+	At           time.Time        `json:"at"`
+}
+
+// clone returns a deep copy of l.
+func (l *Ledger) clone() Ledger {
+	c := Ledger{
+		Approvals:   slices.Clone(l.Approvals),
+		Reversals:   slices.Clone(l.Reversals),
+		Settlements: slices.Clone(l.Settlements),
+		Sequence:    l.Sequence,
+	}
+	for i := range c.Approvals {
+		a := &c.Approvals[i]
+		a.ReversedAt = cloneTime(a.ReversedAt)
+		a.SettledAt = cloneTime(a.SettledAt)
+	}
+	return c
+}
+
+func cloneTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := *t
+	return &v
+}
+
+// ReadLedger reads a ledger file written by a Server.
+func ReadLedger(path string) (Ledger, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Ledger{}, err
+	}
+	var l Ledger
+	if err := json.Unmarshal(b, &l); err != nil {
+		return Ledger{}, fmt.Errorf("hostsim: reading ledger %s: %w", path, err)
+	}
+	return l, nil
+}
+
+// loadLedger reads the ledger at path; a missing file is an empty ledger.
+func loadLedger(path string) (Ledger, error) {
+	if path == "" {
+		return Ledger{}, nil
+	}
+	l, err := ReadLedger(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Ledger{}, nil
+	}
+	return l, err
+}
+
+// writeLedger replaces the file at path with l, atomically: a temporary
+// file (0600) in the same directory, synced, then renamed over it.
+func writeLedger(path string, l *Ledger) error {
+	b, err := json.MarshalIndent(l, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	defer func() { _ = os.Remove(name) }() // no-op once renamed
+	if err := tmp.Chmod(0o600); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(name, path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}

@@ -1,0 +1,181 @@
+package hostsim_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moov-io/iso8583"
+
+	"github.com/vinr/cashlessd/daemon/host"
+	"github.com/vinr/cashlessd/daemon/host/hostsim"
+)
+
+const pan = "4242424242424242"
+
+func start(t *testing.T, cfg hostsim.Config) *hostsim.Server {
+	t.Helper()
+	s, err := hostsim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen(context.Background(), "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// exchange sends f over c and reads the answer, framing by hand.
+func exchange(t *testing.T, c net.Conn, f *host.Fields) *host.Fields {
+	t.Helper()
+	m, err := host.Encode(host.Spec(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	packed, err := m.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := host.WriteFrame(c, packed); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := host.ReadFrame(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := iso8583.NewMessage(host.Spec())
+	if err := back.Unpack(raw); err != nil {
+		t.Fatal(err)
+	}
+	out, err := host.Decode(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func saleFields(stan string) *host.Fields {
+	return &host.Fields{MTI: "0200", PAN: pan, ProcessingCode: "000000", Amount: "000000001000",
+		TransmissionTime: "0101120000", STAN: stan, TerminalID: "T0000001", MerchantID: "M00000000000001",
+		Currency: "458", Batch: "000001", TransactionID: "tx-" + stan}
+}
+
+func dial(t *testing.T, s *hostsim.Server) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func TestRawSignOnAndSale(t *testing.T) {
+	s := start(t, hostsim.Config{})
+	c := dial(t, s)
+	on := exchange(t, c, &host.Fields{MTI: "0800", TransmissionTime: "0101120000", STAN: "000001",
+		TerminalID: "T0000001", NetworkCode: "001"})
+	if on.MTI != "0810" || on.ResponseCode != "00" || on.STAN != "000001" || on.TerminalID != "T0000001" {
+		t.Fatalf("sign-on answer %+v", on)
+	}
+	resp := exchange(t, c, saleFields("000002"))
+	if resp.MTI != "0210" || resp.ResponseCode != "00" || len(resp.AuthCode) != 6 || len(resp.RRN) != 12 || resp.STAN != "000002" {
+		t.Fatalf("sale answer %+v", resp)
+	}
+	l := s.Ledger()
+	if len(l.Approvals) != 1 || l.Approvals[0].MaskedPAN != "424242******4242" || l.Approvals[0].RRN != resp.RRN {
+		t.Fatalf("ledger %+v", l)
+	}
+	if tr := s.Traffic(); tr.MessagesIn != 2 || tr.MessagesOut != 2 || tr.BytesIn == 0 || tr.BytesOut == 0 {
+		t.Errorf("traffic %+v", tr)
+	}
+}
+
+func TestLedgerSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ledger.json")
+	s := start(t, hostsim.Config{LedgerPath: path})
+	first := exchange(t, dial(t, s), saleFields("000001"))
+	_ = s.Close()
+
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("ledger file: %v %v", fi, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("temporary files left beside the ledger: %v", entries)
+	}
+	b, _ := os.ReadFile(path)
+	if strings.Contains(string(b), pan) {
+		t.Error("full PAN in the ledger file")
+	}
+
+	s2 := start(t, hostsim.Config{LedgerPath: path})
+	second := exchange(t, dial(t, s2), saleFields("000002"))
+	l := s2.Ledger()
+	if len(l.Approvals) != 2 || first.RRN == second.RRN || l.Sequence != 2 {
+		t.Errorf("after restart: %+v", l)
+	}
+	onDisk, err := hostsim.ReadLedger(path)
+	if err != nil || len(onDisk.Approvals) != 2 {
+		t.Errorf("ledger file after restart: %+v %v", onDisk, err)
+	}
+}
+
+func TestUnwritableLedgerRefuses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing-dir", "ledger.json")
+	s := start(t, hostsim.Config{LedgerPath: path})
+	resp := exchange(t, dial(t, s), saleFields("000001"))
+	if resp.ResponseCode != "96" || resp.AuthCode != "" {
+		t.Errorf("answer when the ledger cannot be written: %+v", resp)
+	}
+	if l := s.Ledger(); len(l.Approvals) != 0 || l.Sequence != 0 {
+		t.Errorf("booked although not persisted: %+v", l)
+	}
+}
+
+func TestOfflineClosesConnections(t *testing.T) {
+	s := start(t, hostsim.Config{})
+	s.SetOffline(true)
+	c := dial(t, s)
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Errorf("read from offline host: %v, want EOF", err)
+	}
+}
+
+func TestListenStopsWithContext(t *testing.T) {
+	s, err := hostsim.New(hostsim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := s.Listen(ctx, "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", s.Addr())
+		if err != nil {
+			break
+		}
+		_ = c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("server still listening after its context ended")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close after context end: %v", err)
+	}
+}

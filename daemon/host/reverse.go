@@ -1,0 +1,96 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vinr/cashlessd/daemon"
+)
+
+// reversalAttempts is how many times one Reverse call sends the reversal
+// (0400, then 0401 repeats) before leaving the retry to the engine.
+const reversalAttempts = 2
+
+// Reverse cancels a transaction at the host (0400; a retry is a repeat,
+// 0401, with the same STAN). The host acknowledges with 0410 and 00, also
+// when it never booked the original, so reversing is always safe. An error
+// means the reversal is not acknowledged yet and must be retried.
+func (c *Client) Reverse(ctx context.Context, req daemon.ReversalRequest) error {
+	if req.TransactionID == "" && req.HostReference == "" {
+		return fmt.Errorf("%w: reversal without transaction ID or host reference", ErrInvalidRequest)
+	}
+	if len(req.TransactionID) > 32 {
+		return fmt.Errorf("%w: transaction ID %q", ErrInvalidRequest, req.TransactionID)
+	}
+	if req.Amount < 0 || req.Amount > 999_999_999_999 {
+		return fmt.Errorf("%w: amount %d", ErrInvalidRequest, req.Amount)
+	}
+	rrn, ok := fit(req.HostReference, 12)
+	if !ok {
+		return fmt.Errorf("%w: host reference %q", ErrInvalidRequest, req.HostReference)
+	}
+	var currency string
+	if req.Currency != "" {
+		var err error
+		if currency, err = NumericCurrency(req.Currency); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+		}
+	}
+	var err error
+	for range reversalAttempts {
+		if err = c.reverseOnce(ctx, req, rrn, currency); err == nil || !errors.Is(err, daemon.ErrOutcomeUnknown) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// reverseOnce sends one reversal or repeat and checks the answer.
+func (c *Client) reverseOnce(ctx context.Context, req daemon.ReversalRequest, rrn, currency string) error {
+	mti := MTIReversal
+	repeat, stan := c.sent.reversal(req.TransactionID)
+	if repeat {
+		mti = MTIReversalRepeat
+	} else {
+		var err error
+		if stan, err = c.nextSTAN(); err != nil {
+			return err
+		}
+	}
+	proc, cond := ProcPurchase, ConditionNormal
+	switch req.Kind {
+	case daemon.KindRefund:
+		proc = ProcRefund
+	case daemon.KindPreauth, daemon.KindCompletion:
+		cond = ConditionPreauth
+	}
+	now := time.Now()
+	f := c.header(mti, stan, now)
+	f.ProcessingCode = proc
+	f.Amount = fmt.Sprintf("%012d", req.Amount)
+	f.LocalTime, f.LocalDate = now.Format("150405"), now.Format("0102")
+	f.ConditionCode = cond
+	f.RRN = rrn
+	f.MerchantID = c.cfg.MerchantID
+	f.Currency = currency
+	f.TransactionID = req.TransactionID
+	orig := c.sent.original(req.TransactionID, originalMTI(req.Kind))
+	f.Original = &orig
+
+	c.sent.reversalSent(req.TransactionID, stan)
+	resp, err := c.roundTrip(ctx, f)
+	if err != nil {
+		return err
+	}
+	if resp.ResponseCode != RCApproved {
+		return fmt.Errorf("host: reversal of %s answered %s", req.TransactionID, resp.ResponseCode)
+	}
+	c.log.Info().Str("mti", mti).Str("stan", stan).Str("transactionId", req.TransactionID).
+		Str("reason", req.Reason).Msg("reversal acknowledged")
+	return nil
+}

@@ -1,0 +1,93 @@
+package host_test
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/moov-io/iso8583"
+
+	"github.com/vinr/cashlessd/daemon/host"
+)
+
+func TestSpecRoundTripsEveryField(t *testing.T) {
+	spec := host.Spec()
+	in := &host.Fields{
+		MTI: "0200", PAN: "4242424242424242", ProcessingCode: "000000", Amount: "000000012345",
+		TransmissionTime: "0102030405", STAN: "000042", LocalTime: "120000", LocalDate: "0102",
+		Expiry: "3012", EntryMode: "051", CardSequence: "001", ConditionCode: "00",
+		RRN: "612300000001", AuthCode: "ABC123", ResponseCode: "00", TerminalID: "T0000001",
+		MerchantID: "M00000000000001", Currency: "458", PINBlock: []byte{1, 2, 3, 4, 5, 6, 7, 8},
+		KSN: []byte{0xFF, 0xFF, 1, 2, 3, 4, 5, 6, 7, 8}, ICC: []byte{0x9F, 0x26, 0x02, 0xAB, 0xCD},
+		Batch: "000001", TransactionID: "01JTESTTRANSACTIONID000000",
+		Totals:      &host.Totals{CaptureCount: "000002", CaptureAmount: "000000001000", RefundCount: "000001", RefundAmount: "000000000500"},
+		NetworkCode: "301",
+		Original:    &host.OriginalData{MTI: "0200", STAN: "000041", TransmissionTime: "0102030404", Acquirer: "00000000000", Forwarder: "00000000000"},
+	}
+	m, err := host.Encode(spec, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	packed, err := m.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if packed[4]&0x80 == 0 {
+		t.Error("secondary bitmap bit not set although fields 70 and 90 are present")
+	}
+	back := iso8583.NewMessage(host.Spec())
+	if err := back.Unpack(packed); err != nil {
+		t.Fatal(err)
+	}
+	out, err := host.Decode(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(in, out) {
+		t.Errorf("round trip changed the message:\n in  %+v\n out %+v", in, out)
+	}
+}
+
+func TestResponseMTI(t *testing.T) {
+	for req, want := range map[string]string{"0100": "0110", "0200": "0210", "0220": "0230", "0400": "0410",
+		"0401": "0410", "0500": "0510", "0800": "0810", "bad": ""} {
+		if got := host.ResponseMTI(req); got != want {
+			t.Errorf("ResponseMTI(%q) = %q, want %q", req, got, want)
+		}
+	}
+}
+
+func TestDeclineFor(t *testing.T) {
+	for rc, want := range map[string]host.Decline{
+		"05": {Code: "card_declined"}, "51": {Code: "insufficient_funds"}, "54": {Code: "expired_card"},
+		"55": {Code: "incorrect_pin"}, "91": {Code: "communication_error", RetrySafe: true},
+		"96": {Code: "communication_error", RetrySafe: true}, "14": {Code: "card_declined"}, "25": {Code: "card_declined"},
+	} {
+		got := host.DeclineFor(rc)
+		if got.Code != want.Code || got.RetrySafe != want.RetrySafe || got.Message == "" {
+			t.Errorf("DeclineFor(%s) = %+v, want %+v", rc, got, want)
+		}
+	}
+}
+
+func TestMaskPAN(t *testing.T) {
+	for pan, want := range map[string]string{"4242424242424242": "424242******4242", "4000000000009995": "400000******9995",
+		"12345": "*2345", "": ""} {
+		if got := host.MaskPAN(pan); got != want {
+			t.Errorf("MaskPAN(%q) = %q, want %q", pan, got, want)
+		}
+	}
+}
+
+func TestNumericCurrency(t *testing.T) {
+	for in, want := range map[string]string{"MYR": "458", "usd": "840", "EUR": "978", "036": "036"} {
+		if got, err := host.NumericCurrency(in); err != nil || got != want {
+			t.Errorf("NumericCurrency(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := host.NumericCurrency("XXZ"); err == nil {
+		t.Error("unknown currency accepted")
+	}
+	if got := host.AlphaCurrency("458"); got != "MYR" {
+		t.Errorf("AlphaCurrency(458) = %q", got)
+	}
+}

@@ -1,0 +1,311 @@
+package emv
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Hex is bytes that read and write as hex text in JSON and TOML; spaces in
+// the text are ignored.
+type Hex []byte
+
+// MarshalText writes upper-case hex.
+func (h Hex) MarshalText() ([]byte, error) {
+	return []byte(strings.ToUpper(hex.EncodeToString(h))), nil
+}
+
+// UnmarshalText reads hex, ignoring spaces.
+func (h *Hex) UnmarshalText(text []byte) error {
+	text = bytes.ReplaceAll(text, []byte(" "), nil)
+	b := make([]byte, hex.DecodedLen(len(text)))
+	if _, err := hex.Decode(b, text); err != nil {
+		return fmt.Errorf("emv: bad hex: %w", err)
+	}
+	*h = b
+	return nil
+}
+
+// String returns upper-case hex.
+func (h Hex) String() string { return strings.ToUpper(hex.EncodeToString(h)) }
+
+// MustHex decodes a hex literal, ignoring spaces, and panics if it is not
+// hex. It is for constants in tests and tables.
+func MustHex(s string) Hex {
+	var h Hex
+	if err := h.UnmarshalText([]byte(s)); err != nil {
+		panic(err)
+	}
+	return h
+}
+
+// AIDConfig is one application the terminal supports, with its terminal
+// action codes.
+type AIDConfig struct {
+	AID Hex `json:"aid" toml:"aid"`
+	// Scheme names the card scheme: visa, mastercard, maestro, amex,
+	// discover, jcb, unionpay, interac.
+	Scheme string `json:"scheme" toml:"scheme"`
+	// PartialMatch lets the card's AID be longer than this one (the
+	// application selection indicator of EMV Book 1, 12.3.1).
+	PartialMatch bool `json:"partialMatch" toml:"partial_match"`
+	// Contact and Contactless say on which interfaces the AID is offered.
+	Contact     bool `json:"contact" toml:"contact"`
+	Contactless bool `json:"contactless" toml:"contactless"`
+	// Version is the terminal's application version number (9F09).
+	Version Hex `json:"version" toml:"version"`
+	// Terminal action codes, five bytes each, ANDed with the TVR. The
+	// online-only kernel never uses TACDefault: a host that does not answer
+	// always gets an AAC at the second GENERATE AC.
+	TACDenial  Hex `json:"tacDenial" toml:"tac_denial"`
+	TACOnline  Hex `json:"tacOnline" toml:"tac_online"`
+	TACDefault Hex `json:"tacDefault" toml:"tac_default"`
+}
+
+// Config is the terminal's EMV configuration. A Kernel holds it read-only.
+type Config struct {
+	// TerminalType is tag 9F35: 21 attended online-only merchant terminal,
+	// 22 attended with offline capability, and so on.
+	TerminalType byte `json:"terminalType" toml:"terminal_type"`
+	// Capabilities is tag 9F33 (three bytes), AdditionalCapabilities tag
+	// 9F40 (five bytes).
+	Capabilities           Hex `json:"capabilities" toml:"capabilities"`
+	AdditionalCapabilities Hex `json:"additionalCapabilities" toml:"additional_capabilities"`
+	// CountryCode is the terminal's ISO 3166 numeric country, "840".
+	CountryCode string `json:"countryCode" toml:"country_code"`
+	// MerchantCategoryCode (9F15), MerchantID (9F16), TerminalID (9F1C),
+	// MerchantNameLocation (9F4E), IFDSerial (9F1E), AcquirerID (9F01).
+	MerchantCategoryCode string `json:"merchantCategoryCode" toml:"merchant_category_code"`
+	MerchantID           string `json:"merchantId" toml:"merchant_id"`
+	TerminalID           string `json:"terminalId" toml:"terminal_id"`
+	MerchantNameLocation string `json:"merchantNameLocation" toml:"merchant_name_location"`
+	IFDSerial            string `json:"ifdSerial" toml:"ifd_serial"`
+	AcquirerID           string `json:"acquirerId" toml:"acquirer_id"`
+	// Limits are in minor units of the transaction currency. FloorLimit
+	// applies to contact transactions; ContactlessTransactionLimit (0: none)
+	// sends the cardholder to the chip; at or over ContactlessCVMLimit a
+	// contactless transaction needs a CVM.
+	FloorLimit                  int64 `json:"floorLimit" toml:"floor_limit"`
+	ContactlessTransactionLimit int64 `json:"contactlessTransactionLimit" toml:"contactless_transaction_limit"`
+	ContactlessCVMLimit         int64 `json:"contactlessCvmLimit" toml:"contactless_cvm_limit"`
+	// AllowFallback permits a magnetic stripe read of a chip card after a
+	// chip read failed.
+	AllowFallback bool `json:"allowFallback" toml:"allow_fallback"`
+	// AIDs are the supported applications, in the terminal's order of
+	// preference.
+	AIDs []AIDConfig `json:"aids" toml:"aids"`
+	// Rand supplies unpredictable numbers; nil means crypto/rand. It must
+	// be safe for concurrent use when sessions run concurrently.
+	Rand io.Reader `json:"-" toml:"-"`
+}
+
+// Terminal capability bits the kernel consults (9F33 byte 2 and 3).
+const (
+	capPlaintextPIN = 0x80 // byte 2: plaintext PIN for ICC verification
+	capOnlinePIN    = 0x40 // byte 2: enciphered PIN for online verification
+	capSignature    = 0x20 // byte 2: signature (paper)
+	capNoCVM        = 0x08 // byte 2: no CVM required
+)
+
+// DefaultAIDs is the terminal's default application list: Visa, Visa
+// Electron, Mastercard, Maestro, Amex, Discover, JCB, UnionPay (debit,
+// credit, quasi-credit) and Interac, with the schemes' published terminal
+// action codes.
+func DefaultAIDs() []AIDConfig {
+	aid := func(a, scheme, version, denial, online, def string) AIDConfig {
+		return AIDConfig{
+			AID: MustHex(a), Scheme: scheme, PartialMatch: true,
+			Contact: true, Contactless: true, Version: MustHex(version),
+			TACDenial: MustHex(denial), TACOnline: MustHex(online), TACDefault: MustHex(def),
+		}
+	}
+	return []AIDConfig{
+		aid("A0000000031010", "visa", "008C", "0010000000", "DC4004F800", "DC4000A800"),
+		aid("A0000000032010", "visa", "008C", "0010000000", "DC4004F800", "DC4000A800"),
+		aid("A0000000041010", "mastercard", "0002", "0000000000", "F45084800C", "F45084800C"),
+		aid("A0000000043060", "maestro", "0002", "0000800000", "FE50BCF800", "FE50BCA000"),
+		aid("A00000002501", "amex", "0001", "0010000000", "DE00FC9800", "DC50FC9800"),
+		aid("A0000001523010", "discover", "0001", "0010000000", "FCE09CF800", "DC00002000"),
+		aid("A0000000651010", "jcb", "0200", "0010000000", "FC60ACF800", "FC6024A800"),
+		aid("A000000333010101", "unionpay", "0030", "0010000000", "D84004F800", "D84000A800"),
+		aid("A000000333010102", "unionpay", "0030", "0010000000", "D84004F800", "D84000A800"),
+		aid("A000000333010103", "unionpay", "0030", "0010000000", "D84004F800", "D84000A800"),
+		aid("A0000002771010", "interac", "0001", "0010000000", "DC4004F800", "DC4000A800"),
+	}
+}
+
+// DefaultConfig is an attended, online-only merchant terminal in the USA
+// with a PIN pad: chip, contactless and magnetic stripe; plaintext offline
+// PIN, online PIN, signature and no CVM; no offline data authentication;
+// floor limit zero; contactless CVM limit 50.00.
+func DefaultConfig() Config {
+	return Config{
+		TerminalType:                0x21,
+		Capabilities:                MustHex("E0E800"),
+		AdditionalCapabilities:      MustHex("6000F05001"),
+		CountryCode:                 "840",
+		MerchantCategoryCode:        "5999",
+		ContactlessTransactionLimit: 0,
+		ContactlessCVMLimit:         5000,
+		AIDs:                        DefaultAIDs(),
+	}
+}
+
+// validate checks the configuration a kernel is built with.
+func (c *Config) validate() error {
+	var errs []error
+	if len(c.Capabilities) != 3 {
+		errs = append(errs, errors.New("capabilities (9F33) must be 3 bytes"))
+	}
+	if len(c.AdditionalCapabilities) != 5 {
+		errs = append(errs, errors.New("additional capabilities (9F40) must be 5 bytes"))
+	}
+	if _, err := bcd(c.CountryCode, 2); err != nil {
+		errs = append(errs, fmt.Errorf("country code: %w", err))
+	}
+	if c.MerchantCategoryCode != "" {
+		if _, err := bcd(c.MerchantCategoryCode, 2); err != nil {
+			errs = append(errs, fmt.Errorf("merchant category code: %w", err))
+		}
+	}
+	if len(c.AIDs) == 0 {
+		errs = append(errs, errors.New("no AIDs"))
+	}
+	for i, a := range c.AIDs {
+		if len(a.AID) < 5 || len(a.AID) > 16 {
+			errs = append(errs, fmt.Errorf("aid %d: %d bytes, want 5 to 16", i, len(a.AID)))
+		}
+		for name, tac := range map[string]Hex{"tacDenial": a.TACDenial, "tacOnline": a.TACOnline, "tacDefault": a.TACDefault} {
+			if len(tac) != 0 && len(tac) != 5 {
+				errs = append(errs, fmt.Errorf("aid %s: %s must be 5 bytes", a.AID, name))
+			}
+		}
+	}
+	if c.FloorLimit < 0 || c.ContactlessCVMLimit < 0 || c.ContactlessTransactionLimit < 0 {
+		errs = append(errs, errors.New("limits must not be negative"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("emv: config: %w", err)
+	}
+	return nil
+}
+
+// onlineOnly reports whether the terminal type is online-only (x1, x4).
+func (c *Config) onlineOnly() bool {
+	t := c.TerminalType & 0x0F
+	return t == 1 || t == 4
+}
+
+// TransactionType is tag 9C.
+type TransactionType byte
+
+// Transaction types.
+const (
+	TypePurchase TransactionType = 0x00
+	TypeCash     TransactionType = 0x01
+	TypeCashback TransactionType = 0x09
+	TypeRefund   TransactionType = 0x20
+)
+
+// Transaction is what the terminal asks the card to pay.
+type Transaction struct {
+	Type TransactionType
+	// Amount is the total in minor units; AmountOther the cashback part
+	// of it.
+	Amount      int64
+	AmountOther int64
+	// Currency is ISO 4217, alphabetic ("USD") or numeric ("840").
+	Currency string
+	// Time is the transaction's local date and time.
+	Time time.Time
+	// SequenceCounter is tag 9F41.
+	SequenceCounter uint32
+	// ForceOnline is the merchant forcing the transaction online.
+	ForceOnline bool
+}
+
+// currencies maps ISO 4217 alphabetic codes to numeric code and exponent.
+// It is read-only.
+var currencies = map[string]struct {
+	code string
+	exp  int
+}{
+	"AED": {"784", 2}, "AUD": {"036", 2}, "BRL": {"986", 2}, "CAD": {"124", 2},
+	"CHF": {"756", 2}, "CNY": {"156", 2}, "CZK": {"203", 2}, "DKK": {"208", 2},
+	"EUR": {"978", 2}, "GBP": {"826", 2}, "HKD": {"344", 2}, "HUF": {"348", 2},
+	"IDR": {"360", 2}, "INR": {"356", 2}, "JPY": {"392", 0}, "KRW": {"410", 0},
+	"MXN": {"484", 2}, "MYR": {"458", 2}, "NOK": {"578", 2}, "NZD": {"554", 2},
+	"PHP": {"608", 2}, "PLN": {"985", 2}, "SAR": {"682", 2}, "SEK": {"752", 2},
+	"SGD": {"702", 2}, "THB": {"764", 2}, "TRY": {"949", 2}, "TWD": {"901", 2},
+	"USD": {"840", 2}, "VND": {"704", 0}, "ZAR": {"710", 2}, "KWD": {"414", 3},
+	"BHD": {"048", 3}, "OMR": {"512", 3}, "JOD": {"400", 3},
+}
+
+// CurrencyCode returns the ISO 4217 numeric code and minor-unit exponent of
+// a currency given as alphabetic ("EUR") or numeric ("978") code.
+func CurrencyCode(currency string) (numeric string, exponent int, ok bool) {
+	c := strings.ToUpper(strings.TrimSpace(currency))
+	if cur, found := currencies[c]; found {
+		return cur.code, cur.exp, true
+	}
+	if len(c) == 3 && strings.Trim(c, "0123456789") == "" {
+		for _, cur := range currencies {
+			if cur.code == c {
+				return cur.code, cur.exp, true
+			}
+		}
+		return c, 2, true
+	}
+	return "", 0, false
+}
+
+// bcd packs a decimal string right-justified into n bytes of BCD.
+func bcd(digits string, n int) ([]byte, error) {
+	if len(digits) > 2*n {
+		return nil, fmt.Errorf("%q has more than %d digits", digits, 2*n)
+	}
+	if strings.Trim(digits, "0123456789") != "" {
+		return nil, fmt.Errorf("%q is not decimal", digits)
+	}
+	out := make([]byte, n)
+	for i := 0; i < len(digits); i++ {
+		pos := 2*n - len(digits) + i
+		d := digits[i] - '0'
+		if pos%2 == 0 {
+			out[pos/2] |= d << 4
+		} else {
+			out[pos/2] |= d
+		}
+	}
+	return out, nil
+}
+
+// bcdAmount packs a non-negative amount into six bytes of BCD (n12).
+func bcdAmount(v int64) []byte {
+	if v < 0 {
+		v = 0
+	}
+	b, err := bcd(fmt.Sprint(v), 6)
+	if err != nil { // more than 12 digits
+		return bytes.Repeat([]byte{0x99}, 6)
+	}
+	return b
+}
+
+// digits unpacks BCD into its digits; nibbles over 9 end it (F padding).
+func digits(b []byte) string {
+	var sb strings.Builder
+	for _, c := range b {
+		for _, d := range [2]byte{c >> 4, c & 0x0F} {
+			if d > 9 {
+				return sb.String()
+			}
+			sb.WriteByte('0' + d)
+		}
+	}
+	return sb.String()
+}

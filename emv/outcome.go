@@ -1,0 +1,281 @@
+package emv
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+)
+
+// Decision is where a transaction stands after Read or Complete.
+type Decision int
+
+// Decisions.
+const (
+	// DecisionOnline: the card asks for the host (ARQC); call Complete
+	// with the host's answer.
+	DecisionOnline Decision = iota + 1
+	// DecisionApproved: approved (TC at the second GENERATE AC, or the
+	// host's approval for contactless and swipe).
+	DecisionApproved
+	// DecisionDeclined: declined by the card (AAC) or by the host.
+	DecisionDeclined
+)
+
+// String names the decision.
+func (d Decision) String() string {
+	switch d {
+	case DecisionOnline:
+		return "online"
+	case DecisionApproved:
+		return "approved"
+	case DecisionDeclined:
+		return "declined"
+	}
+	return "none"
+}
+
+// Outcome is what the kernel learned from the card. PAN, Track2, PINBlock
+// and KSN are sensitive: memory only, never stored or logged; String and
+// GoString leave them out.
+type Outcome struct {
+	Decision  Decision
+	Interface Interface
+
+	// PAN is the full card number. Memory only.
+	PAN string
+	// Track2 is track 2 (swipe) or the chip's track 2 equivalent as
+	// "PAN=YYMMSSS...". Memory only.
+	Track2      string
+	ExpiryYYMM  string
+	PANSequence string // 5F34, two digits, "" when the card has none
+	ServiceCode string
+
+	Scheme           string
+	CardholderName   string
+	AID              string // hex
+	ApplicationLabel string // preferred name when printable, else label
+
+	TVR            TVR
+	TSI            TSI
+	CryptogramType string // ARQC, TC or AAC
+	Cryptogram     Hex    // 9F26
+	ATC            Hex    // 9F36
+	CID            byte   // 9F27
+
+	CVM               CVMMethod
+	CVMResults        [3]byte // 9F34
+	SignatureRequired bool
+	// PINVerified: an offline PIN was verified by the card, or a
+	// consumer device CVM was performed.
+	PINVerified bool
+	// OnlinePIN: an enciphered PIN goes to the host in PINBlock.
+	OnlinePIN bool
+	PINBlock  []byte
+	KSN       []byte
+
+	// ICCData is the chip data for the host (the contents of ISO 8583
+	// field 55, without the 55 tag itself).
+	ICCData []byte
+	// ScriptResults is the Issuer Script Results (9F5B) after Complete.
+	ScriptResults []byte
+	// AuthResponseCode is the code sent to the card in the second
+	// GENERATE AC (8A).
+	AuthResponseCode string
+	// POSEntryMode is "05" chip, "07" contactless, "90" swipe, "80"
+	// fallback swipe.
+	POSEntryMode string
+	Fallback     bool
+}
+
+// MaskedPAN is the PAN with every digit but the last four masked.
+func (o Outcome) MaskedPAN() string { return MaskPAN(o.PAN) }
+
+// Approved reports whether the transaction is approved.
+func (o Outcome) Approved() bool { return o.Decision == DecisionApproved }
+
+// String describes the outcome without sensitive data.
+func (o Outcome) String() string {
+	return fmt.Sprintf("Outcome{%s %s %s %s AID:%s TVR:%s TSI:%s %s CVM:%q}",
+		o.Decision, o.Interface, o.Scheme, o.MaskedPAN(), o.AID, o.TVR, o.TSI, o.CryptogramType, o.CVM)
+}
+
+// GoString is String: %#v must not print the PAN either.
+func (o Outcome) GoString() string { return o.String() }
+
+// MaskPAN masks every digit of a PAN but the last four.
+func MaskPAN(pan string) string {
+	if len(pan) <= 4 {
+		return strings.Repeat("*", len(pan))
+	}
+	return strings.Repeat("*", len(pan)-4) + pan[len(pan)-4:]
+}
+
+// aidSchemes maps RID and AID prefixes to schemes, longest first. It is
+// read-only.
+var aidSchemes = []struct {
+	prefix []byte
+	scheme string
+}{
+	{[]byte{0xA0, 0x00, 0x00, 0x00, 0x04, 0x30, 0x60}, "maestro"},
+	{[]byte{0xA0, 0x00, 0x00, 0x00, 0x03}, "visa"},
+	{[]byte{0xA0, 0x00, 0x00, 0x00, 0x04}, "mastercard"},
+	{[]byte{0xA0, 0x00, 0x00, 0x00, 0x25}, "amex"},
+	{[]byte{0xA0, 0x00, 0x00, 0x01, 0x52}, "discover"},
+	{[]byte{0xA0, 0x00, 0x00, 0x03, 0x24}, "discover"},
+	{[]byte{0xA0, 0x00, 0x00, 0x00, 0x65}, "jcb"},
+	{[]byte{0xA0, 0x00, 0x00, 0x03, 0x33}, "unionpay"},
+	{[]byte{0xA0, 0x00, 0x00, 0x02, 0x77}, "interac"},
+}
+
+// SchemeFromAID names the scheme of an application identifier, "" when
+// unknown.
+func SchemeFromAID(aid []byte) string {
+	for _, e := range aidSchemes {
+		if bytes.HasPrefix(aid, e.prefix) {
+			return e.scheme
+		}
+	}
+	return ""
+}
+
+// SchemeFromPAN names the scheme of a card number by its BIN, "unknown"
+// when no range matches.
+func SchemeFromPAN(pan string) string {
+	prefix := func(n int) int {
+		if len(pan) < n || !isDigits(pan[:n]) {
+			return -1
+		}
+		v := 0
+		for i := 0; i < n; i++ {
+			v = v*10 + int(pan[i]-'0')
+		}
+		return v
+	}
+	p1, p2, p3, p4 := prefix(1), prefix(2), prefix(3), prefix(4)
+	switch {
+	case p1 == 4:
+		return "visa"
+	case p2 == 34 || p2 == 37:
+		return "amex"
+	case (p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720):
+		return "mastercard"
+	case p4 == 6011 || (p3 >= 644 && p3 <= 649) || p2 == 65:
+		return "discover"
+	case p4 >= 3528 && p4 <= 3589:
+		return "jcb"
+	case p2 == 62 || p2 == 81:
+		return "unionpay"
+	case p2 == 50 || (p2 >= 56 && p2 <= 69):
+		return "maestro"
+	}
+	return "unknown"
+}
+
+// iccDataTags are the chip data sent to the host, in order.
+var iccDataTags = [...]Tag{
+	TagCryptogram, TagCID, TagIAD, TagUnpredictableNumber, TagATC, TagTVR,
+	TagTransactionDate, TagTransactionType, TagAmountAuthorised, TagTransactionCurrency,
+	TagAIP, TagTerminalCountry, TagAmountOther, TagTerminalCapabilities, TagCVMResults,
+	TagDFName, TagTerminalType, TagAppVersionCard, TagIFDSerial, TagSequenceCounter,
+	TagPANSequence, TagTTQ, TagFormFactor, TagCustomerExclusiveData, TagIssuerScriptResults,
+}
+
+// iccData builds the chip data for the host.
+func (s *Session) iccData() []byte {
+	var out []byte
+	for _, t := range iccDataTags {
+		var v []byte
+		ok := false
+		switch t {
+		case TagTVR, TagCVMResults:
+			v, ok = s.lookup(t)
+		case TagIssuerScriptResults:
+			v, ok = s.scriptResults, len(s.scriptResults) > 0
+		case TagDFName:
+			v, ok = s.app.AID, len(s.app.AID) > 0
+		case TagTTQ:
+			v, ok = s.term[t]
+		default:
+			if v, ok = s.icc[t]; !ok {
+				v, ok = s.term[t]
+			}
+		}
+		if ok {
+			out = AppendTLV(out, t, v)
+		}
+	}
+	return out
+}
+
+// outcome describes the session as it stands.
+func (s *Session) outcome(d Decision) Outcome {
+	o := Outcome{
+		Decision:          d,
+		Interface:         s.iface,
+		TVR:               s.tvr,
+		TSI:               s.tsi,
+		CVM:               s.cvm.method,
+		CVMResults:        s.cvm.results,
+		SignatureRequired: s.cvm.signature,
+		PINVerified:       s.cvm.offline || s.cvm.cdcvm,
+		OnlinePIN:         s.cvm.onlinePIN,
+		PINBlock:          s.cvm.pinBlock,
+		KSN:               s.cvm.ksn,
+		AuthResponseCode:  s.arc,
+		ScriptResults:     bytes.Clone(s.scriptResults),
+	}
+	if s.iface == Magstripe {
+		o.PAN = s.track.PAN
+		o.ExpiryYYMM = s.track.Expiry
+		o.ServiceCode = s.track.ServiceCode
+		o.Track2 = s.track.ASCII()
+		o.Scheme = SchemeFromPAN(o.PAN)
+		o.POSEntryMode = "90"
+		if s.fallback && s.track.ChipCard() {
+			o.POSEntryMode = "80"
+			o.Fallback = true
+		}
+		return o
+	}
+	o.POSEntryMode = "05"
+	if s.iface == Contactless {
+		o.POSEntryMode = "07"
+	}
+	o.PAN = digits(s.icc[TagPAN])
+	if exp := digits(s.icc[TagExpiryDate]); len(exp) == 6 {
+		o.ExpiryYYMM = exp[:4]
+	}
+	if v, ok := s.icc[TagPANSequence]; ok && len(v) == 1 {
+		o.PANSequence = digits(v)
+	}
+	if v := digits(s.icc[TagServiceCode]); len(v) >= 3 {
+		o.ServiceCode = v[len(v)-3:]
+	} else if s.track.ServiceCode != "" {
+		o.ServiceCode = s.track.ServiceCode
+	}
+	if s.track.PAN != "" {
+		o.Track2 = s.track.ASCII()
+	}
+	o.AID = s.app.AID.String()
+	o.Scheme = s.app.Scheme
+	if o.Scheme == "" {
+		o.Scheme = SchemeFromAID(s.app.AID)
+	}
+	if o.Scheme == "" {
+		o.Scheme = SchemeFromPAN(o.PAN)
+	}
+	o.ApplicationLabel = s.app.DisplayName()
+	if v, ok := s.icc[TagCardholderName]; ok {
+		o.CardholderName = printable(v)
+	}
+	if v, ok := s.icc[TagCryptogram]; ok {
+		o.Cryptogram = bytes.Clone(v)
+		o.CryptogramType = CryptogramName(s.cid)
+		o.CID = s.cid
+	}
+	if v, ok := s.icc[TagATC]; ok {
+		o.ATC = bytes.Clone(v)
+	}
+	o.ICCData = s.iccData()
+	return o
+}

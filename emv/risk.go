@@ -1,0 +1,105 @@
+package emv
+
+import (
+	"context"
+	"encoding/binary"
+)
+
+// terminalRiskManagement checks the floor limit and, when the card asks for
+// terminal risk management, its velocity counters (EMV Book 3, 10.6).
+// Random transaction selection is not done: the default terminal is
+// online-only. There is no exception file.
+func (s *Session) terminalRiskManagement(ctx context.Context) error {
+	s.tsi.Set(TSITerminalRiskManagement)
+	if s.tx.Amount >= s.cfg.FloorLimit {
+		s.tvr.Set(TVRFloorLimitExceeded)
+	}
+	if s.aip[0]&aipRiskMgmt == 0 {
+		return nil
+	}
+	lcol, ok1 := s.icc[TagLCOL]
+	ucol, ok2 := s.icc[TagUCOL]
+	if !ok1 || !ok2 || len(lcol) != 1 || len(ucol) != 1 {
+		return nil
+	}
+	atc, okATC, err := s.getCounter(ctx, TagATC)
+	if err != nil {
+		return err
+	}
+	last, okLast, err := s.getCounter(ctx, TagLastOnlineATC)
+	if err != nil {
+		return err
+	}
+	s.tvr = velocity(s.tvr, atc, okATC, last, okLast, lcol[0], ucol[0])
+	return nil
+}
+
+// velocity sets the TVR bits of the velocity check from the ATC and the
+// last online ATC (EMV Book 3, 10.6.3).
+func velocity(tvr TVR, atc uint16, okATC bool, last uint16, okLast bool, lcol, ucol byte) TVR {
+	if !okATC || !okLast || atc <= last {
+		tvr.Set(TVRLowerOfflineLimitExceeded)
+		tvr.Set(TVRUpperOfflineLimitExceeded)
+	} else {
+		diff := int(atc - last)
+		if diff > int(lcol) {
+			tvr.Set(TVRLowerOfflineLimitExceeded)
+		}
+		if diff > int(ucol) {
+			tvr.Set(TVRUpperOfflineLimitExceeded)
+		}
+	}
+	if okLast && last == 0 {
+		tvr.Set(TVRNewCard)
+	}
+	return tvr
+}
+
+// getCounter reads a two-byte counter with GET DATA.
+func (s *Session) getCounter(ctx context.Context, t Tag) (uint16, bool, error) {
+	resp, sw, err := s.exchange(ctx, "GET DATA "+t.String(), GetDataCommand(t))
+	if err != nil {
+		return 0, false, err
+	}
+	v, ok := Find(resp, t)
+	if sw != SWOK || !ok || len(v) != 2 {
+		return 0, false, nil
+	}
+	return binary.BigEndian.Uint16(v), true, nil
+}
+
+// terminalActionAnalysis decides which cryptogram the first GENERATE AC
+// asks for (EMV Book 3, 10.7).
+func (s *Session) terminalActionAnalysis() byte {
+	if s.tx.Type == TypeRefund {
+		return CryptogramAAC
+	}
+	c := s.app.config
+	return actionAnalysis(s.tvr, actionCodes{
+		tacDenial: c.TACDenial, tacOnline: c.TACOnline,
+		iacDenial: s.icc[TagIACDenial], iacOnline: s.icc[TagIACOnline],
+	}, s.cfg.onlineOnly())
+}
+
+// actionCodes are the terminal's and the issuer's action codes; a missing
+// IAC-Denial counts as all zeros, a missing IAC-Online as all ones.
+type actionCodes struct {
+	tacDenial, tacOnline, iacDenial, iacOnline []byte
+}
+
+// actionAnalysis compares the TVR with the action codes: denial first, then
+// online; an online-only terminal asks for an ARQC whenever it does not
+// deny.
+func actionAnalysis(tvr TVR, c actionCodes, onlineOnly bool) byte {
+	if tvr.Matches(c.tacDenial) || tvr.Matches(c.iacDenial) {
+		return CryptogramAAC
+	}
+	iacOnline := c.iacOnline
+	if iacOnline == nil {
+		iacOnline = []byte{0xFF, 0xFF, 0xFF, 0xFF, 0xFF}
+	}
+	if onlineOnly || tvr.Matches(c.tacOnline) || tvr.Matches(iacOnline) {
+		return CryptogramARQC
+	}
+	return CryptogramTC
+}
