@@ -111,6 +111,7 @@ func (e *Engine) runCapture(ctx context.Context, t *Transaction, check func() (*
 	}
 	go func() {
 		defer e.release(a)
+		e.retryReversals(e.base)
 		e.capture(a, orig)
 	}()
 	if err := wait(ctx, a); err != nil {

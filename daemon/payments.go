@@ -157,6 +157,8 @@ func (e *Engine) runCardTransaction(ctx context.Context, t *Transaction) (*Resul
 	if err != nil {
 		return nil, err
 	}
+	// Reversals go to the host before any new financial message.
+	e.retryReversals(e.base)
 	detectCtx, cancel := context.WithTimeout(e.base, e.cfg.CardTimeout)
 	a.cancel = cancel
 	go func() {

@@ -2,14 +2,21 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/vinr/cashlessd/daemon"
+
+	"github.com/vinr/cashlessd/certs"
 	"github.com/vinr/cashlessd/daemon/config"
+	"github.com/vinr/cashlessd/daemon/host"
+	"github.com/vinr/cashlessd/daemon/host/hostsim"
 	"github.com/vinr/cashlessd/daemon/sim"
+	"github.com/vinr/cashlessd/daemon/store"
 	"github.com/vinr/cashlessd/printer"
 	"github.com/vinr/cashlessd/printer/virtual"
 )
@@ -35,14 +42,44 @@ func (d *devices) close() {
 // openDevices opens the drivers the configuration names. In simulator mode
 // the devices at the far end are started first: the virtual printer on a
 // pseudo-terminal (the real serial driver talks to it).
-func openDevices(ctx context.Context, cfg config.Config) (*devices, error) {
+func openDevices(ctx context.Context, cfg config.Config, db *store.DB, log zerolog.Logger) (*devices, error) {
+	// Devices outlive a cancelled serve context: a shutdown lets the running
+	// transaction finish, then closes them.
+	ctx = context.WithoutCancel(ctx)
+	if _, err := host.NumericCurrency(cfg.Currency); err != nil {
+		return nil, fmt.Errorf("currency %s: %w", cfg.Currency, err)
+	}
 	d := &devices{}
 	if !cfg.Simulator {
-		return nil, errors.New("this build drives the card reader and acquirer host in simulator mode only (--simulator); their serial and ISO 8583 drivers are not wired in yet")
+		return nil, errors.New("this build drives the card reader in simulator mode only (--simulator); its serial driver is not wired in yet")
 	}
 	simDevices := sim.New()
 	d.sim = &simulator{devices: simDevices}
-	d.reader, d.host, d.clock = simDevices.Reader(), simDevices.Host(), simDevices
+	d.reader, d.clock = simDevices.Reader(), simDevices
+
+	hcfg, err := hostConfig(cfg, db, log)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Simulator {
+		hs, err := hostsim.New(hostsim.Config{LedgerPath: filepath.Join(cfg.DataDir, "hostsim", "ledger.json"), Log: log})
+		if err == nil {
+			err = hs.Listen(ctx, "127.0.0.1:0")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("host simulator: %w", err)
+		}
+		d.closers = append(d.closers, hs.Close)
+		d.sim.host = hs
+		hcfg.Address, hcfg.TLS = hs.Addr(), nil
+	}
+	client, err := host.New(hcfg)
+	if err != nil {
+		d.close()
+		return nil, err
+	}
+	d.closers = append(d.closers, client.Close)
+	d.host = client
 
 	if cfg.HasPrinter() {
 		pcfg := printerConfig(cfg)
@@ -67,6 +104,39 @@ func openDevices(ctx context.Context, cfg config.Config) (*devices, error) {
 	return d, nil
 }
 
+// hostConfig maps the [host] section onto the ISO 8583 client.
+func hostConfig(cfg config.Config, db *store.DB, log zerolog.Logger) (host.Config, error) {
+	h := host.Config{
+		Address:      cfg.Host.Address,
+		TerminalID:   cfg.Host.TerminalID,
+		MerchantID:   cfg.Host.MerchantID,
+		Timeout:      cfg.Host.Timeout.Duration,
+		EchoInterval: cfg.Host.EchoInterval.Duration,
+		Counters:     store.NewCounters(db, 999999, map[string]uint32{host.CounterSTAN: 100}),
+		Log:          log,
+	}
+	if cfg.Simulator {
+		if h.TerminalID == "" {
+			h.TerminalID = "SIM00001"
+		}
+		if h.MerchantID == "" {
+			h.MerchantID = "SIMMERCHANT0001"
+		}
+	}
+	if cfg.Host.TLS {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.Host.ServerName}
+		if cfg.Host.CAFile != "" {
+			pool, err := certs.Pool(cfg.Host.CAFile)
+			if err != nil {
+				return h, fmt.Errorf("host.ca_file: %w", err)
+			}
+			tc.RootCAs = pool
+		}
+		h.TLS = tc
+	}
+	return h, nil
+}
+
 // printerConfig maps the [printer] section onto the serial driver.
 func printerConfig(cfg config.Config) printer.SerialConfig {
 	return printer.SerialConfig{
@@ -82,6 +152,7 @@ func printerConfig(cfg config.Config) printer.SerialConfig {
 // simulated device it belongs to.
 type simulator struct {
 	devices *sim.Devices
+	host    *hostsim.Server
 	printer *virtual.Printer // nil on models without a printer
 }
 
@@ -89,7 +160,18 @@ type simulator struct {
 func (s *simulator) SetCard(c daemon.SimCard) error { return s.devices.SetCard(c) }
 
 // SetHost changes the simulated acquirer.
-func (s *simulator) SetHost(h daemon.SimHost) error { return s.devices.SetHost(h) }
+func (s *simulator) SetHost(h daemon.SimHost) error {
+	if h.Latency != nil {
+		s.host.SetLatency(*h.Latency)
+	}
+	if h.Offline != nil {
+		s.host.SetOffline(*h.Offline)
+	}
+	if h.DropResponse != nil {
+		s.host.SetDropResponse(*h.DropResponse)
+	}
+	return nil
+}
 
 // SetPaper loads or takes out the virtual printer's paper.
 func (s *simulator) SetPaper(ok bool) error {

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/printer"
+	"github.com/vinr/cashlessd/printer/virtual"
 )
 
 // printTest prints a test page on the configured printer: the technician's
@@ -19,16 +22,25 @@ func (m *Main) printTest(ctx context.Context, args []string) error {
 	if !cfg.HasPrinter() {
 		return fmt.Errorf("model %s has no built-in printer", cfg.Model)
 	}
-	devs, err := openDevices(ctx, cfg)
+	pcfg := printerConfig(cfg)
+	if cfg.Simulator {
+		vp, err := virtual.Start(ctx, filepath.Join(cfg.DataDir, "printer"), virtual.Columns(cfg.Receipt.Width))
+		if err != nil {
+			return err
+		}
+		defer vp.Close()
+		pcfg.Device = vp.Path()
+	}
+	p, err := printer.NewSerial(pcfg)
 	if err != nil {
 		return err
 	}
-	defer devs.close()
+	defer p.Close()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	doc := testPage(cfg.Merchant.Name, cfg.TerminalID, cfg.Model, m.Version, cfg.Receipt.Width, time.Now().In(cfg.Location()))
-	if err := devs.printer.Print(ctx, doc); err != nil {
-		st := devs.printer.Status(ctx)
+	if err := p.Print(ctx, doc); err != nil {
+		st := p.Status(ctx)
 		return fmt.Errorf("test page not printed: %w (printer: %s)", err, st.State)
 	}
 	fmt.Fprintf(m.Stdout, "test page printed (%d lines, %d columns)\n", len(doc.Lines), doc.Width)

@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vinr/cashlessd/daemon/host/hostsim"
 )
 
 func TestSaleApprovedCarriesEveryReferenceField(t *testing.T) {
@@ -150,7 +153,8 @@ func TestHostUnreachableChargesNothing(t *testing.T) {
 }
 
 func TestLostHostAnswerIsReversed(t *testing.T) {
-	d := startDaemon(t, t.TempDir())
+	cfg := writeConfig(t, "[host]\ntimeout = \"1s\"\n")
+	d := startDaemon(t, t.TempDir(), "--config", cfg)
 	d.card(map[string]any{"presentAfterMs": 0})
 	d.host(map[string]any{"dropResponse": true})
 	r := d.sale("DROP-1", 900).expect(t, 503, "communication_error")
@@ -158,9 +162,31 @@ func TestLostHostAnswerIsReversed(t *testing.T) {
 		t.Errorf("message should say the authorisation was reversed: %s", r.raw)
 	}
 	st := d.post("/cashless/v1/status", map[string]any{})
-	if st.num("pendingReversals") != 0 || st.obj("openBatch")["transactionCount"] != float64(0) {
+	if st.obj("openBatch")["transactionCount"] != float64(0) {
 		t.Fatalf("%s", st.raw)
 	}
+	// The host also loses the reversal's answer: it stays queued...
+	if st.num("pendingReversals") != 1 {
+		t.Fatalf("reversal should be queued: %s", st.raw)
+	}
 	d.host(map[string]any{"dropResponse": false})
+	// ...and goes out before the next authorisation.
 	d.sale("DROP-1", 900).expect(t, 200, "")
+	st = d.post("/cashless/v1/status", map[string]any{})
+	if st.num("pendingReversals") != 0 {
+		t.Fatalf("reversal still queued: %s", st.raw)
+	}
+	ledger, err := hostsim.ReadLedger(filepath.Join(d.dataDir, "hostsim", "ledger.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var net int64
+	for _, a := range ledger.Approvals {
+		if !a.Reversed {
+			net += a.Amount
+		}
+	}
+	if net != 900 {
+		t.Fatalf("host holds %d, want only the second sale's 900: %+v", net, ledger)
+	}
 }

@@ -86,7 +86,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		log.Warn().Msg("no shared key is set: run `cashlessd key rotate --data-dir " + cfg.DataDir + "` to make one")
 	}
 
-	devs, err := openDevices(ctx, cfg)
+	devs, err := openDevices(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}

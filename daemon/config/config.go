@@ -49,8 +49,21 @@ type Config struct {
 	Receipt    Receipt    `toml:"receipt"`
 	Settlement Settlement `toml:"settlement"`
 	Printer    Printer    `toml:"printer"`
+	Host       Host       `toml:"host"`
 	Metrics    Metrics    `toml:"metrics"`
 	Log        Log        `toml:"log"`
+}
+
+// Host is the acquirer link (ISO 8583 over TCP, TLS optional).
+type Host struct {
+	Address      string   `toml:"address"`
+	TLS          bool     `toml:"tls"`
+	CAFile       string   `toml:"ca_file"`
+	ServerName   string   `toml:"server_name"`
+	TerminalID   string   `toml:"terminal_id"`
+	MerchantID   string   `toml:"merchant_id"`
+	Timeout      Duration `toml:"timeout"`
+	EchoInterval Duration `toml:"echo_interval"`
 }
 
 // Metrics is the Prometheus endpoint; empty Listen switches it off.
@@ -126,6 +139,7 @@ func Default() Config {
 		Merchant:        Merchant{Name: "CASHLESSD MERCHANT"},
 		Receipt:         Receipt{Width: 32},
 		Settlement:      Settlement{Auto: true, Time: "23:00"},
+		Host:            Host{Timeout: Duration{30 * time.Second}, EchoInterval: Duration{60 * time.Second}},
 		Printer:         Printer{Baud: 115200, FlowControl: "none", CodePage: "cp858", JobTimeout: Duration{20 * time.Second}},
 		Log:             Log{Level: "info"},
 	}
@@ -211,6 +225,20 @@ func (c *Config) Validate() error {
 	}
 	if c.Printer.Baud <= 0 {
 		errs = append(errs, fmt.Errorf("printer.baud %d: must be positive", c.Printer.Baud))
+	}
+	if !c.Simulator {
+		if c.Host.Address == "" {
+			errs = append(errs, errors.New("host.address is required"))
+		}
+		if c.Host.TerminalID == "" || c.Host.MerchantID == "" {
+			errs = append(errs, errors.New("host.terminal_id (≤8) and host.merchant_id (≤15) are required: the acquirer assigns them"))
+		}
+	}
+	if len(c.Host.TerminalID) > 8 || len(c.Host.MerchantID) > 15 {
+		errs = append(errs, fmt.Errorf("host.terminal_id %q (≤8) or host.merchant_id %q (≤15) too long", c.Host.TerminalID, c.Host.MerchantID))
+	}
+	if c.Host.Timeout.Duration < time.Second || c.Host.Timeout.Duration > 60*time.Second {
+		errs = append(errs, fmt.Errorf("host.timeout %s: 1s to 60s", c.Host.Timeout.Duration))
 	}
 	if c.Merchant.Name == "" {
 		errs = append(errs, errors.New("merchant.name is required"))

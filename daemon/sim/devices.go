@@ -9,9 +9,6 @@ import (
 // Reader returns the simulated card reader.
 func (d *Devices) Reader() daemon.CardReader { return reader{d} }
 
-// Host returns the simulated acquirer host.
-func (d *Devices) Host() daemon.Host { return host{d} }
-
 type reader struct{ d *Devices }
 
 // Detect waits until the configured card is presented.
@@ -84,79 +81,4 @@ func schemeAID(scheme string) (aid, label string) {
 		return "A0000000043060", "MAESTRO"
 	}
 	return "", ""
-}
-
-type host struct{ d *Devices }
-
-// issuerDecision is how the simulated issuer answers a test card.
-func issuerDecision(pan string) (code, decline string) {
-	switch pan {
-	case "4000000000000002":
-		return "05", "card_declined"
-	case "4000000000009995":
-		return "51", "insufficient_funds"
-	case "4000000000000069":
-		return "54", "expired_card"
-	}
-	return "00", ""
-}
-
-// wait applies latency and the offline switch.
-func (h host) wait(ctx context.Context) (hostState, error) {
-	h.d.mu.Lock()
-	st := h.d.host
-	h.d.mu.Unlock()
-	if st.offline {
-		return st, daemon.ErrHostUnreachable
-	}
-	if err := sleep(ctx, st.latency); err != nil {
-		return st, daemon.ErrOutcomeUnknown
-	}
-	return st, nil
-}
-
-// Authorise decides like an issuer: by test card for card transactions;
-// completions and refunds of known originals are approved.
-func (h host) Authorise(ctx context.Context, req daemon.AuthRequest) (daemon.AuthResponse, error) {
-	st, err := h.wait(ctx)
-	if err != nil {
-		return daemon.AuthResponse{}, err
-	}
-	code, decline := "00", ""
-	if req.Card != nil {
-		code, decline = issuerDecision(req.Card.PAN)
-	}
-	if code != "00" {
-		return daemon.AuthResponse{ResponseCode: code, DeclineCode: decline}, nil
-	}
-	resp := daemon.AuthResponse{Approved: true, ResponseCode: "00",
-		AuthCode:      randomChars(6, "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"),
-		HostReference: randomChars(12, "0123456789")}
-	h.d.mu.Lock()
-	h.d.ledger[req.TransactionID] = &LedgerEntry{TransactionID: req.TransactionID, Kind: req.Kind, Amount: req.Amount}
-	h.d.mu.Unlock()
-	if st.drop {
-		return daemon.AuthResponse{}, daemon.ErrOutcomeUnknown
-	}
-	return resp, nil
-}
-
-// Reverse undoes an authorisation; reversing something never booked is a
-// harmless no-op, as at a real host.
-func (h host) Reverse(ctx context.Context, req daemon.ReversalRequest) error {
-	if _, err := h.wait(ctx); err != nil {
-		return err
-	}
-	h.d.mu.Lock()
-	if e := h.d.ledger[req.TransactionID]; e != nil {
-		e.Reversed = true
-	}
-	h.d.mu.Unlock()
-	return nil
-}
-
-// Settle accepts the batch totals.
-func (h host) Settle(ctx context.Context, req daemon.SettlementRequest) error {
-	_, err := h.wait(ctx)
-	return err
 }

@@ -1,15 +1,13 @@
-// Package sim holds the in-process simulated devices of simulator mode: a
-// card reader presenting configurable test cards, an acquirer host deciding
-// by test card like an issuer, and a clock that can be moved forward. They
-// sit at the device end of the engine's interfaces; the engine, store and
-// receipts are the production ones. (The printer is simulated across a
-// pseudo-terminal by printer/virtual.)
+// Package sim holds the in-process simulated card reader of simulator mode,
+// presenting configurable test cards, and the simulator's clock that can be
+// moved forward. They sit at the device end of the engine's interfaces; the
+// engine, store and receipts are the production ones. (The printer is
+// simulated across a pseudo-terminal by printer/virtual, the acquirer by
+// daemon/host/hostsim on a loopback port.)
 package sim
 
 import (
 	"context"
-	"crypto/rand"
-	"math/big"
 	"sync"
 	"time"
 
@@ -23,9 +21,7 @@ const DefaultPAN = "4242424242424242"
 type Devices struct {
 	mu     sync.Mutex
 	card   cardState
-	host   hostState
 	offset time.Duration
-	ledger map[string]*LedgerEntry
 	// onClock is called after the clock moves (the engine's schedule).
 	onClock func()
 }
@@ -38,25 +34,10 @@ type cardState struct {
 	pin          string
 }
 
-type hostState struct {
-	latency time.Duration
-	offline bool
-	drop    bool
-}
-
-// LedgerEntry is what the simulated host booked for one transaction.
-type LedgerEntry struct {
-	TransactionID string
-	Kind          daemon.Kind
-	Amount        int64
-	Reversed      bool
-}
-
 // New makes simulated devices.
 func New() *Devices {
 	return &Devices{
-		card:   cardState{pan: DefaultPAN, entry: daemon.EntryContactless, presentAfter: 200 * time.Millisecond, present: true},
-		ledger: map[string]*LedgerEntry{},
+		card: cardState{pan: DefaultPAN, entry: daemon.EntryContactless, presentAfter: 200 * time.Millisecond, present: true},
 	}
 }
 
@@ -100,22 +81,6 @@ func (d *Devices) SetCard(c daemon.SimCard) error {
 	return nil
 }
 
-// SetHost changes the simulated host's behaviour.
-func (d *Devices) SetHost(h daemon.SimHost) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if h.Latency != nil {
-		d.host.latency = *h.Latency
-	}
-	if h.Offline != nil {
-		d.host.offline = *h.Offline
-	}
-	if h.DropResponse != nil {
-		d.host.drop = *h.DropResponse
-	}
-	return nil
-}
-
 // AdvanceClock moves the clock forward.
 func (d *Devices) AdvanceClock(by time.Duration) error {
 	if by < 0 {
@@ -139,17 +104,6 @@ func (d *Devices) Now() time.Time {
 	return time.Now().UTC().Add(off)
 }
 
-// Ledger returns a copy of what the host booked.
-func (d *Devices) Ledger() []LedgerEntry {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := make([]LedgerEntry, 0, len(d.ledger))
-	for _, e := range d.ledger {
-		out = append(out, *e)
-	}
-	return out
-}
-
 // sleep waits for d or until ctx ends.
 func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
@@ -163,17 +117,4 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// randomDigits returns n random characters from alphabet.
-func randomChars(n int, alphabet string) string {
-	b := make([]byte, n)
-	for i := range b {
-		v, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
-		if err != nil {
-			panic(err) // crypto/rand does not fail on supported platforms
-		}
-		b[i] = alphabet[v.Int64()]
-	}
-	return string(b)
 }

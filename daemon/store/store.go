@@ -185,6 +185,24 @@ func (s *DB) Next(name string, max uint32) (uint32, error) {
 	return n, err
 }
 
+// Advance moves a named counter forward by n in one commit and returns its
+// new value; when that would pass max it restarts the block at n.
+func (s *DB) Advance(name string, n, max uint32) (uint32, error) {
+	var v uint32
+	err := s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketCounters)
+		if raw := b.Get([]byte(name)); raw != nil {
+			v = uint32(binary.BigEndian.Uint64(raw))
+		}
+		v += n
+		if max > 0 && v > max {
+			v = n
+		}
+		return b.Put([]byte(name), u64(uint64(v)))
+	})
+	return v, err
+}
+
 // Counter reads a named counter without changing it.
 func (s *DB) Counter(name string) (uint32, error) {
 	var n uint32

@@ -162,3 +162,30 @@ func TestCountersPersist(t *testing.T) {
 		t.Fatalf("wrap: %d", n)
 	}
 }
+
+func TestBlockCountersCostOneCommitPerBlock(t *testing.T) {
+	db, dir := openTest(t)
+	c := NewCounters(db, 999999, map[string]uint32{"stan": 100})
+	before := db.Commits()
+	for i := uint32(1); i <= 150; i++ {
+		if n, err := c.Next("stan"); err != nil || n != i {
+			t.Fatalf("%d: %v %d", i, err, n)
+		}
+	}
+	if got := db.Commits() - before; got != 2 {
+		t.Fatalf("%d commits for 150 numbers", got)
+	}
+	db.Close()
+	db2, err := Open(dir, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	// After a restart numbering goes on after the reserved block.
+	if n, _ := NewCounters(db2, 999999, map[string]uint32{"stan": 100}).Next("stan"); n != 201 {
+		t.Fatalf("after restart: %d", n)
+	}
+	if n, _ := NewCounters(db2, 250, map[string]uint32{"stan": 100}).Next("stan"); n != 1 {
+		t.Fatalf("wrap: %d", n)
+	}
+}
