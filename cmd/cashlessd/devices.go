@@ -61,7 +61,7 @@ func openDevices(ctx context.Context, cfg config.Config, db *store.DB, log zerol
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Simulator {
+	if cfg.Simulator && cfg.Host.Address == "" {
 		hs, err := hostsim.New(hostsim.Config{LedgerPath: filepath.Join(cfg.DataDir, "hostsim", "ledger.json"), Log: log})
 		if err == nil {
 			err = hs.Listen(ctx, "127.0.0.1:0")
@@ -161,6 +161,9 @@ func (s *simulator) SetCard(c daemon.SimCard) error { return s.devices.SetCard(c
 
 // SetHost changes the simulated acquirer.
 func (s *simulator) SetHost(h daemon.SimHost) error {
+	if s.host == nil {
+		return daemon.Errorf(daemon.CodeInvalidRequest, "The acquirer host is external (host.address); control it there.")
+	}
 	if h.Latency != nil {
 		s.host.SetLatency(*h.Latency)
 	}
