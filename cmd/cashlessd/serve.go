@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/net/netutil"
 
 	"github.com/vinr/cashlessd/certs"
 	"github.com/vinr/cashlessd/daemon"
@@ -22,6 +23,10 @@ import (
 	"github.com/vinr/cashlessd/daemon/metrics"
 	"github.com/vinr/cashlessd/daemon/store"
 )
+
+// maxConnections caps concurrent ECR connections; more wait in the
+// kernel's accept queue.
+const maxConnections = 256
 
 // shutdownGrace bounds how long SIGTERM waits for a running transaction.
 const shutdownGrace = 30 * time.Second
@@ -145,6 +150,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		_ = engine.Stop(context.Background())
 		return err
 	}
+	// Bound open connections: each costs a descriptor, and go.bug.st/serial
+	// cannot use descriptors >= 1024 (it uses select()).
+	ln = netutil.LimitListener(ln, maxConnections)
 	if cfg.Metrics.Listen != "" {
 		stopMetrics, err := serveMetrics(cfg.Metrics.Listen, meters, db, engine, log)
 		if err != nil {
