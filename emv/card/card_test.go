@@ -231,3 +231,21 @@ func TestIssuerAuthenticationData(t *testing.T) {
 		t.Error("ARPC must depend on ARQC and ARC")
 	}
 }
+
+func TestForPANGeneratesAnyLuhnValidCard(t *testing.T) {
+	for _, pan := range []string{"4111111111111111", "5105105105105100", "4242424242424242"} {
+		img, err := ForPAN(pan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img.PAN() != pan {
+			t.Fatalf("%s: image PAN %s", pan, img.PAN())
+		}
+		if _, err := New(img, emv.Contact); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ForPAN("4111111111111112"); err == nil {
+		t.Fatal("a PAN failing Luhn was accepted")
+	}
+}
