@@ -106,6 +106,14 @@ type Host interface {
 // charged.
 var ErrHostUnreachable = errors.New("acquirer host unreachable")
 
+// ErrCardholderCancelled means the cardholder pressed cancel (or bypassed
+// a required PIN) at the reader.
+var ErrCardholderCancelled = errors.New("cancelled by the cardholder")
+
+// ErrDeclinedByCard means the card itself declined (an AAC) before the host
+// was asked; Read still returns what the receipt needs.
+var ErrDeclinedByCard = errors.New("declined by the card")
+
 // ErrOutcomeUnknown means the request left but no answer came back: the
 // authorisation must be reversed.
 var ErrOutcomeUnknown = errors.New("acquirer host did not answer")

@@ -193,6 +193,9 @@ func (e *Engine) card(detectCtx context.Context, a *active) {
 		}
 		e.fail(t, StatusCancelled, CodeTransactionCancelled, "The transaction was cancelled by the ECR before a card was presented.")
 		return
+	case errors.Is(err, ErrCardholderCancelled):
+		e.fail(t, StatusCancelled, CodeTransactionCancelled, "The cardholder cancelled at the terminal.")
+		return
 	case err != nil && errors.Is(detectCtx.Err(), context.DeadlineExceeded):
 		e.fail(t, StatusCancelled, CodeTransactionCancelled, fmt.Sprintf("No card was presented within %s.", e.cfg.CardTimeout))
 		return
@@ -203,7 +206,16 @@ func (e *Engine) card(detectCtx context.Context, a *active) {
 	}
 	defer func() { _ = sess.Close() }()
 	data, err := sess.Read(e.base)
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrCardholderCancelled):
+		e.fail(t, StatusCancelled, CodeTransactionCancelled, "The cardholder cancelled at the terminal.")
+		return
+	case errors.Is(err, ErrDeclinedByCard):
+		info := data.Info
+		t.Card = &info
+		e.decline(t, CodeCardDeclined, declineMessage("declined_by_card"))
+		return
+	case err != nil:
 		log.Warn().Err(err).Msg("card read failed")
 		e.fail(t, StatusFailed, CodeReaderError, "The card could not be read: "+err.Error())
 		return

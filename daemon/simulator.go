@@ -10,6 +10,8 @@ type SimCard struct {
 	PresentAfter *time.Duration
 	Present      *bool
 	PIN          *string
+	// Image is a card image (JSON, see emv/card) instead of a PAN.
+	Image []byte
 }
 
 // SimHost controls the simulated acquirer. Nil fields keep their value.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -17,6 +16,10 @@ import (
 	"github.com/vinr/cashlessd/daemon/host/hostsim"
 	"github.com/vinr/cashlessd/daemon/sim"
 	"github.com/vinr/cashlessd/daemon/store"
+	"github.com/vinr/cashlessd/emv"
+	"github.com/vinr/cashlessd/emv/reader"
+	vreader "github.com/vinr/cashlessd/emv/reader/virtual"
+	"github.com/vinr/cashlessd/emv/terminal"
 	"github.com/vinr/cashlessd/printer"
 	"github.com/vinr/cashlessd/printer/virtual"
 )
@@ -49,13 +52,16 @@ func openDevices(ctx context.Context, cfg config.Config, db *store.DB, log zerol
 	if _, err := host.NumericCurrency(cfg.Currency); err != nil {
 		return nil, fmt.Errorf("currency %s: %w", cfg.Currency, err)
 	}
-	d := &devices{}
-	if !cfg.Simulator {
-		return nil, errors.New("this build drives the card reader in simulator mode only (--simulator); its serial driver is not wired in yet")
+	d := &devices{clock: daemon.SystemClock{}}
+	if cfg.Simulator {
+		world := sim.New()
+		d.sim = &simulator{world: world}
+		d.clock = world
 	}
-	simDevices := sim.New()
-	d.sim = &simulator{devices: simDevices}
-	d.reader, d.clock = simDevices.Reader(), simDevices
+	if err := d.openReader(ctx, cfg, log); err != nil {
+		d.close()
+		return nil, err
+	}
 
 	hcfg, err := hostConfig(cfg, db, log)
 	if err != nil {
@@ -102,6 +108,37 @@ func openDevices(ctx context.Context, cfg config.Config, db *store.DB, log zerol
 		d.printer = p
 	}
 	return d, nil
+}
+
+// openReader opens the card reader driver and the EMV kernel; in simulator
+// mode the virtual reader and its cardholder come first.
+func (d *devices) openReader(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
+	rcfg := reader.Config{Device: cfg.Reader.Device, Baud: cfg.Reader.Baud, ResponseTimeout: cfg.Reader.ResponseTimeout.Duration, Logger: log}
+	if d.sim != nil {
+		vr, err := vreader.Start(ctx, vreader.Config{})
+		if err != nil {
+			return fmt.Errorf("virtual reader: %w", err)
+		}
+		d.closers = append(d.closers, vr.Close)
+		d.sim.reader = vr
+		hctx, stop := context.WithCancel(ctx)
+		go d.sim.world.Cardholder(hctx, vr, log)
+		d.closers = append(d.closers, func() error { stop(); return nil })
+		rcfg.Device = vr.Path()
+	}
+	r, err := reader.New(rcfg)
+	if err != nil {
+		return err
+	}
+	d.closers = append(d.closers, r.Close)
+	kcfg := emv.DefaultConfig()
+	kcfg.ContactlessCVMLimit = cfg.Reader.ContactlessCVMLimit
+	kernel, err := emv.NewKernel(kcfg)
+	if err != nil {
+		return err
+	}
+	d.reader = terminal.New(r, kernel, d.clock.Now, log)
+	return nil
 }
 
 // hostConfig maps the [host] section onto the ISO 8583 client.
@@ -151,13 +188,14 @@ func printerConfig(cfg config.Config) printer.SerialConfig {
 // simulator is simulator mode's control surface: each setting goes to the
 // simulated device it belongs to.
 type simulator struct {
-	devices *sim.Devices
+	world   *sim.World
+	reader  *vreader.Reader
 	host    *hostsim.Server
 	printer *virtual.Printer // nil on models without a printer
 }
 
 // SetCard chooses the card presented to following transactions.
-func (s *simulator) SetCard(c daemon.SimCard) error { return s.devices.SetCard(c) }
+func (s *simulator) SetCard(c daemon.SimCard) error { return s.world.SetCard(c) }
 
 // SetHost changes the simulated acquirer.
 func (s *simulator) SetHost(h daemon.SimHost) error {
@@ -186,4 +224,4 @@ func (s *simulator) SetPaper(ok bool) error {
 }
 
 // AdvanceClock moves the simulated clock forward.
-func (s *simulator) AdvanceClock(d time.Duration) error { return s.devices.AdvanceClock(d) }
+func (s *simulator) AdvanceClock(d time.Duration) error { return s.world.AdvanceClock(d) }

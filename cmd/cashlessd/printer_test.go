@@ -28,7 +28,7 @@ func printedJobs(t *testing.T, dataDir string) [][]byte {
 func TestPrintedReceiptSaysWhatTheECRWasTold(t *testing.T) {
 	dir := t.TempDir()
 	d := startDaemon(t, dir)
-	d.card(map[string]any{"entryMethod": "swipe", "presentAfterMs": 0})
+	d.card(map[string]any{"pan": "4000000000000077", "entryMethod": "chip", "presentAfterMs": 0})
 	r := d.post("/cashless/v1/sale", map[string]any{"amount": 1999, "currency": "USD", "reference": "PRN-1", "printReceipt": true}).expect(t, 200, "")
 	if r.body["receiptPrinted"] != true {
 		t.Fatalf("%s", r.raw)

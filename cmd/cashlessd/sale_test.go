@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -116,22 +117,34 @@ func TestSimulatorRefusesABadCard(t *testing.T) {
 
 func TestEntryMethodsAndCardholderVerification(t *testing.T) {
 	d := startDaemon(t, t.TempDir())
-	for _, m := range []string{"chip", "contactless", "swipe"} {
-		d.card(map[string]any{"entryMethod": m, "presentAfterMs": 0})
-		r := d.sale("ENTRY-"+m, 500).expect(t, 200, "")
-		if r.str("entryMethod") != m {
-			t.Fatalf("entry %s: %s", m, r.raw)
+	cases := []struct {
+		name, pan, entry, want string
+		signature, pin         bool
+	}{
+		{"chip, offline PIN", "4000002500003155", "chip", "chip", false, true},
+		{"chip, online PIN", "5555555555554444", "chip", "chip", false, true},
+		{"chip, signature", "4000000000000077", "chip", "chip", true, false},
+		{"contactless, no CVM", "4242424242424242", "contactless", "contactless", false, false},
+		{"magstripe card swiped", "4111111111111111", "swipe", "swipe", true, false},
+		// A chip card swiped is asked for its chip: the cardholder inserts it.
+		{"chip card swiped", "4242424242424242", "swipe", "chip", false, false},
+	}
+	for i, c := range cases {
+		d.card(map[string]any{"pan": c.pan, "entryMethod": c.entry, "presentAfterMs": 0})
+		r := d.sale(fmt.Sprintf("ENTRY-%d", i), 500).expect(t, 200, "")
+		if r.str("entryMethod") != c.want {
+			t.Errorf("%s: entry %s: %s", c.name, r.str("entryMethod"), r.raw)
+			continue
 		}
 		rd := r.obj("receiptData")
-		sig := rd["signatureRequired"] == true
-		if sig != (m == "swipe") {
-			t.Errorf("%s: signatureRequired %v", m, sig)
+		if sig := rd["signatureRequired"] == true; sig != c.signature {
+			t.Errorf("%s: signatureRequired %v", c.name, sig)
 		}
-		if m == "swipe" && !strings.Contains(rd["merchantReceipt"].(string), "CARDHOLDER SIGNATURE") {
-			t.Errorf("signature line missing:\n%s", rd["merchantReceipt"])
+		if c.signature && !strings.Contains(rd["merchantReceipt"].(string), "CARDHOLDER SIGNATURE") {
+			t.Errorf("%s: signature line missing:\n%s", c.name, rd["merchantReceipt"])
 		}
-		if m == "chip" && !strings.Contains(rd["customerReceipt"].(string), "PIN VERIFIED") {
-			t.Errorf("PIN VERIFIED missing:\n%s", rd["customerReceipt"])
+		if pin := strings.Contains(rd["customerReceipt"].(string), "PIN VERIFIED"); pin != c.pin {
+			t.Errorf("%s: PIN VERIFIED %v:\n%s", c.name, pin, rd["customerReceipt"])
 		}
 	}
 }

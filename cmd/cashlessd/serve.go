@@ -127,7 +127,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	})
 	var simControl daemon.Simulator
 	if devs.sim != nil {
-		devs.sim.devices.OnClockAdvance(engine.CheckSchedule)
+		devs.sim.world.OnClockAdvance(engine.CheckSchedule)
 		simControl = devs.sim
 	}
 

@@ -29,7 +29,7 @@ func (s *Server) simCard(c echo.Context) error {
 		return invalid("presentAfterMs: must be 0 to 600000")
 	}
 	if err := s.sim.SetCard(daemon.SimCard{PAN: r.PAN, EntryMethod: r.EntryMethod, PresentAfter: ms(r.PresentAfterMs),
-		Present: r.Present, PIN: r.PIN}); err != nil {
+		Present: r.Present, PIN: r.PIN, Image: r.Image}); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, okResponse{Status: "ok"})

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/vinr/cashlessd/daemon"
@@ -56,11 +57,12 @@ type reprintRequest struct {
 }
 
 type simCardRequest struct {
-	PAN            *string `json:"pan"`
-	EntryMethod    *string `json:"entryMethod"`
-	PresentAfterMs *int64  `json:"presentAfterMs"`
-	Present        *bool   `json:"present"`
-	PIN            *string `json:"pin"`
+	PAN            *string         `json:"pan"`
+	EntryMethod    *string         `json:"entryMethod"`
+	PresentAfterMs *int64          `json:"presentAfterMs"`
+	Present        *bool           `json:"present"`
+	PIN            *string         `json:"pin"`
+	Image          json.RawMessage `json:"image"`
 }
 
 type simHostRequest struct {

@@ -48,6 +48,7 @@ type Config struct {
 	Merchant   Merchant   `toml:"merchant"`
 	Receipt    Receipt    `toml:"receipt"`
 	Settlement Settlement `toml:"settlement"`
+	Reader     Reader     `toml:"reader"`
 	Printer    Printer    `toml:"printer"`
 	Host       Host       `toml:"host"`
 	Metrics    Metrics    `toml:"metrics"`
@@ -69,6 +70,16 @@ type Host struct {
 // Metrics is the Prometheus endpoint; empty Listen switches it off.
 type Metrics struct {
 	Listen string `toml:"listen"`
+}
+
+// Reader is the card reader / PIN pad on a serial line.
+type Reader struct {
+	Device          string   `toml:"device"`
+	Baud            int      `toml:"baud"`
+	ResponseTimeout Duration `toml:"response_timeout"`
+	// ContactlessCVMLimit is the amount (minor units) from which a tap
+	// needs cardholder verification.
+	ContactlessCVMLimit int64 `toml:"contactless_cvm_limit"`
 }
 
 // Printer is the serial thermal printer of models that have one.
@@ -139,6 +150,7 @@ func Default() Config {
 		Merchant:        Merchant{Name: "CASHLESSD MERCHANT"},
 		Receipt:         Receipt{Width: 32},
 		Settlement:      Settlement{Auto: true, Time: "23:00"},
+		Reader:          Reader{Baud: 115200, ResponseTimeout: Duration{2 * time.Second}, ContactlessCVMLimit: 5000},
 		Host:            Host{Timeout: Duration{30 * time.Second}, EchoInterval: Duration{60 * time.Second}},
 		Printer:         Printer{Baud: 115200, FlowControl: "none", CodePage: "cp858", JobTimeout: Duration{20 * time.Second}},
 		Log:             Log{Level: "info"},
@@ -227,6 +239,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("printer.baud %d: must be positive", c.Printer.Baud))
 	}
 	if !c.Simulator {
+		if c.Reader.Device == "" {
+			errs = append(errs, errors.New("reader.device is required"))
+		}
 		if c.Host.Address == "" {
 			errs = append(errs, errors.New("host.address is required"))
 		}

@@ -1,9 +1,9 @@
-// Package sim holds the in-process simulated card reader of simulator mode,
-// presenting configurable test cards, and the simulator's clock that can be
-// moved forward. They sit at the device end of the engine's interfaces; the
-// engine, store and receipts are the production ones. (The printer is
-// simulated across a pseudo-terminal by printer/virtual, the acquirer by
-// daemon/host/hostsim on a loopback port.)
+// Package sim is the simulated world of simulator mode beyond the wires: a
+// virtual cardholder who presents the configured test card to the virtual
+// card reader (emv/reader/virtual, on a pseudo-terminal) whenever the
+// terminal asks for a card, and the simulator's clock that can be moved
+// forward. The engine, EMV kernel, serial drivers and ISO 8583 link are the
+// production ones.
 package sim
 
 import (
@@ -12,53 +12,60 @@ import (
 	"time"
 
 	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/emv/card"
 )
 
 // DefaultPAN is the card presented until the simulator is told otherwise.
 const DefaultPAN = "4242424242424242"
 
-// Devices is the simulated terminal hardware and host.
-type Devices struct {
-	mu     sync.Mutex
-	card   cardState
-	offset time.Duration
-	// onClock is called after the clock moves (the engine's schedule).
+// World is the cardholder's card and the clock.
+type World struct {
+	mu      sync.Mutex
+	card    cardState
+	offset  time.Duration
 	onClock func()
 }
 
+// cardState is what the cardholder does at the next prompt.
 type cardState struct {
 	pan          string
+	image        *card.Image // an explicit card image, instead of pan
 	entry        string
 	presentAfter time.Duration
 	present      bool
 	pin          string
 }
 
-// New makes simulated devices.
-func New() *Devices {
-	return &Devices{
-		card: cardState{pan: DefaultPAN, entry: daemon.EntryContactless, presentAfter: 200 * time.Millisecond, present: true},
-	}
+// New makes the simulated world: card 4242…, tapped 200 ms after the
+// prompt.
+func New() *World {
+	return &World{card: cardState{pan: DefaultPAN, entry: daemon.EntryContactless, presentAfter: 200 * time.Millisecond, present: true}}
 }
 
 // OnClockAdvance registers what to run after the clock moves forward.
-func (d *Devices) OnClockAdvance(f func()) {
-	d.mu.Lock()
-	d.onClock = f
-	d.mu.Unlock()
+func (w *World) OnClockAdvance(f func()) {
+	w.mu.Lock()
+	w.onClock = f
+	w.mu.Unlock()
 }
 
-// SetCard changes the card presented to following transactions.
-func (d *Devices) SetCard(c daemon.SimCard) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	next := d.card
+// SetCard changes the card presented at following prompts.
+func (w *World) SetCard(c daemon.SimCard) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	next := w.card
 	if c.PAN != nil {
 		if !daemon.LuhnValid(*c.PAN) {
 			return daemon.Errorf(daemon.CodeInvalidRequest, "pan: must be 12 to 19 digits with a valid Luhn check digit.")
 		}
-		next.pan = *c.PAN
-		next.present = true
+		next.pan, next.image, next.present = *c.PAN, nil, true
+	}
+	if len(c.Image) > 0 {
+		img, err := card.Parse(c.Image)
+		if err != nil {
+			return daemon.Errorf(daemon.CodeInvalidRequest, "image: %v", err)
+		}
+		next.image, next.present = img, true
 	}
 	if c.EntryMethod != nil {
 		switch *c.EntryMethod {
@@ -77,19 +84,19 @@ func (d *Devices) SetCard(c daemon.SimCard) error {
 	if c.PIN != nil {
 		next.pin = *c.PIN
 	}
-	d.card = next
+	w.card = next
 	return nil
 }
 
 // AdvanceClock moves the clock forward.
-func (d *Devices) AdvanceClock(by time.Duration) error {
+func (w *World) AdvanceClock(by time.Duration) error {
 	if by < 0 {
 		return daemon.Errorf(daemon.CodeInvalidRequest, "advanceSeconds: the clock only moves forward.")
 	}
-	d.mu.Lock()
-	d.offset += by
-	f := d.onClock
-	d.mu.Unlock()
+	w.mu.Lock()
+	w.offset += by
+	f := w.onClock
+	w.mu.Unlock()
 	if f != nil {
 		f()
 	}
@@ -97,11 +104,18 @@ func (d *Devices) AdvanceClock(by time.Duration) error {
 }
 
 // Now is the simulated time: the wall clock plus every advance.
-func (d *Devices) Now() time.Time {
-	d.mu.Lock()
-	off := d.offset
-	d.mu.Unlock()
+func (w *World) Now() time.Time {
+	w.mu.Lock()
+	off := w.offset
+	w.mu.Unlock()
 	return time.Now().UTC().Add(off)
+}
+
+// snapshot returns the card settings.
+func (w *World) snapshot() cardState {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.card
 }
 
 // sleep waits for d or until ctx ends.

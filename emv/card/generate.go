@@ -293,7 +293,15 @@ func ForPAN(pan string) (*Image, error) {
 	if img, err := BuiltinByPAN(pan); err == nil {
 		return img, nil
 	}
-	s := Spec{File: "generated", Name: "generated " + emv.SchemeFromPAN(pan) + " card", PAN: pan, Holder: "TEST/CARDHOLDER",
+	return generateFor(pan, "")
+}
+
+// MagstripeOnly generates a card whose stripe says it has no chip (service
+// code 101), for swipe transactions.
+func MagstripeOnly(pan string) (*Image, error) { return generateFor(pan, "101") }
+
+func generateFor(pan, serviceCode string) (*Image, error) {
+	s := Spec{ServiceCode: serviceCode, File: "generated", Name: "generated " + emv.SchemeFromPAN(pan) + " card", PAN: pan, Holder: "TEST/CARDHOLDER",
 		Scheme: emv.SchemeFromPAN(pan), Expiry: "311231", Contact: true, Contactless: true, PSE: true, CVM: cvmGeneric, CTQ: "4000"}
 	switch s.Scheme {
 	case "visa", "mastercard", "maestro", "amex", "discover", "jcb", "unionpay":

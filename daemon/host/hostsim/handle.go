@@ -117,7 +117,7 @@ func (s *Server) financial(now time.Time, req, resp *host.Fields) bool {
 		}
 	}
 	if len(req.ICC) > 0 {
-		resp.ICC = issuerData(rc)
+		resp.ICC = issuerData(req.PAN, req.ICC, rc)
 	}
 	resp.ResponseCode = rc
 	if rc != host.RCApproved {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/vinr/cashlessd/daemon/host"
+	"github.com/vinr/cashlessd/emv"
+	"github.com/vinr/cashlessd/emv/card"
 )
 
 // Transaction kinds as the ledger names them.
@@ -71,11 +73,16 @@ func newRRN(now time.Time, seq uint64) string {
 // issuerData is field 55 of an answer to a chip request: tag 91, issuer
 // authentication data (an 8-byte ARPC stand-in and the 2-character
 // authorisation response code) for the card's second GENERATE AC.
-func issuerData(rc string) []byte {
-	b := make([]byte, 0, 12)
-	b = append(b, 0x91, 0x0A)
-	arpc := make([]byte, 8)
-	_, _ = rand.Read(arpc)
-	b = append(b, arpc...)
-	return append(b, rc[0], rc[1])
+func issuerData(pan string, icc []byte, rc string) []byte {
+	// The issuer knows its cards' keys: for the simulator's cards that is
+	// the card image's key, so the ARPC verifies on the card.
+	img, err := card.ForPAN(pan)
+	if err != nil {
+		return nil
+	}
+	arqc, ok := emv.Find(icc, emv.TagCryptogram)
+	if !ok {
+		return nil
+	}
+	return emv.AppendTLV(nil, emv.TagIssuerAuthData, card.IssuerAuthenticationData(img.CardKey(), arqc, rc))
 }

@@ -132,8 +132,16 @@ func TestLedgerSurvivesRestart(t *testing.T) {
 }
 
 func TestUnwritableLedgerRefuses(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "missing-dir", "ledger.json")
+	dir := filepath.Join(t.TempDir(), "ledger-dir")
+	path := filepath.Join(dir, "ledger.json")
 	s := start(t, hostsim.Config{LedgerPath: path})
+	// The ledger's directory turns into a file: nothing can be written.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	resp := exchange(t, dial(t, s), saleFields("000001"))
 	if resp.ResponseCode != "96" || resp.AuthCode != "" {
 		t.Errorf("answer when the ledger cannot be written: %+v", resp)

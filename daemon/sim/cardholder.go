@@ -1,0 +1,113 @@
+package sim
+
+import (
+	"context"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/emv"
+	"github.com/vinr/cashlessd/emv/card"
+	"github.com/vinr/cashlessd/emv/reader"
+	"github.com/vinr/cashlessd/emv/reader/virtual"
+)
+
+// defaultPIN is what the cardholder types when neither the simulator nor
+// the card image says otherwise.
+const defaultPIN = "1234"
+
+// Cardholder presents the configured card to the virtual reader at every
+// prompt, types the PIN, follows "insert card", and takes the card out once
+// the terminal powers it off. It runs until ctx ends.
+func (w *World) Cardholder(ctx context.Context, vr *virtual.Reader, log zerolog.Logger) {
+	for ctx.Err() == nil {
+		err := vr.WaitFor(ctx, func(s virtual.State) bool { return s.Detecting && !s.CardInSlot && !s.CardInField })
+		if err != nil {
+			return
+		}
+		prompt := vr.State()
+		c := w.snapshot()
+		if !c.present {
+			_ = vr.WaitFor(ctx, func(s virtual.State) bool { return !s.Detecting })
+			continue
+		}
+		if c.presentAfter > 0 {
+			wait, cancel := context.WithTimeout(ctx, c.presentAfter)
+			ended := vr.WaitFor(wait, func(s virtual.State) bool { return !s.Detecting }) == nil
+			cancel()
+			if ended || ctx.Err() != nil {
+				continue
+			}
+		}
+		img, err := w.image(c)
+		if err != nil {
+			log.Warn().Err(err).Msg("simulated card unavailable")
+			_ = vr.WaitFor(ctx, func(s virtual.State) bool { return !s.Detecting })
+			continue
+		}
+		pin := c.pin
+		if pin == "" {
+			pin = img.PIN
+		}
+		if pin == "" {
+			pin = defaultPIN
+		}
+		vr.SetPIN(pin)
+		entry := c.entry
+		if prompt.Interfaces == reader.Contact {
+			entry = daemon.EntryChip // the terminal asked for the chip
+		}
+		if !w.present(vr, img, entry) {
+			_ = vr.WaitFor(ctx, func(s virtual.State) bool { return !s.Detecting })
+			continue
+		}
+		if entry == daemon.EntrySwipe {
+			continue // the stripe passed; nothing stays in the reader
+		}
+		// Leave the card in until the terminal has used it and powered it
+		// off, then take it out.
+		wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_ = vr.WaitFor(wait, func(s virtual.State) bool { return s.Powered != 0 })
+		cancel()
+		_ = vr.WaitFor(ctx, func(s virtual.State) bool { return s.Powered == 0 && !s.PINEntry })
+		vr.Remove()
+	}
+}
+
+// image is the card the cardholder holds.
+func (w *World) image(c cardState) (*card.Image, error) {
+	if c.image != nil {
+		return c.image, nil
+	}
+	if c.entry == daemon.EntrySwipe {
+		if img, err := card.BuiltinByPAN(c.pan); err == nil {
+			return img, nil // a chip card: the terminal will ask for the chip
+		}
+		return card.MagstripeOnly(c.pan)
+	}
+	return card.ForPAN(c.pan)
+}
+
+// present inserts, taps or swipes the card; it reports false when the card
+// cannot be presented that way.
+func (w *World) present(vr *virtual.Reader, img *card.Image, entry string) bool {
+	switch entry {
+	case daemon.EntrySwipe:
+		track, ok := img.Track2()
+		return ok && vr.Swipe(";"+track+"?")
+	case daemon.EntryContactless:
+		if k, err := card.New(img, emv.Contactless); err == nil {
+			vr.Tap(k)
+			return true
+		}
+		fallthrough // no contactless application: the cardholder inserts it
+	default:
+		k, err := card.New(img, emv.Contact)
+		if err != nil {
+			return false
+		}
+		vr.Insert(k)
+		return true
+	}
+}

@@ -1,0 +1,179 @@
+// Package terminal accepts cards for the engine: it drives the card reader
+// and PIN pad through the serial driver (emv/reader) and runs the EMV
+// kernel (emv) over it, offering the engine's daemon.CardReader. A chip
+// card swiped is asked to be inserted; a swipe falls back only after a
+// failed chip read.
+package terminal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/emv"
+	"github.com/vinr/cashlessd/emv/reader"
+)
+
+// closeTimeout bounds powering the card off at the end of a session.
+const closeTimeout = 5 * time.Second
+
+// Acceptor is the engine's card reader.
+type Acceptor struct {
+	reader *reader.Reader
+	kernel *emv.Kernel
+	log    zerolog.Logger
+	now    func() time.Time
+}
+
+var _ daemon.CardReader = (*Acceptor)(nil)
+
+// New makes an acceptor over a reader driver and a kernel; now is the
+// transaction clock.
+func New(r *reader.Reader, k *emv.Kernel, now func() time.Time, log zerolog.Logger) *Acceptor {
+	if now == nil {
+		now = time.Now
+	}
+	return &Acceptor{reader: r, kernel: k, now: now, log: log.With().Str("component", "card").Logger()}
+}
+
+// Detect shows the amount and waits for a card on every interface. A chip
+// card swiped is refused with "insert card" and detection goes on for the
+// chip; the context ending (cancel, card timeout) ends detection on the
+// reader too.
+func (a *Acceptor) Detect(ctx context.Context, req daemon.CardRequest) (daemon.CardSession, error) {
+	tx, err := emv.TransactionFor(req, a.now())
+	if err != nil {
+		return nil, err
+	}
+	amount := daemon.FormatAmount(req.Amount, req.Currency)
+	pins := pinPad{reader: a.reader, amount: amount}
+	ifaces := reader.Contact | reader.Contactless | reader.Magstripe
+	for {
+		ev, err := a.reader.Detect(ctx, reader.DetectRequest{AmountText: amount, Interfaces: ifaces})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if errors.Is(err, reader.ErrCardholderCancel) {
+				return nil, daemon.ErrCardholderCancelled
+			}
+			return nil, err
+		}
+		switch ev.Kind {
+		case reader.CardInserted:
+			if _, err := a.reader.PowerOn(ctx, reader.Contact); err != nil {
+				return nil, fmt.Errorf("chip: %w", err)
+			}
+			return &session{a: a, s: a.kernel.Contact(a.reader, pins, tx), powered: true}, nil
+		case reader.CardTapped:
+			if _, err := a.reader.PowerOn(ctx, reader.Contactless); err != nil {
+				return nil, fmt.Errorf("contactless: %w", err)
+			}
+			return &session{a: a, s: a.kernel.Contactless(a.reader, pins, tx), powered: true}, nil
+		case reader.CardSwiped:
+			track := string(ev.Track2)
+			ev.Clear()
+			t2, err := emv.ParseTrack2(track)
+			if err != nil {
+				_ = a.reader.Display(ctx, "CARD NOT READ", "PLEASE TRY AGAIN")
+				continue
+			}
+			if t2.ChipCard() {
+				// A chip card must be inserted; only a failed chip read
+				// allows the swipe (fallback).
+				a.log.Info().Msg("chip card swiped: asking for the chip")
+				_ = a.reader.Display(ctx, "CHIP CARD", "PLEASE INSERT CARD")
+				ifaces = reader.Contact
+				continue
+			}
+			return &session{a: a, s: a.kernel.Swipe(track, pins, tx, false)}, nil
+		case reader.KeypadCancel:
+			return nil, daemon.ErrCardholderCancelled
+		}
+	}
+}
+
+// session is one card on the reader.
+type session struct {
+	a       *Acceptor
+	s       *emv.Session
+	powered bool
+}
+
+// Read runs the kernel up to the online request.
+func (s *session) Read(ctx context.Context) (daemon.CardData, error) {
+	out, err := s.s.Read(ctx)
+	switch {
+	case err == nil:
+		return out.CardData(), nil
+	case errors.Is(err, emv.ErrDeclined):
+		// The card declined offline (AAC): a decline with a receipt.
+		return out.CardData(), fmt.Errorf("%w: %v", daemon.ErrDeclinedByCard, err)
+	case errors.Is(err, emv.ErrPINBypassed), errors.Is(err, reader.ErrCardholderCancel):
+		return daemon.CardData{}, daemon.ErrCardholderCancelled
+	}
+	return daemon.CardData{}, err
+}
+
+// Complete hands the card the host's answer (second GENERATE AC).
+func (s *session) Complete(ctx context.Context, answer daemon.AuthResponse) (bool, error) {
+	out, err := s.s.Complete(ctx, emv.HostResponseFrom(answer))
+	if err != nil {
+		if errors.Is(err, emv.ErrDeclined) {
+			return false, nil
+		}
+		return false, err
+	}
+	return out.Approved(), nil
+}
+
+// Close powers the card off.
+func (s *session) Close() error {
+	if !s.powered {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	return s.a.reader.PowerOff(ctx)
+}
+
+// pinPad is the kernel's PIN pad on the reader: the reader returns only an
+// encrypted PIN block (online) or the card's answer to VERIFY (offline).
+type pinPad struct {
+	reader *reader.Reader
+	amount string
+}
+
+// OnlinePIN asks the cardholder for a PIN enciphered under DUKPT.
+func (p pinPad) OnlinePIN(ctx context.Context, req emv.PINRequest) (emv.EncryptedPIN, error) {
+	block, ksn, err := p.reader.OnlinePIN(ctx, req.PAN, p.amount)
+	if errors.Is(err, reader.ErrPINBypassed) {
+		return emv.EncryptedPIN{}, emv.ErrPINBypassed
+	}
+	return emv.EncryptedPIN{Block: block, KSN: ksn}, err
+}
+
+// OfflinePIN lets the reader verify the PIN with the card.
+func (p pinPad) OfflinePIN(ctx context.Context, _ emv.PINRequest) (emv.OfflinePINResult, error) {
+	res, err := p.reader.OfflinePIN(ctx)
+	if errors.Is(err, reader.ErrPINBypassed) {
+		return emv.OfflinePINResult{}, emv.ErrPINBypassed
+	}
+	if err != nil {
+		return emv.OfflinePINResult{}, err
+	}
+	out := emv.OfflinePINResult{TriesLeft: res.TriesLeft}
+	switch res.Status {
+	case reader.PINVerified:
+		out.Status = emv.PINVerified
+	case reader.PINWrong:
+		out.Status = emv.PINWrong
+	default:
+		out.Status = emv.PINBlocked
+	}
+	return out, nil
+}
