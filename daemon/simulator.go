@@ -21,11 +21,20 @@ type SimHost struct {
 	DropResponse *bool
 }
 
+// SimReader injects reader faults. Nil fields change nothing.
+type SimReader struct {
+	Unplugged    *bool // the reader's cable out (true) or back in (false)
+	GarbleFrames int   // corrupt the next n frames the reader sends
+	DropBytes    int   // lose bytes from the next n frames the reader sends
+	RemoveCard   bool  // the cardholder pulls the card out now
+}
+
 // Simulator is the control surface of simulator mode: the devices at the far
 // end of the wires, and the clock.
 type Simulator interface {
 	SetCard(c SimCard) error
 	SetHost(h SimHost) error
 	SetPaper(ok bool) error
+	SetReader(r SimReader) error
 	AdvanceClock(d time.Duration) error
 }

@@ -223,5 +223,26 @@ func (s *simulator) SetPaper(ok bool) error {
 	return nil
 }
 
+// SetReader injects faults at the virtual reader.
+func (s *simulator) SetReader(r daemon.SimReader) error {
+	if r.Unplugged != nil {
+		if *r.Unplugged {
+			s.reader.Unplug()
+		} else if err := s.reader.Replug(); err != nil {
+			return err
+		}
+	}
+	if r.GarbleFrames > 0 {
+		s.reader.Garble(r.GarbleFrames)
+	}
+	if r.DropBytes > 0 {
+		s.reader.DropBytes(r.DropBytes)
+	}
+	if r.RemoveCard {
+		s.reader.Remove()
+	}
+	return nil
+}
+
 // AdvanceClock moves the simulated clock forward.
 func (s *simulator) AdvanceClock(d time.Duration) error { return s.world.AdvanceClock(d) }

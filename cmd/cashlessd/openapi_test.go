@@ -345,6 +345,7 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 	ok("/cashless/v1/sale", `{"amount":700,"currency":"USD","reference":"OA-SALE-3","printReceipt":true}`)
 	ok("/cashless/v1/status", "{}")
 	ok("/simulator/v1/printer", `{"paper":true}`)
+	ok("/simulator/v1/reader", `{"unplugged":false,"garbleFrames":0,"dropBytes":0}`)
 
 	// Busy: a prompt waiting for a card, refused work, cancel.
 	ok("/simulator/v1/card", `{"present":false}`)
@@ -431,6 +432,7 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 		{"/simulator/v1/card", `{"presentAfterMs":-1}`},
 		{"/simulator/v1/host", `{"latencyMs":600001}`},
 		{"/simulator/v1/printer", `{}`},
+		{"/simulator/v1/reader", `{"garbleFrames":101}`},
 		{"/simulator/v1/clock", `{"advanceSeconds":-5}`},
 	} {
 		s.rejects(d, c.path, c.body)

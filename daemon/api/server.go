@@ -85,6 +85,7 @@ func New(o Options) *Server {
 		sim.POST("/card", s.simCard, s.authenticate)
 		sim.POST("/host", s.simHost, s.authenticate)
 		sim.POST("/printer", s.simPrinter, s.authenticate)
+		sim.POST("/reader", s.simReader, s.authenticate)
 		sim.POST("/clock", s.simClock, s.authenticate)
 	}
 	return s

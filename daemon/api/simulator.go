@@ -76,3 +76,28 @@ func (s *Server) simClock(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, okResponse{Status: "ok"})
 }
+
+func (s *Server) simReader(c echo.Context) error {
+	var r simReaderRequest
+	if err := decode(c, &r); err != nil {
+		return err
+	}
+	sr := daemon.SimReader{Unplugged: r.Unplugged, RemoveCard: r.RemoveCard != nil && *r.RemoveCard}
+	for _, f := range []struct {
+		name string
+		v    *int
+		dst  *int
+	}{{"garbleFrames", r.GarbleFrames, &sr.GarbleFrames}, {"dropBytes", r.DropBytes, &sr.DropBytes}} {
+		if f.v == nil {
+			continue
+		}
+		if *f.v < 0 || *f.v > 100 {
+			return invalid(f.name + ": must be 0 to 100")
+		}
+		*f.dst = *f.v
+	}
+	if err := s.sim.SetReader(sr); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, okResponse{Status: "ok"})
+}

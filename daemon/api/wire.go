@@ -71,6 +71,13 @@ type simHostRequest struct {
 	DropResponse *bool  `json:"dropResponse"`
 }
 
+type simReaderRequest struct {
+	Unplugged    *bool `json:"unplugged"`
+	GarbleFrames *int  `json:"garbleFrames"`
+	DropBytes    *int  `json:"dropBytes"`
+	RemoveCard   *bool `json:"removeCard"`
+}
+
 type simPrinterRequest struct {
 	Paper *bool `json:"paper"`
 }

@@ -3,6 +3,7 @@ package host_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,6 +15,8 @@ import (
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/daemon/host"
 	"github.com/vinr/cashlessd/daemon/host/hostsim"
+	"github.com/vinr/cashlessd/emv/reader/dukpt"
+	"github.com/vinr/cashlessd/emv/reader/virtual"
 )
 
 // memCounters is an in-memory host.Counters for tests.
@@ -139,13 +142,33 @@ func testCtx(t testing.TB) context.Context {
 const approvedPAN = "4242424242424242"
 
 func card(pan string) *daemon.CardData {
+	ksn := []byte{0xFF, 0xFF, 0x98, 0x76, 0x54, 0x32, 0x10, 0xE0, 0x00, 0x01}
 	return &daemon.CardData{
 		PAN: pan, ExpiryYYMM: "3012", CardSequenceNo: "1",
 		Info:     daemon.CardInfo{MaskedPAN: host.MaskPAN(pan), Scheme: "visa", EntryMethod: daemon.EntryChip},
 		ICCData:  []byte{0x9F, 0x26, 0x08, 1, 2, 3, 4, 5, 6, 7, 8},
-		PINBlock: []byte{1, 2, 3, 4, 5, 6, 7, 8},
-		KSN:      []byte{0xFF, 0xFF, 0x98, 0x76, 0x54, 0x32, 0x10, 0xE0, 0x00, 0x01},
+		PINBlock: pinBlock(pan, "1234", ksn),
+		KSN:      ksn,
 	}
+}
+
+// pinBlock enciphers a PIN as the PIN pad would, under the test BDK the
+// host simulator checks PINs with.
+func pinBlock(pan, pin string, ksn []byte) []byte {
+	bdk, _ := hex.DecodeString(virtual.TestBDK)
+	key, err := dukpt.PINKey(bdk, ksn)
+	if err != nil {
+		panic(err)
+	}
+	plain, err := dukpt.FormatPIN0(pin, pan)
+	if err != nil {
+		return []byte{1, 2, 3, 4, 5, 6, 7, 8} // a PAN no PIN pad would take
+	}
+	block, err := dukpt.EncryptPINBlock(key, plain)
+	if err != nil {
+		panic(err)
+	}
+	return block
 }
 
 func sale(id, pan string, amount int64) daemon.AuthRequest {

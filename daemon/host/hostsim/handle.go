@@ -105,9 +105,12 @@ func (s *Server) financial(now time.Time, req, resp *host.Fields) bool {
 	rc, authCode := host.RCApproved, ""
 	switch kind {
 	case kindSale, kindPreauth:
-		if req.PAN == "" {
+		switch {
+		case req.PAN == "":
 			rc = host.RCInvalidCard
-		} else {
+		case len(req.PINBlock) > 0 && !pinMatches(req.PAN, req.PINBlock, req.KSN):
+			rc = host.RCIncorrectPIN
+		default:
 			rc = issuerDecision(req.PAN)
 		}
 	case kindRefund, kindCompletion:

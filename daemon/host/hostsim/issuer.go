@@ -2,12 +2,16 @@ package hostsim
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
 	"fmt"
 	"time"
 
 	"github.com/vinr/cashlessd/daemon/host"
 	"github.com/vinr/cashlessd/emv"
 	"github.com/vinr/cashlessd/emv/card"
+	"github.com/vinr/cashlessd/emv/reader/dukpt"
+	"github.com/vinr/cashlessd/emv/reader/virtual"
 )
 
 // Transaction kinds as the ledger names them.
@@ -85,4 +89,30 @@ func issuerData(pan string, icc []byte, rc string) []byte {
 		return nil
 	}
 	return emv.AppendTLV(nil, emv.TagIssuerAuthData, card.IssuerAuthenticationData(img.CardKey(), arqc, rc))
+}
+
+// pinMatches is the issuer's online PIN check: the PIN pad's block is
+// deciphered under the simulator's DUKPT key (the X9.24 test BDK, as the
+// virtual reader uses) and compared with the card's PIN (the card image's,
+// or 1234). The clear PIN lives only in this function.
+func pinMatches(pan string, block, ksn []byte) bool {
+	bdk, _ := hex.DecodeString(virtual.TestBDK)
+	key, err := dukpt.PINKey(bdk, ksn)
+	if err != nil {
+		return false
+	}
+	plain, err := dukpt.DecryptPINBlock(key, block)
+	if err != nil {
+		return false
+	}
+	pin, err := dukpt.ParsePIN0(plain, pan)
+	clear(plain)
+	if err != nil {
+		return false
+	}
+	want := "1234"
+	if img, err := card.ForPAN(pan); err == nil && img.PIN != "" {
+		want = img.PIN
+	}
+	return subtle.ConstantTimeCompare([]byte(pin), []byte(want)) == 1
 }

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"flag"
+	"time"
+)
+
+// defaultAddr is where a technician's laptop usually finds `make run`.
+const defaultAddr = "https://localhost:8443"
+
+// defaultTimeout is the client timeout the Cashless API asks for: a
+// cardholder may take up to 90 s.
+const defaultTimeout = 120 * time.Second
+
+// options are the global flags. Their defaults come from the environment;
+// flags given before or after the command override them.
+type options struct {
+	addr     string
+	ca       string
+	key      string
+	currency string // default for --currency
+	json     bool
+	timeout  time.Duration
+}
+
+func defaultOptions(lookup func(string) (string, bool)) *options {
+	env := func(k, def string) string {
+		if lookup != nil {
+			if v, ok := lookup(k); ok && v != "" {
+				return v
+			}
+		}
+		return def
+	}
+	return &options{
+		addr:     env("CASHLESS_ADDR", defaultAddr),
+		ca:       env("CASHLESS_CA", ""),
+		key:      env("CASHLESS_KEY", ""),
+		currency: env("CASHLESS_CURRENCY", ""),
+		timeout:  defaultTimeout,
+	}
+}
+
+// register adds the global flags to fs, with the current values as
+// defaults, so a flag set after the command keeps what was set before it.
+func (o *options) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.addr, "addr", o.addr, "terminal `URL` (env CASHLESS_ADDR)")
+	fs.StringVar(&o.ca, "ca", o.ca, "PEM CA bundle `file` to trust (env CASHLESS_CA)")
+	fs.StringVar(&o.key, "key", o.key, "shared `key` (env CASHLESS_KEY)")
+	fs.BoolVar(&o.json, "json", o.json, "print the terminal's JSON answer as it came")
+	fs.DurationVar(&o.timeout, "timeout", o.timeout, "wait at most `duration` for an answer")
+}

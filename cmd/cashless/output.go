@@ -1,0 +1,265 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// printer writes answers for people (or, with json, as they came).
+// Outcomes go to out; refusals and problems to err.
+type printer struct {
+	out  io.Writer
+	err  io.Writer
+	json bool
+}
+
+// raw prints a JSON answer as received.
+func (p *printer) raw(b []byte) {
+	_, _ = p.out.Write(b)
+	if len(b) == 0 || b[len(b)-1] != '\n' {
+		fmt.Fprintln(p.out)
+	}
+}
+
+// detail prints an indented line of non-empty parts.
+func detail(w io.Writer, parts ...string) {
+	fmt.Fprint(w, "  ")
+	line(w, parts...)
+}
+
+// row prints one labelled line of the status.
+func row(w io.Writer, label string, parts ...string) {
+	fmt.Fprintf(w, "  %-11s ", label)
+	line(w, parts...)
+}
+
+// card is "visa ************4242".
+func card(scheme, pan string) string { return strings.TrimSpace(scheme + " " + pan) }
+
+// line prints the non-empty parts separated by two spaces.
+func line(w io.Writer, parts ...string) {
+	keep := []string{}
+	for _, s := range parts {
+		if s != "" {
+			keep = append(keep, s)
+		}
+	}
+	fmt.Fprintln(w, strings.Join(keep, "  "))
+}
+
+func prefixed(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
+}
+
+// refused prints an error answer: "ERROR 409 terminal_busy: …".
+func (p *printer) refused(httpStatus int, e *apiError) {
+	if e == nil {
+		fmt.Fprintf(p.err, "ERROR %d: the terminal gave no error object\n", httpStatus)
+		return
+	}
+	fmt.Fprintf(p.err, "ERROR %d %s: %s\n", httpStatus, e.Code, e.Message)
+}
+
+// unreadable reports an answer that is JSON but not the expected shape.
+func (p *printer) unreadable(a *answer, err error) int {
+	fmt.Fprintf(p.err, "cashless: unexpected answer (HTTP %d): %v\n", a.status, err)
+	return exitTransport
+}
+
+func showTransaction(p *printer, a *answer) int {
+	var t txAnswer
+	if err := decode(a, &t); err != nil {
+		return p.unreadable(a, err)
+	}
+	switch t.Status {
+	case "approved":
+		showApproved(p.out, &t, a.replayed)
+	case "declined":
+		line(p.out, "DECLINED "+t.DeclineCode+": "+t.DeclineMessage)
+		amount := ""
+		if t.Amount != nil {
+			amount = money(*t.Amount, t.Currency)
+		}
+		detail(p.out, amount, prefixed("reference ", t.Reference), t.TransactionID)
+		showPrinted(p.out, &t)
+	case "cancelled", "failed":
+		code, msg := "", ""
+		if t.Error != nil {
+			code, msg = t.Error.Code, t.Error.Message
+		}
+		line(p.out, strings.ToUpper(t.Status)+" "+code+": "+msg)
+		detail(p.out, prefixed("reference ", t.Reference), t.TransactionID, t.CompletedAt)
+	default:
+		p.refused(a.status, t.Error)
+	}
+	return outcome(a.status, t.Status, t.Error)
+}
+
+// showApproved prints "APPROVED  USD 28.00  visa ************4242  auth
+// A12345  tpay_…" and a detail line for the kind of transaction.
+func showApproved(w io.Writer, t *txAnswer, replayed bool) {
+	auth := prefixed("auth ", t.AuthCode)
+	amount := func(p *int64) int64 {
+		if p == nil {
+			return 0
+		}
+		return *p
+	}
+	switch {
+	case t.CaptureAmount != nil: // a pre-auth completion
+		line(w, "APPROVED", money(*t.CaptureAmount, t.Currency)+" captured", auth, t.TransactionID)
+		detail(w, "pre-auth "+t.OriginalReference, prefixed("reference ", t.Reference), t.CompletedAt)
+	case t.OriginalReference != "": // a refund
+		line(w, "APPROVED", money(amount(t.Amount), t.Currency)+" refunded", auth, t.TransactionID)
+		detail(w, "of "+t.OriginalReference, prefixed("reference ", t.Reference), t.CompletedAt)
+	case t.ExpiresAt != "": // a pre-auth
+		line(w, "APPROVED", money(amount(t.Amount), t.Currency)+" held", card(t.CardScheme, t.MaskedPan), auth, t.TransactionID)
+		detail(w, "until "+t.ExpiresAt, t.EntryMethod, prefixed("reference ", t.Reference))
+	default: // a sale
+		total := t.TotalAmount
+		if total == nil {
+			total = t.Amount
+		}
+		line(w, "APPROVED", money(amount(total), t.Currency), card(t.CardScheme, t.MaskedPan), auth, t.TransactionID)
+		split := ""
+		if tip := amount(t.TipAmount); tip > 0 {
+			split = major(amount(t.Amount), t.Currency) + " + tip " + major(tip, t.Currency)
+		}
+		detail(w, split, t.EntryMethod, prefixed("reference ", t.Reference), t.CompletedAt)
+	}
+	showPrinted(w, t)
+	if replayed {
+		detail(w, "replayed: this reference was approved before; nothing was charged again")
+	}
+}
+
+func showPrinted(w io.Writer, t *txAnswer) {
+	switch {
+	case t.ReceiptPrinted == nil:
+	case *t.ReceiptPrinted:
+		detail(w, "receipt printed")
+	default:
+		detail(w, "receipt NOT printed: "+t.PrinterError)
+	}
+}
+
+func showStatus(p *printer, a *answer) int {
+	var s statusAnswer
+	if err := decode(a, &s); err != nil {
+		return p.unreadable(a, err)
+	}
+	if s.Error != nil || a.status != 200 {
+		p.refused(a.status, s.Error)
+		return outcome(a.status, "", s.Error)
+	}
+	sim := ""
+	if s.Simulator {
+		sim = "(simulator)"
+	}
+	line(p.out, strings.ToUpper(s.Status), s.TerminalID, s.Model, prefixed("software ", s.SoftwareVersion), sim)
+	if t := s.ActiveTransaction; t != nil {
+		row(p.out, "active", t.Type, t.Reference, t.Stage, prefixed("since ", t.StartedAt))
+	}
+	if t := s.LastTransaction; t != nil {
+		row(p.out, "last", t.Type, t.Reference, t.Status, t.CompletedAt, t.TransactionID)
+	}
+	if s.Printer != nil {
+		row(p.out, "printer", s.Printer.State, s.Printer.Message)
+	}
+	row(p.out, "open batch", fmt.Sprintf("%d transactions, total %d (minor units)", s.OpenBatch.TransactionCount, s.OpenBatch.TotalAmount))
+	if s.PendingReversals > 0 {
+		row(p.out, "reversals", fmt.Sprintf("%d waiting for the host", s.PendingReversals))
+	}
+	if s.NextSettlementAt != "" {
+		row(p.out, "settlement", "next automatic close "+s.NextSettlementAt)
+	}
+	return exitOK
+}
+
+func showBatch(p *printer, a *answer) int {
+	var b batchAnswer
+	if err := decode(a, &b); err != nil {
+		return p.unreadable(a, err)
+	}
+	if b.Error != nil || a.status != 200 {
+		p.refused(a.status, b.Error)
+		return outcome(a.status, "", b.Error)
+	}
+	auto := ""
+	if b.Automatic {
+		auto = "(automatic)"
+	}
+	line(p.out, "CLOSED", b.BatchID, b.Reference, fmt.Sprintf("%d transactions", b.TransactionCount),
+		money(b.TotalAmount, b.Currency), b.ClosedAt, auto)
+	row := func(name string, k kindTotal) {
+		fmt.Fprintf(p.out, "  %-12s %5d  %s\n", name, k.Count, money(k.Amount, b.Currency))
+	}
+	row("sales", b.Totals.Sales)
+	row("completions", b.Totals.Completions)
+	row("refunds", b.Totals.Refunds)
+	schemes := make([]string, 0, len(b.Schemes))
+	for s := range b.Schemes {
+		schemes = append(schemes, s)
+	}
+	sort.Strings(schemes)
+	for _, s := range schemes {
+		row(s, b.Schemes[s])
+	}
+	if a.replayed {
+		detail(p.out, "replayed: this reference closed the batch before; nothing was settled again")
+	}
+	return exitOK
+}
+
+func showReceipt(p *printer, a *answer, copies string) int {
+	var r receiptAnswer
+	if err := decode(a, &r); err != nil {
+		return p.unreadable(a, err)
+	}
+	if r.Error != nil || a.status != 200 {
+		p.refused(a.status, r.Error)
+		return outcome(a.status, "", r.Error)
+	}
+	line(p.out, strings.ToUpper(r.Status), r.Reference, r.TransactionID, r.CompletedAt)
+	if r.ReceiptData.SignatureRequired {
+		detail(p.out, "signature required on the merchant copy")
+	}
+	if copies == "merchant" || copies == "both" {
+		fmt.Fprintf(p.out, "\n%s", r.ReceiptData.MerchantReceipt)
+	}
+	if copies == "customer" || copies == "both" {
+		fmt.Fprintf(p.out, "\n%s", r.ReceiptData.CustomerReceipt)
+	}
+	return exitOK
+}
+
+func showReprint(p *printer, a *answer) int {
+	var r reprintAnswer
+	if err := decode(a, &r); err != nil {
+		return p.unreadable(a, err)
+	}
+	if r.Error != nil || a.status != 200 {
+		p.refused(a.status, r.Error)
+		return outcome(a.status, "", r.Error)
+	}
+	line(p.out, strings.ToUpper(r.Status), r.Type)
+	return exitOK
+}
+
+func showCancel(p *printer, a *answer) int {
+	var c cancelAnswer
+	if err := decode(a, &c); err != nil {
+		return p.unreadable(a, err)
+	}
+	if c.Error != nil || a.status != 200 {
+		p.refused(a.status, c.Error)
+		return outcome(a.status, "", c.Error)
+	}
+	line(p.out, strings.ToUpper(c.Status), c.Reference, c.CancelledAt)
+	return exitOK
+}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// session is a resolved terminal with the options of one run.
+type session struct {
+	opts   *options
+	client *client
+}
+
+// newSession checks the options and makes the client. A --terminal ID
+// resolved by discovery will slot in here, before the address is used.
+func newSession(o *options, version string) (*session, error) {
+	if o.key == "" {
+		return nil, errors.New("no shared key: set CASHLESS_KEY (or --key)")
+	}
+	c, err := newClient(o.addr, o.ca, o.key, "cashless/"+version, o.timeout)
+	if err != nil {
+		return nil, err
+	}
+	return &session{opts: o, client: c}, nil
+}
+
+// do sends the call and shows the answer; a transaction whose answer is
+// lost is looked up in status.
+func (m *Main) do(ctx context.Context, s *session, c *call) error {
+	defer s.client.close()
+	p := &printer{out: m.Stdout, err: m.Stderr, json: s.opts.json}
+	a, err := s.client.post(ctx, c.path, c.body)
+	var te *transportError
+	switch {
+	case errors.As(err, &te) && te.sent && c.kind != "":
+		return exitWith(m.followUp(ctx, s, p, c, te), "answer lost")
+	case err != nil:
+		fmt.Fprintf(m.Stderr, "cashless: %s: %v\n", s.client.base, err)
+		return exitWith(exitTransport, err.Error())
+	}
+	if p.json {
+		p.raw(a.raw)
+		return exitWith(jsonExit(a), "answer")
+	}
+	return exitWith(c.show(p, a), "answer")
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+)
+
+const usage = `usage: cashless [global flags] <command> [flags]
+
+Drive a cashlessd payment terminal over the Cashless API, as an ECR does.
+
+commands:
+  status         is the terminal ready; what did it do last
+  sale           --amount N --currency CUR --reference REF [--tip N] [--print]
+  preauth        --amount N --currency CUR --reference REF [--print]
+  complete       --original REF --amount N --currency CUR --reference REF [--print]
+  refund         --original REF --amount N --currency CUR --reference REF [--print]
+  cancel         [--reference REF]           abort the prompt waiting for a card
+  batch-close    --reference REF             settle and close the open batch
+  receipt-last   [--copy customer|merchant|both]
+  reprint        [--type customer|merchant|both]
+  version
+  help
+
+global flags (also accepted after the command):
+  --addr URL     the terminal (env CASHLESS_ADDR; default https://localhost:8443)
+  --ca FILE      PEM CA bundle to trust (env CASHLESS_CA; default: the system's)
+  --key KEY      shared key (env CASHLESS_KEY; prefer the variable, arguments show in ps)
+  --json         print the terminal's JSON answer as it came
+  --timeout D    wait at most D for an answer (default 120s)
+
+Amounts are integers in minor units: --amount 2500 is 25.00 USD. --currency
+defaults to $CASHLESS_CURRENCY. A reference is the ECR's order key: repeating
+an approved command with the same reference returns the stored answer and
+never charges twice.
+
+If a transaction's answer is lost (timeout, dropped connection, Ctrl-C), the
+terminal goes on with it; cashless then asks status whether it completed.
+
+exit codes:
+  0  approved, closed, printed, cancelled on request, status shown
+  1  not approved: declined, cancelled, or failed (host, reader, printer, storage)
+  2  usage: a flag is missing or wrong
+  3  transport: the terminal could not be reached (connection, TLS, no answer)
+  4  refused: the terminal refused the request (invalid_request, invalid_key,
+     terminal_busy, duplicate_reference, not found, 422 rules, too many attempts)
+  5  unknown: a transaction's answer was lost and status could not tell how it ended
+`
+
+// Exit codes; see usage.
+const (
+	exitOK          = 0
+	exitNotApproved = 1
+	exitUsage       = 2
+	exitTransport   = 3
+	exitRefused     = 4
+	exitUnknown     = 5
+)
+
+// exitError ends a run with an exit code; its message was already shown.
+type exitError struct {
+	code   int
+	reason string
+}
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit %d: %s", e.code, e.reason) }
+
+func exitWith(code int, reason string) error {
+	if code == exitOK {
+		return nil
+	}
+	return &exitError{code: code, reason: reason}
+}
+
+// exitCode is the process exit code for Run's result.
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var e *exitError
+	if errors.As(err, &e) {
+		return e.code
+	}
+	return exitNotApproved
+}
