@@ -85,16 +85,15 @@ func (e *Engine) original(kind Kind, ref string) (*Transaction, error) {
 // runCapture takes the terminal, checks the original under it (so two
 // refunds cannot both pass the check), and sends the request to the host.
 func (e *Engine) runCapture(ctx context.Context, t *Transaction, check func() (*Transaction, error)) (*Result, error) {
-	a := &active{tx: t, kind: string(t.Kind), reference: t.Reference, stage: StageAuthorising}
+	t.ID = e.ids.New("tpay")
+	t.Status, t.Stage = StatusPending, StageAuthorising
+	t.StartedAt = e.Now()
+	a := &active{tx: t, kind: string(t.Kind), reference: t.Reference, stage: StageAuthorising, startedAt: t.StartedAt}
 	if err := e.acquire(a); err != nil {
 		return nil, err
 	}
 	orig, err := check()
 	if err == nil {
-		t.ID = e.ids.New("tpay")
-		t.Status, t.Stage = StatusPending, StageAuthorising
-		t.StartedAt = e.Now()
-		a.startedAt = t.StartedAt
 		t.OriginalID = orig.ID
 		if orig.Card != nil {
 			c := CardInfo{MaskedPAN: orig.Card.MaskedPAN, Scheme: orig.Card.Scheme, CardholderName: orig.Card.CardholderName,

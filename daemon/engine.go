@@ -65,6 +65,7 @@ type Engine struct {
 	nextAuto time.Time
 
 	printerCache printerStatusCache
+	reversing    sync.Mutex // one reversal pass at a time
 
 	base    context.Context
 	stop    context.CancelFunc
@@ -173,7 +174,7 @@ func (e *Engine) loop() {
 			e.CheckSchedule()
 			if time.Since(lastReversal) >= e.cfg.ReversalRetry {
 				lastReversal = time.Now()
-				e.retryReversals(e.base)
+				e.tryReversals(e.base)
 			}
 		}
 	}
@@ -306,7 +307,7 @@ func (e *Engine) Status(ctx context.Context) (StatusInfo, error) {
 	s.AutoSettleEnabled = e.cfg.AutoSettle
 	last, err := e.deps.Store.LastTransaction()
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return s, err
+		return s, storageError(err)
 	}
 	s.LastTransaction = last
 	if e.deps.Printer != nil {

@@ -133,16 +133,17 @@ func (e *Engine) Preauth(ctx context.Context, r PreauthRequest) (*Result, error)
 }
 
 // start writes the pending transaction and takes the terminal.
-func (e *Engine) start(t *Transaction, stage Stage, cancellable bool) (*active, error) {
-	a := &active{tx: t, kind: string(t.Kind), reference: t.Reference, stage: stage, cancellable: cancellable}
-	if err := e.acquire(a); err != nil {
-		return nil, err
-	}
+// Everything status and cancel read is set before the terminal is taken.
+func (e *Engine) start(t *Transaction, stage Stage, cancel context.CancelFunc) (*active, error) {
 	t.ID = e.ids.New("tpay")
 	t.Status = StatusPending
 	t.Stage = stage
 	t.StartedAt = e.Now()
-	a.startedAt = t.StartedAt
+	a := &active{tx: t, kind: string(t.Kind), reference: t.Reference, stage: stage, cancellable: cancel != nil,
+		cancel: cancel, startedAt: t.StartedAt}
+	if err := e.acquire(a); err != nil {
+		return nil, err
+	}
 	if err := e.deps.Store.CreateTransaction(t); err != nil {
 		e.release(a)
 		return nil, storageError(err)
@@ -153,14 +154,12 @@ func (e *Engine) start(t *Transaction, stage Stage, cancellable bool) (*active, 
 // runCardTransaction takes the terminal, runs the card and host steps in the
 // background and waits for the outcome or for the caller to go away.
 func (e *Engine) runCardTransaction(ctx context.Context, t *Transaction) (*Result, error) {
-	a, err := e.start(t, StageWaitingForCard, true)
+	detectCtx, cancel := context.WithTimeout(e.base, e.cfg.CardTimeout)
+	a, err := e.start(t, StageWaitingForCard, cancel)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
-	// Reversals go to the host before any new financial message.
-	e.retryReversals(e.base)
-	detectCtx, cancel := context.WithTimeout(e.base, e.cfg.CardTimeout)
-	a.cancel = cancel
 	go func() {
 		defer e.release(a)
 		defer cancel()
@@ -223,6 +222,8 @@ func (e *Engine) card(detectCtx context.Context, a *active) {
 	info := data.Info
 	t.Card = &info
 	e.setStage(a, StageAuthorising)
+	// Reversals go to the host before any new financial message.
+	e.retryReversals(e.base)
 	t.HostContacted = true
 	resp, err := e.deps.Host.Authorise(e.base, AuthRequest{Kind: t.Kind, TransactionID: t.ID, Reference: t.Reference,
 		Amount: t.TotalAmount(), Currency: t.Currency, Card: &data, Time: t.StartedAt})
@@ -321,12 +322,19 @@ func (e *Engine) decline(t *Transaction, code, msg string) {
 // may have reached the host it is reversed.
 func (e *Engine) hostFailed(t *Transaction, err error) {
 	msg := "The acquirer host could not be reached; nothing was charged."
-	if errors.Is(err, ErrOutcomeUnknown) {
-		e.reverse(t, "no answer from host")
-		msg = "The acquirer host did not answer; the authorisation was reversed and nothing was charged."
+	unknown := errors.Is(err, ErrOutcomeUnknown)
+	if unknown {
+		// The reversal is queued durably with the failure and sent in the
+		// background, so the ECR is not kept waiting for a host that just
+		// failed to answer.
+		t.ReversalPending = true
+		msg = "The acquirer host did not answer; the authorisation is being reversed and nothing will be charged."
 	}
 	e.deps.Log.Warn().Err(err).Str("transactionId", t.ID).Msg("host request failed")
 	e.fail(t, StatusFailed, CodeCommunicationError, msg)
+	if unknown {
+		e.kickReversals()
+	}
 }
 
 // reverse sends a reversal now; when the host cannot take it, the
@@ -340,8 +348,35 @@ func (e *Engine) reverse(t *Transaction, reason string) {
 	}
 }
 
-// retryReversals sends every pending reversal again.
+// kickReversals sends the pending reversals in the background now.
+func (e *Engine) kickReversals() {
+	e.loops.Add(1)
+	go func() {
+		defer e.loops.Done()
+		e.tryReversals(e.base)
+	}()
+}
+
+// tryReversals sends the pending reversals unless a pass is running.
+func (e *Engine) tryReversals(ctx context.Context) {
+	if !e.reversing.TryLock() {
+		return
+	}
+	defer e.reversing.Unlock()
+	e.sendReversals(ctx)
+}
+
+// retryReversals sends every pending reversal, after any pass already
+// running: a new financial message waits for the reversals before it.
 func (e *Engine) retryReversals(ctx context.Context) {
+	e.reversing.Lock()
+	defer e.reversing.Unlock()
+	e.sendReversals(ctx)
+}
+
+// sendReversals is one pass over the reversal queue; the caller holds
+// e.reversing.
+func (e *Engine) sendReversals(ctx context.Context) {
 	list, err := e.deps.Store.PendingReversals()
 	if err != nil {
 		return

@@ -31,7 +31,8 @@ func render(t *daemon.Transaction) (transactionResponse, int) {
 	case daemon.StatusDeclined:
 		r.DeclineCode, r.DeclineMessage = t.DeclineCode, t.DeclineMessage
 		r.Error = &errorBody{Code: daemon.CodeCardDeclined, Message: t.DeclineMessage}
-		r.Amount, r.Currency = ptr(t.Amount), t.Currency
+		r.Currency = t.Currency
+		amounts(&r, t)
 		return r, http.StatusPaymentRequired
 	default:
 		code := t.ErrorCode
@@ -47,26 +48,34 @@ func render(t *daemon.Transaction) (transactionResponse, int) {
 	if card == nil {
 		card = &daemon.CardInfo{}
 	}
+	amounts(&r, t)
 	switch t.Kind {
 	case daemon.KindSale:
-		r.Amount, r.TipAmount, r.TotalAmount = ptr(t.Amount), ptr(t.TipAmount), ptr(t.TotalAmount())
 		r.EntryMethod, r.CardScheme, r.MaskedPan = card.EntryMethod, card.Scheme, card.MaskedPAN
 		r.CardholderName = ptr(card.CardholderName)
 	case daemon.KindPreauth:
-		r.Amount = ptr(t.Amount)
 		r.EntryMethod, r.CardScheme, r.MaskedPan = card.EntryMethod, card.Scheme, card.MaskedPAN
 		r.CardholderName = ptr(card.CardholderName)
 		r.ExpiresAt = timestamp(t.ExpiresAt)
-	case daemon.KindCompletion:
-		r.CaptureAmount = ptr(t.Amount)
-		r.OriginalReference = t.OriginalReference
-		r.OriginalTransactionID = t.OriginalID
-	case daemon.KindRefund:
-		r.Amount = ptr(t.Amount)
+	case daemon.KindCompletion, daemon.KindRefund:
 		r.OriginalReference = t.OriginalReference
 		r.OriginalTransactionID = t.OriginalID
 	}
 	return r, http.StatusOK
+}
+
+// amounts sets the amount fields each kind answers with, the same for an
+// approval and a decline: a sale's amount, tip and total, a completion's
+// captureAmount, a pre-auth's or refund's amount.
+func amounts(r *transactionResponse, t *daemon.Transaction) {
+	switch t.Kind {
+	case daemon.KindSale:
+		r.Amount, r.TipAmount, r.TotalAmount = ptr(t.Amount), ptr(t.TipAmount), ptr(t.TotalAmount())
+	case daemon.KindCompletion:
+		r.CaptureAmount = ptr(t.Amount)
+	default:
+		r.Amount = ptr(t.Amount)
+	}
 }
 
 // renderBatch is the batch/close answer.

@@ -64,6 +64,7 @@ func New(o Options) *Server {
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
+	e.Pre(onlyPOST)
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}))
 	e.Use(s.logRequests)
 	e.Use(middleware.Recover())
@@ -106,6 +107,18 @@ func (s *Server) HTTPServer(tlsConfig *tls.Config) *http.Server {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          newStdLogger(s.log),
+	}
+}
+
+// onlyPOST refuses every other method (OPTIONS and HEAD included) before
+// routing: every call of the API is POST.
+func onlyPOST(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Request().Method != http.MethodPost {
+			c.Response().Header().Set("Allow", http.MethodPost)
+			return echo.ErrMethodNotAllowed
+		}
+		return next(c)
 	}
 }
 

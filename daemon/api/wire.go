@@ -145,8 +145,9 @@ type activeTransaction struct {
 }
 
 type openBatch struct {
-	TransactionCount int64 `json:"transactionCount"`
-	TotalAmount      int64 `json:"totalAmount"`
+	TransactionCount int64  `json:"transactionCount"`
+	TotalAmount      int64  `json:"totalAmount"`
+	Currency         string `json:"currency"`
 }
 
 type statusResponse struct {
