@@ -8,77 +8,16 @@ import (
 	"sync"
 	"time"
 
-	"github.com/creack/pty"
-	"golang.org/x/sys/unix"
+	"github.com/vinr/cashlessd/internal/rawpty"
 )
 
-// openPTY opens a pseudo-terminal pair in raw mode. The master comes back
-// non-blocking, so that closing it ends a pending Read and deadlines work.
+// openPTY opens the reader's pseudo-terminal pair in raw mode.
 func openPTY() (master, slave *os.File, err error) {
-	m, s, err := pty.Open()
+	m, s, err := rawpty.Open()
 	if err != nil {
-		return nil, nil, fmt.Errorf("virtual reader: open pty: %w", err)
-	}
-	// pty.Open left the master in blocking mode (it called Fd); a blocking
-	// Read would keep Close from ever returning. Use a non-blocking
-	// duplicate, which os.NewFile hands to the runtime poller.
-	fd, err := unix.Dup(int(m.Fd()))
-	m.Close()
-	if err == nil {
-		err = unix.SetNonblock(fd, true)
-		if err != nil {
-			unix.Close(fd)
-		}
-	}
-	if err != nil {
-		s.Close()
-		return nil, nil, fmt.Errorf("virtual reader: pty master: %w", err)
-	}
-	m = os.NewFile(uintptr(fd), "/dev/ptmx")
-	for _, f := range []*os.File{s, m} {
-		if err := makeRaw(f); err != nil {
-			m.Close()
-			s.Close()
-			return nil, nil, err
-		}
+		return nil, nil, fmt.Errorf("virtual reader: %w", err)
 	}
 	return m, s, nil
-}
-
-// makeRaw sets raw mode as cfmakeraw(3) does, with software flow control
-// off: no echo, no line editing or signals, no CR/LF translation either
-// way, 8 data bits, no parity. Linux keeps one termios per pair, the
-// slave's; termios calls on the master act on it too. Setting it through
-// both ends costs nothing and leaves no doubt.
-func makeRaw(f *os.File) error {
-	sc, err := f.SyscallConn()
-	if err != nil {
-		return fmt.Errorf("virtual reader: raw mode: %w", err)
-	}
-	var ioErr error
-	err = sc.Control(func(fd uintptr) {
-		t, err := unix.IoctlGetTermios(int(fd), unix.TCGETS)
-		if err != nil {
-			ioErr = err
-			return
-		}
-		t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR |
-			unix.IGNCR | unix.ICRNL | unix.IXON | unix.IXOFF | unix.IXANY | unix.IUCLC | unix.INPCK
-		t.Oflag &^= unix.OPOST
-		t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-		t.Cflag &^= unix.CSIZE | unix.PARENB
-		t.Cflag |= unix.CS8 | unix.CREAD | unix.CLOCAL
-		t.Cc[unix.VMIN] = 1
-		t.Cc[unix.VTIME] = 0
-		ioErr = unix.IoctlSetTermios(int(fd), unix.TCSETS, t)
-	})
-	if err == nil {
-		err = ioErr
-	}
-	if err != nil {
-		return fmt.Errorf("virtual reader: raw mode: %w", err)
-	}
-	return nil
 }
 
 // link points path at target, replacing what was there in one step.
