@@ -58,6 +58,11 @@ func (e *Engine) settle(reference string, automatic bool) (*BatchResult, error) 
 		return nil, storageError(err)
 	}
 	if open != nil && open.TransactionCount() > 0 {
+		// Reversals and offline approvals reach the host before the totals.
+		e.retryReversals(e.base)
+		if adv, err := e.deps.Store.PendingAdvices(); err == nil && len(adv) > 0 {
+			return nil, Errorf(CodeCommunicationError, "%d offline approvals could not be forwarded to the acquirer host yet; the batch stays open. Retry batch/close.", len(adv))
+		}
 		if err := e.deps.Host.Settle(e.base, SettlementRequest{Batch: open}); err != nil {
 			e.deps.Log.Warn().Err(err).Str("batchId", open.ID).Msg("settlement failed")
 			return nil, Errorf(CodeCommunicationError, "The acquirer host did not confirm the settlement; the batch stays open. Retry batch/close.")

@@ -133,6 +133,16 @@ type Transaction struct {
 	// ReversalPending is set while a reversal for this transaction waits
 	// to be acknowledged by the host.
 	ReversalPending bool `json:"reversalPending,omitempty"`
+
+	// Offline is set on a chip sale the card approved offline while the
+	// host was unreachable; AdvicePending until the host acknowledged the
+	// advice. AdviceICC is the final chip data (TC) for the advice: it
+	// holds no PAN or track data.
+	Offline       bool   `json:"offline,omitempty"`
+	AdvicePending bool   `json:"advicePending,omitempty"`
+	AdviceICC     []byte `json:"adviceIcc,omitempty"`
+	// AdviceRejected is set when the host refused the advice for good.
+	AdviceRejected bool `json:"adviceRejected,omitempty"`
 }
 
 // TotalAmount is the amount plus the tip: what the card is charged.

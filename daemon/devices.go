@@ -77,6 +77,9 @@ type AuthResponse struct {
 	DeclineCode    string
 	DeclineMessage string
 	IssuerData     []byte // issuer authentication data and scripts for the card
+	// Unreachable tells the card that no answer came from the host, so it
+	// may approve offline (TC) or decline (AAC).
+	Unreachable bool
 }
 
 // ReversalRequest cancels, at the host, an authorisation whose outcome was
@@ -90,6 +93,18 @@ type ReversalRequest struct {
 	Reason        string
 }
 
+// AdviceRequest forwards an offline approval to the host.
+type AdviceRequest struct {
+	TransactionID string
+	Reference     string
+	Amount        int64 // total, minor units
+	Currency      string
+	AuthCode      string
+	Card          CardInfo // masked data only
+	ICCData       []byte   // final chip data (TC), memory only until sent
+	Time          time.Time
+}
+
 // SettlementRequest carries a batch's totals to the host.
 type SettlementRequest struct {
 	Batch *Batch
@@ -100,6 +115,8 @@ type Host interface {
 	Authorise(ctx context.Context, req AuthRequest) (AuthResponse, error)
 	Reverse(ctx context.Context, req ReversalRequest) error
 	Settle(ctx context.Context, req SettlementRequest) error
+	// Advise forwards an offline approval; a repeat must be booked once.
+	Advise(ctx context.Context, req AdviceRequest) error
 }
 
 // ErrHostUnreachable means the request never left: nothing can have been

@@ -31,8 +31,13 @@ type Config struct {
 	SettleAt   time.Duration
 	// PrintSettlement prints a settlement report after each batch close.
 	PrintSettlement bool
-	// ReversalRetry is how often a pending reversal is retried.
+	// ReversalRetry is how often pending reversals and advices are retried.
 	ReversalRetry time.Duration
+	// OfflineApprovals lets a chip card approve a sale up to FloorLimit
+	// (minor units) offline when the host cannot be reached; the sale is
+	// forwarded as an advice later.
+	OfflineApprovals bool
+	FloorLimit       int64
 }
 
 // Deps are the engine's outside world.
@@ -285,6 +290,7 @@ type StatusInfo struct {
 	LastTransaction   *Transaction
 	Printer           *PrinterStatus
 	PendingReversals  int
+	PendingAdvices    int
 	OpenBatchCount    int64
 	OpenBatchAmount   int64
 	NextAutoSettle    time.Time
@@ -320,6 +326,9 @@ func (e *Engine) Status(ctx context.Context) (StatusInfo, error) {
 	}
 	if rv, err := e.deps.Store.PendingReversals(); err == nil {
 		s.PendingReversals = len(rv)
+	}
+	if adv, err := e.deps.Store.PendingAdvices(); err == nil {
+		s.PendingAdvices = len(adv)
 	}
 	return s, nil
 }

@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"math/big"
 	"time"
 )
 
@@ -228,8 +230,15 @@ func (e *Engine) card(detectCtx context.Context, a *active) {
 	resp, err := e.deps.Host.Authorise(e.base, AuthRequest{Kind: t.Kind, TransactionID: t.ID, Reference: t.Reference,
 		Amount: t.TotalAmount(), Currency: t.Currency, Card: &data, Time: t.StartedAt})
 	if err != nil {
-		// The card is told the host gave no answer so it declines (AAC).
-		_, _ = sess.Complete(e.base, AuthResponse{Approved: false, ResponseCode: "91"})
+		// The card is told the host gave no answer: it declines (AAC) or,
+		// where offline approvals are allowed, may approve offline (TC).
+		unreachable := errors.Is(err, ErrHostUnreachable) && !errors.Is(err, ErrOutcomeUnknown)
+		ok, cerr := sess.Complete(e.base, AuthResponse{Unreachable: unreachable, ResponseCode: "Z3"})
+		if cerr == nil && ok && unreachable && e.offlineAllowed(t) {
+			if e.approveOffline(a, sess) {
+				return
+			}
+		}
 		e.hostFailed(t, err)
 		return
 	}
@@ -255,6 +264,48 @@ func (e *Engine) card(detectCtx context.Context, a *active) {
 		return
 	}
 	e.approve(a)
+}
+
+// offlineAllowed reports whether a sale the host never saw may stand on
+// the card's offline approval (under the floor limit, as the kernel
+// judges it).
+func (e *Engine) offlineAllowed(t *Transaction) bool {
+	return e.cfg.OfflineApprovals && t.Kind == KindSale && t.Card != nil && t.Card.EntryMethod == EntryChip &&
+		t.TotalAmount() < e.cfg.FloorLimit
+}
+
+// offlineICC is offered by card sessions that can hand over the final chip
+// data (the TC) of an offline approval for the advice.
+type offlineICC interface {
+	FinalICCData() []byte
+}
+
+// approveOffline books a sale the card approved offline and queues its
+// advice for the host. Without the card's final chip data (its TC) there
+// is nothing the host could clear, and it reports false.
+func (e *Engine) approveOffline(a *active, sess CardSession) bool {
+	t := a.tx
+	f, ok := sess.(offlineICC)
+	if !ok || len(f.FinalICCData()) == 0 {
+		return false
+	}
+	t.AdviceICC = f.FinalICCData()
+	t.Offline, t.AdvicePending = true, true
+	t.AuthCode = offlineAuthCode()
+	t.ResponseCode = "Y3"
+	e.deps.Log.Info().Str("transactionId", t.ID).Msg("approved offline; advice queued")
+	e.approve(a)
+	return true
+}
+
+// offlineAuthCode is the terminal's own approval code: "Y3" (approved
+// offline) and four random digits.
+func offlineAuthCode() string {
+	n, err := rand.Int(rand.Reader, big.NewInt(10000))
+	if err != nil {
+		return "Y30000"
+	}
+	return fmt.Sprintf("Y3%04d", n.Int64())
 }
 
 // approve books an approved transaction and prints it when asked.
@@ -374,9 +425,49 @@ func (e *Engine) retryReversals(ctx context.Context) {
 	e.sendReversals(ctx)
 }
 
-// sendReversals is one pass over the reversal queue; the caller holds
-// e.reversing.
+// sendAdvices forwards queued offline approvals; the caller holds
+// e.reversing (advices go after reversals).
+func (e *Engine) sendAdvices(ctx context.Context) {
+	list, err := e.deps.Store.PendingAdvices()
+	if err != nil {
+		return
+	}
+	for _, t := range list {
+		if ctx.Err() != nil {
+			return
+		}
+		var card CardInfo
+		if t.Card != nil {
+			card = *t.Card
+		}
+		err := e.deps.Host.Advise(ctx, AdviceRequest{TransactionID: t.ID, Reference: t.Reference, Amount: t.TotalAmount(),
+			Currency: t.Currency, AuthCode: t.AuthCode, Card: card, ICCData: t.AdviceICC, Time: t.CompletedAt})
+		retry := errors.Is(err, ErrHostUnreachable) || errors.Is(err, ErrOutcomeUnknown)
+		if err != nil && retry {
+			e.deps.Log.Warn().Err(err).Str("transactionId", t.ID).Msg("advice not delivered; will retry")
+			return
+		}
+		if err != nil {
+			// The host refused it for good: resending cannot help, and one
+			// bad advice must not hold back the others.
+			t.AdviceRejected = true
+			e.deps.Log.Error().Err(err).Str("transactionId", t.ID).Msg("advice rejected by the host; needs manual follow-up")
+		}
+		t.AdvicePending = false
+		if err := e.deps.Store.UpdateTransaction(t); err != nil {
+			e.deps.Log.Error().Err(err).Str("transactionId", t.ID).Msg("cannot record advice")
+			return
+		}
+		if err == nil {
+			e.deps.Log.Info().Str("transactionId", t.ID).Msg("advice delivered")
+		}
+	}
+}
+
+// sendReversals is one pass over the reversal queue, then the advice
+// queue; the caller holds e.reversing.
 func (e *Engine) sendReversals(ctx context.Context) {
+	defer e.sendAdvices(ctx)
 	list, err := e.deps.Store.PendingReversals()
 	if err != nil {
 		return

@@ -34,6 +34,8 @@ type Store interface {
 	PendingTransactions() ([]*Transaction, error)
 	// PendingReversals returns every transaction whose reversal waits.
 	PendingReversals() ([]*Transaction, error)
+	// PendingAdvices returns every offline approval whose advice waits.
+	PendingAdvices() ([]*Transaction, error)
 	// OpenBatch returns the open batch, or ErrNotFound when none is open.
 	OpenBatch() (*Batch, error)
 	// BatchByReference returns the closed batch with the close reference.

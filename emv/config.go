@@ -58,9 +58,10 @@ type AIDConfig struct {
 	Contactless bool `json:"contactless" toml:"contactless"`
 	// Version is the terminal's application version number (9F09).
 	Version Hex `json:"version" toml:"version"`
-	// Terminal action codes, five bytes each, ANDed with the TVR. The
-	// online-only kernel never uses TACDefault: a host that does not answer
-	// always gets an AAC at the second GENERATE AC.
+	// Terminal action codes, five bytes each, ANDed with the TVR.
+	// TACDefault is used only when Config.OfflineApprovals is on and the
+	// host could not be reached (default action analysis); an AID without
+	// a TACDefault never approves offline.
 	TACDenial  Hex `json:"tacDenial" toml:"tac_denial"`
 	TACOnline  Hex `json:"tacOnline" toml:"tac_online"`
 	TACDefault Hex `json:"tacDefault" toml:"tac_default"`
@@ -86,12 +87,21 @@ type Config struct {
 	IFDSerial            string `json:"ifdSerial" toml:"ifd_serial"`
 	AcquirerID           string `json:"acquirerId" toml:"acquirer_id"`
 	// Limits are in minor units of the transaction currency. FloorLimit
-	// applies to contact transactions; ContactlessTransactionLimit (0: none)
-	// sends the cardholder to the chip; at or over ContactlessCVMLimit a
-	// contactless transaction needs a CVM.
+	// applies to contact transactions, terminal-wide (every AID): at or over
+	// it the TVR says "transaction exceeds floor limit" and no offline
+	// approval is possible; ContactlessTransactionLimit (0: none) sends the
+	// cardholder to the chip; at or over ContactlessCVMLimit a contactless
+	// transaction needs a CVM.
 	FloorLimit                  int64 `json:"floorLimit" toml:"floor_limit"`
 	ContactlessTransactionLimit int64 `json:"contactlessTransactionLimit" toml:"contactless_transaction_limit"`
 	ContactlessCVMLimit         int64 `json:"contactlessCvmLimit" toml:"contactless_cvm_limit"`
+	// OfflineApprovals lets a contact purchase under FloorLimit be
+	// approved offline by the card (TC, ARC Y3) when the host could not be
+	// reached and default action analysis (TAC-Default, IAC-Default)
+	// finds nothing against it (EMV Book 3, 10.7). Off: a host that cannot
+	// be reached always gets an AAC (ARC Z3). The first GENERATE AC still
+	// asks for an ARQC: the terminal always tries the host first.
+	OfflineApprovals bool `json:"offlineApprovals" toml:"offline_approvals"`
 	// AllowFallback permits a magnetic stripe read of a chip card after a
 	// chip read failed.
 	AllowFallback bool `json:"allowFallback" toml:"allow_fallback"`
@@ -226,6 +236,10 @@ type Transaction struct {
 	SequenceCounter uint32
 	// ForceOnline is the merchant forcing the transaction online.
 	ForceOnline bool
+	// NoOfflineApproval keeps this transaction from being approved
+	// offline even when the configuration allows it (pre-authorisations:
+	// an offline approval places no hold at the issuer).
+	NoOfflineApproval bool
 }
 
 // currencies maps ISO 4217 alphabetic codes to numeric code and exponent.

@@ -42,24 +42,30 @@ func (o Outcome) CardData() daemon.CardData {
 }
 
 // HostResponseFrom turns the engine's host answer into what the card
-// needs.
+// needs. Unreachable must be set only when the request never left (the
+// host error was daemon.ErrHostUnreachable): only then may the card
+// approve offline.
 func HostResponseFrom(a daemon.AuthResponse) HostResponse {
 	return HostResponse{
 		Approved:     a.Approved,
 		ResponseCode: a.ResponseCode,
 		AuthCode:     a.AuthCode,
 		IssuerData:   a.IssuerData,
+		Unreachable:  a.Unreachable,
 	}
 }
 
 // TransactionFor builds the kernel's transaction from the engine's card
 // request: sales and pre-auths are purchases (9C 00), refunds are refunds
-// (9C 20).
+// (9C 20). A pre-auth is never approved offline.
 func TransactionFor(req daemon.CardRequest, now time.Time) (Transaction, error) {
 	tx := Transaction{Amount: req.Amount, Currency: req.Currency, Time: now}
 	switch req.Kind {
-	case daemon.KindSale, daemon.KindPreauth:
+	case daemon.KindSale:
 		tx.Type = TypePurchase
+	case daemon.KindPreauth:
+		tx.Type = TypePurchase
+		tx.NoOfflineApproval = true
 	case daemon.KindRefund:
 		tx.Type = TypeRefund
 	default:

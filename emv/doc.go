@@ -50,4 +50,12 @@
 // supported for the same reason. The terminal is online-only by default
 // (terminal type 21): it never approves offline, and a host that cannot be
 // reached makes the second GENERATE AC ask for an AAC.
+//
+// Config.OfflineApprovals allows an offline approval (TC, ARC Y3) of a
+// contact purchase under the floor limit when the host cannot be reached
+// and default action analysis finds nothing against it. Because ODA is not
+// performed, that TVR bit is always set, and the schemes' TAC-Default and
+// most cards' IAC-Default contain it: with them every such transaction is
+// still declined (Z3). Offline approvals only happen where both the
+// acquirer's TAC-Default and the card's IAC-Default leave that bit out.
 package emv

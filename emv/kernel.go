@@ -201,9 +201,25 @@ type HostResponse struct {
 	// IssuerData holds issuer authentication data (91) and issuer scripts
 	// (71, 72) as BER-TLV, optionally inside a tag 55.
 	IssuerData []byte
-	// Unreachable means no answer came from the host.
+	// Unreachable means the host could not be asked: the request never
+	// left, so nothing can have been authorised there. Only then may the
+	// card approve offline (see Config.OfflineApprovals). A request that
+	// left but got no answer is not Unreachable: pass a decline with
+	// ResponseCode "Z3" instead, so the card declines and the authorisation
+	// can be reversed.
 	Unreachable bool
 }
+
+// HostUnreachable is the answer to give Complete when the request never
+// reached the host.
+func HostUnreachable() HostResponse { return HostResponse{Unreachable: true} }
+
+// Authorisation Response Codes (8A) the terminal itself sets when the host
+// could not be reached (EMV Book 4, A6).
+const (
+	ARCOfflineApproved = "Y3" // unable to go online, approved offline
+	ARCOfflineDeclined = "Z3" // unable to go online, declined offline
+)
 
 // Complete finishes an online transaction with the host's answer. On a
 // chip card it performs issuer authentication, runs issuer scripts and
@@ -212,17 +228,34 @@ type HostResponse struct {
 // outcome's Decision is DecisionApproved; a card that refuses an approved
 // transaction yields a *DeclineError, and the authorisation must then be
 // reversed.
+//
+// When the host was unreachable the second GENERATE AC asks for an AAC
+// (ARC Z3), unless the transaction may be approved offline: offline
+// approvals configured, contact chip, a purchase without
+// NoOfflineApproval, the amount under the floor limit, and default action
+// analysis (TAC-Default and IAC-Default against the TVR) finding nothing.
+// Then it asks for a TC with ARC Y3, and a card that gives it yields an
+// approved outcome with Offline set, whose ICCData (with the TC) is what
+// the advice to the host carries. A card that answers AAC instead is a
+// plain decline (no error): nothing was authorised anywhere.
 func (s *Session) Complete(ctx context.Context, host HostResponse) (Outcome, error) {
 	if s.state != stateOnline {
 		return s.out, ErrSession
 	}
 	s.state = stateDone
+	approved := host.Approved && !host.Unreachable
+	offline := host.Unreachable && s.offlineAllowed()
 	s.arc = host.arcCode()
+	if offline {
+		approved = s.defaultActionAnalysis() == CryptogramTC
+		if approved {
+			s.arc = ARCOfflineApproved
+		}
+	}
 	s.term[TagARC] = []byte(s.arc)
-	if host.AuthCode != "" {
+	if host.AuthCode != "" && !host.Unreachable {
 		s.term[TagAuthCode] = []byte(host.AuthCode)
 	}
-	approved := host.Approved && !host.Unreachable
 	if s.iface != Contact || s.tx.Type == TypeRefund {
 		s.out = s.outcome(decisionOf(approved))
 		return s.out, nil
@@ -231,11 +264,22 @@ func (s *Session) Complete(ctx context.Context, host HostResponse) (Outcome, err
 		s.out = s.outcome(DecisionDeclined)
 		return s.out, err
 	}
-	s.out = s.outcome(decisionOf(s.cid&0xC0 == CryptogramTC))
-	if approved && s.cid&0xC0 != CryptogramTC {
+	tc := s.cid&0xC0 == CryptogramTC
+	s.out = s.outcome(decisionOf(tc))
+	s.out.Offline = offline && tc
+	if approved && !offline && !tc {
 		return s.out, &DeclineError{Reason: "card refused the approved transaction (AAC at second GENERATE AC)"}
 	}
 	return s.out, nil
+}
+
+// offlineAllowed reports whether this transaction may be approved offline
+// when the host cannot be reached: the configuration allows it, it is a
+// contact purchase the engine did not exclude, and the amount is under the
+// floor limit (at the floor limit the TVR already says it is exceeded).
+func (s *Session) offlineAllowed() bool {
+	return s.cfg.OfflineApprovals && s.iface == Contact && s.tx.Type == TypePurchase &&
+		!s.tx.NoOfflineApproval && s.tx.Amount < s.cfg.FloorLimit && !s.tvr.Has(TVRFloorLimitExceeded)
 }
 
 func decisionOf(approved bool) Decision {
@@ -246,11 +290,11 @@ func decisionOf(approved bool) Decision {
 }
 
 // arcCode is the Authorisation Response Code for the card: the host's
-// code, or Z3 (unable to go online) when it did not answer.
+// code, or Z3 (unable to go online) when it could not be reached.
 func (h HostResponse) arcCode() string {
 	switch {
 	case h.Unreachable:
-		return "Z3"
+		return ARCOfflineDeclined
 	case len(h.ResponseCode) == 2:
 		return h.ResponseCode
 	case h.Approved:

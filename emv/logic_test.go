@@ -464,3 +464,27 @@ func TestMatchAID(t *testing.T) {
 		t.Errorf("order %v", list)
 	}
 }
+
+// TestDefaultAction covers EMV Book 3 10.7 "unable to go online".
+func TestDefaultAction(t *testing.T) {
+	visaDefault := MustHex("DC4000A800")
+	for _, tc := range []struct {
+		name     string
+		tvr      string
+		tac, iac []byte
+		want     byte
+	}{
+		{"clean TVR, codes present", "0000000000", visaDefault, visaDefault, CryptogramTC},
+		{"ODA not performed, in TAC-Default", "8000000000", visaDefault, MustHex("0000000000"), CryptogramAAC},
+		{"ODA not performed, in IAC-Default only", "8000000000", MustHex("0000000000"), visaDefault, CryptogramAAC},
+		{"IAC-Default absent means all ones", "0000000800", MustHex("0000000000"), nil, CryptogramAAC},
+		{"IAC-Default absent, clean TVR", "0000000000", MustHex("0000000000"), nil, CryptogramTC},
+		{"TAC-Default absent declines", "0000000000", nil, MustHex("0000000000"), CryptogramAAC},
+		{"floor limit exceeded", "0000008000", MustHex("5C4000A800"), MustHex("5C4000A800"), CryptogramAAC},
+		{"bit in neither", "8000000000", MustHex("5C4000A800"), MustHex("5C4000A800"), CryptogramTC},
+	} {
+		if got := defaultAction(tvrOf(tc.tvr), tc.tac, tc.iac); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, CryptogramName(got), CryptogramName(tc.want))
+		}
+	}
+}

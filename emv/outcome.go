@@ -79,8 +79,15 @@ type Outcome struct {
 	// ScriptResults is the Issuer Script Results (9F5B) after Complete.
 	ScriptResults []byte
 	// AuthResponseCode is the code sent to the card in the second
-	// GENERATE AC (8A).
+	// GENERATE AC (8A): the host's response code, Y3 when the terminal
+	// asked for an offline approval, Z3 when the host could not be reached
+	// and the terminal declined.
 	AuthResponseCode string
+	// Offline is set after Complete when the card approved offline (TC at
+	// the second GENERATE AC, ARC Y3) because the host could not be
+	// reached: the host knows nothing of the transaction until the advice
+	// reaches it, which carries this outcome's ICCData (the TC).
+	Offline bool
 	// POSEntryMode is "05" chip, "07" contactless, "90" swipe, "80"
 	// fallback swipe.
 	POSEntryMode string
@@ -178,6 +185,7 @@ var iccDataTags = [...]Tag{
 	TagAIP, TagTerminalCountry, TagAmountOther, TagTerminalCapabilities, TagCVMResults,
 	TagDFName, TagTerminalType, TagAppVersionCard, TagIFDSerial, TagSequenceCounter,
 	TagPANSequence, TagTTQ, TagFormFactor, TagCustomerExclusiveData, TagIssuerScriptResults,
+	TagARC,
 }
 
 // iccData builds the chip data for the host.
@@ -193,7 +201,8 @@ func (s *Session) iccData() []byte {
 			v, ok = s.scriptResults, len(s.scriptResults) > 0
 		case TagDFName:
 			v, ok = s.app.AID, len(s.app.AID) > 0
-		case TagTTQ:
+		case TagTTQ, TagARC:
+			// 8A only after Complete: the code the card was given.
 			v, ok = s.term[t]
 		default:
 			if v, ok = s.icc[t]; !ok {

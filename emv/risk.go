@@ -103,3 +103,27 @@ func actionAnalysis(tvr TVR, c actionCodes, onlineOnly bool) byte {
 	}
 	return CryptogramTC
 }
+
+// defaultActionAnalysis decides the second GENERATE AC of a transaction
+// that could not go online (EMV Book 3, 10.7, "unable to go online"):
+// TAC-Default or IAC-Default matching the TVR asks for an AAC, else a TC.
+func (s *Session) defaultActionAnalysis() byte {
+	return defaultAction(s.tvr, s.app.config.TACDefault, s.icc[TagIACDefault])
+}
+
+// defaultAction compares the TVR with the default action codes. A missing
+// IAC-Default counts as all ones (EMV Book 3, 10.7). A missing TAC-Default
+// always declines: an acquirer that configured none for the AID has not
+// agreed to offline approvals.
+func defaultAction(tvr TVR, tacDefault, iacDefault []byte) byte {
+	if len(tacDefault) == 0 {
+		return CryptogramAAC
+	}
+	if len(iacDefault) == 0 {
+		iacDefault = []byte{0xFF, 0xFF, 0xFF, 0xFF, 0xFF}
+	}
+	if tvr.Matches(tacDefault) || tvr.Matches(iacDefault) {
+		return CryptogramAAC
+	}
+	return CryptogramTC
+}

@@ -33,6 +33,12 @@ func TestMain(m *testing.M) {
 }
 
 func testMain(m *testing.M) int {
+	// A test re-run in another network namespace (discover_test.go) gets
+	// the binary its parent built.
+	if bin := os.Getenv(envDaemonBinary); bin != "" {
+		daemonBinary = bin
+		return m.Run()
+	}
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		return m.Run()

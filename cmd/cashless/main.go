@@ -73,6 +73,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	case "version":
 		fmt.Fprintln(m.Stdout, m.Version)
 		return nil
+	case "discover":
+		return m.discover(ctx, o, rest)
 	}
 	cmd, ok := findCommand(name)
 	if !ok {
@@ -98,9 +100,21 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return m.usageError(fmt.Sprintf("%s: %v", name, err))
 	}
+	var found *terminal
+	if o.terminal != "" && o.key != "" {
+		t, err := resolveTerminal(ctx, o.terminal, resolveWait)
+		if err != nil {
+			fmt.Fprintf(m.Stderr, "cashless: --terminal: %v\n", err)
+			return exitWith(exitTransport, err.Error())
+		}
+		o.addr, found = t.Address, &t
+	}
 	s, err := newSession(o, m.Version)
 	if err != nil {
 		return m.usageError(err.Error())
+	}
+	if found != nil {
+		trustResolved(s.client, *found)
 	}
 	return m.do(ctx, s, c)
 }

@@ -16,6 +16,7 @@ const defaultTimeout = 120 * time.Second
 // flags given before or after the command override them.
 type options struct {
 	addr     string
+	terminal string // a terminal ID, resolved on the LAN by DNS-SD; overrides addr
 	ca       string
 	key      string
 	currency string // default for --currency
@@ -34,6 +35,7 @@ func defaultOptions(lookup func(string) (string, bool)) *options {
 	}
 	return &options{
 		addr:     env("CASHLESS_ADDR", defaultAddr),
+		terminal: env("CASHLESS_TERMINAL", ""),
 		ca:       env("CASHLESS_CA", ""),
 		key:      env("CASHLESS_KEY", ""),
 		currency: env("CASHLESS_CURRENCY", ""),
@@ -45,6 +47,7 @@ func defaultOptions(lookup func(string) (string, bool)) *options {
 // defaults, so a flag set after the command keeps what was set before it.
 func (o *options) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.addr, "addr", o.addr, "terminal `URL` (env CASHLESS_ADDR)")
+	fs.StringVar(&o.terminal, "terminal", o.terminal, "terminal `ID` to find on the LAN (DNS-SD) instead of --addr (env CASHLESS_TERMINAL)")
 	fs.StringVar(&o.ca, "ca", o.ca, "PEM CA bundle `file` to trust (env CASHLESS_CA)")
 	fs.StringVar(&o.key, "key", o.key, "shared `key` (env CASHLESS_KEY)")
 	fs.BoolVar(&o.json, "json", o.json, "print the terminal's JSON answer as it came")

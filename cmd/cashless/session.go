@@ -12,8 +12,8 @@ type session struct {
 	client *client
 }
 
-// newSession checks the options and makes the client. A --terminal ID
-// resolved by discovery will slot in here, before the address is used.
+// newSession checks the options and makes the client. A --terminal ID has
+// been resolved into o.addr by then (Run).
 func newSession(o *options, version string) (*session, error) {
 	if o.key == "" {
 		return nil, errors.New("no shared key: set CASHLESS_KEY (or --key)")

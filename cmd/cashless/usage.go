@@ -19,11 +19,15 @@ commands:
   batch-close    --reference REF             settle and close the open batch
   receipt-last   [--copy customer|merchant|both]
   reprint        [--type customer|merchant|both]
+  discover       [--wait D]                  list the terminals on this LAN (DNS-SD)
   version
   help
 
 global flags (also accepted after the command):
   --addr URL     the terminal (env CASHLESS_ADDR; default https://localhost:8443)
+  --terminal ID  find the terminal on the LAN by its ID instead (env CASHLESS_TERMINAL);
+                 its certificate must chain to --ca and name the address found or be
+                 the certificate the terminal announced
   --ca FILE      PEM CA bundle to trust (env CASHLESS_CA; default: the system's)
   --key KEY      shared key (env CASHLESS_KEY; prefer the variable, arguments show in ps)
   --json         print the terminal's JSON answer as it came
@@ -41,7 +45,8 @@ exit codes:
   0  approved, closed, printed, cancelled on request, status shown
   1  not approved: declined, cancelled, or failed (host, reader, printer, storage)
   2  usage: a flag is missing or wrong
-  3  transport: the terminal could not be reached (connection, TLS, no answer)
+  3  transport: the terminal could not be reached (connection, TLS, no answer;
+     discover or --terminal found no terminal)
   4  refused: the terminal refused the request (invalid_request, invalid_key,
      terminal_busy, duplicate_reference, not found, 422 rules, too many attempts)
   5  unknown: a transaction's answer was lost and status could not tell how it ended

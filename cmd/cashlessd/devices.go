@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -133,6 +134,16 @@ func (d *devices) openReader(ctx context.Context, cfg config.Config, log zerolog
 	d.closers = append(d.closers, r.Close)
 	kcfg := emv.DefaultConfig()
 	kcfg.ContactlessCVMLimit = cfg.Reader.ContactlessCVMLimit
+	kcfg.OfflineApprovals, kcfg.FloorLimit = cfg.Offline.Approvals, cfg.Offline.FloorLimit
+	if cfg.Offline.TACDefault != "" {
+		tac, err := hex.DecodeString(cfg.Offline.TACDefault)
+		if err != nil {
+			return fmt.Errorf("offline.tac_default: %w", err)
+		}
+		for i := range kcfg.AIDs {
+			kcfg.AIDs[i].TACDefault = tac
+		}
+	}
 	kernel, err := emv.NewKernel(kcfg)
 	if err != nil {
 		return err

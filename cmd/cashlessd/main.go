@@ -1,6 +1,6 @@
 // Command cashlessd is the payment daemon of a LAN payment terminal: it
 // serves the Cashless API over HTTPS and drives the card reader, printer and
-// acquirer host. Subcommands: serve, key rotate, print-test, hostsim, version.
+// acquirer host. Subcommands: serve, key rotate, print-test, diag, hostsim, version.
 package main
 
 import (
@@ -51,6 +51,7 @@ const usage = `usage:
   cashlessd serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--simulator] [--model MODEL] [--terminal-id ID]
   cashlessd key rotate [--data-dir DIR | --config FILE]
   cashlessd print-test [--config FILE] [--simulator] [--data-dir DIR] [--model MODEL]
+  cashlessd diag [--config FILE] [--simulator] [--data-dir DIR] [--json]
   cashlessd hostsim [--listen ADDR] [--ledger FILE] [--latency D] [--drop-responses]
   cashlessd version`
 
@@ -64,6 +65,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.serve(ctx, args[1:])
 	case "hostsim":
 		return m.hostSim(ctx, args[1:])
+	case "diag":
+		return m.diag(ctx, args[1:])
 	case "print-test":
 		return m.printTest(ctx, args[1:])
 	case "key":

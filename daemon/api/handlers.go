@@ -30,6 +30,7 @@ func (s *Server) status(c echo.Context) error {
 		SoftwareVersion:  cfg.SoftwareVersion,
 		Printer:          st.Printer,
 		PendingReversals: st.PendingReversals,
+		PendingAdvices:   st.PendingAdvices,
 		OpenBatch:        openBatch{TransactionCount: st.OpenBatchCount, TotalAmount: st.OpenBatchAmount, Currency: cfg.Currency},
 		NextSettlementAt: timestamp(st.NextAutoSettle),
 		Simulator:        s.sim != nil,

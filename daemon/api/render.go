@@ -44,6 +44,7 @@ func render(t *daemon.Transaction) (transactionResponse, int) {
 	}
 	r.Currency = t.Currency
 	r.AuthCode = t.AuthCode
+	r.Offline = t.Offline
 	card := t.Card
 	if card == nil {
 		card = &daemon.CardInfo{}

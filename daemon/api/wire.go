@@ -123,6 +123,7 @@ type transactionResponse struct {
 	DeclineCode           string       `json:"declineCode,omitempty"`
 	DeclineMessage        string       `json:"declineMessage,omitempty"`
 	ReceiptData           *receiptData `json:"receiptData,omitempty"`
+	Offline               bool         `json:"offline,omitempty"`
 	ReceiptPrinted        *bool        `json:"receiptPrinted,omitempty"`
 	PrinterError          string       `json:"printerError,omitempty"`
 	CompletedAt           string       `json:"completedAt,omitempty"`
@@ -159,6 +160,7 @@ type statusResponse struct {
 	LastTransaction   *lastTransaction      `json:"lastTransaction,omitempty"`
 	Printer           *daemon.PrinterStatus `json:"printer,omitempty"`
 	PendingReversals  int                   `json:"pendingReversals"`
+	PendingAdvices    int                   `json:"pendingAdvices"`
 	OpenBatch         openBatch             `json:"openBatch"`
 	NextSettlementAt  string                `json:"nextSettlementAt,omitempty"`
 	Simulator         bool                  `json:"simulator,omitempty"`

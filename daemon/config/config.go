@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,8 +52,10 @@ type Config struct {
 	Reader     Reader     `toml:"reader"`
 	Printer    Printer    `toml:"printer"`
 	Host       Host       `toml:"host"`
+	Offline    Offline    `toml:"offline"`
 	Metrics    Metrics    `toml:"metrics"`
 	Log        Log        `toml:"log"`
+	Discovery  Discovery  `toml:"discovery"`
 }
 
 // Host is the acquirer link (ISO 8583 over TCP, TLS optional).
@@ -65,6 +68,18 @@ type Host struct {
 	MerchantID   string   `toml:"merchant_id"`
 	Timeout      Duration `toml:"timeout"`
 	EchoInterval Duration `toml:"echo_interval"`
+}
+
+// Offline is the offline-approval policy: off unless the acquirer allows
+// it. A chip card may then approve a sale up to FloorLimit (minor units)
+// while the host is unreachable; the sale is forwarded as an advice.
+type Offline struct {
+	Approvals  bool  `toml:"approvals"`
+	FloorLimit int64 `toml:"floor_limit"`
+	// TACDefault, when set (10 hex digits), replaces every scheme's
+	// Terminal Action Code - Default, as the acquirer prescribes for
+	// offline approvals.
+	TACDefault string `toml:"tac_default"`
 }
 
 // Metrics is the Prometheus endpoint; empty Listen switches it off.
@@ -120,9 +135,56 @@ type Settlement struct {
 	PrintReport bool   `toml:"print_report"`
 }
 
-// Log configures logging.
+// Log configures logging: JSON lines on stderr and/or in a size-capped,
+// rotated file (terminals keep logs on flash, which wears).
 type Log struct {
 	Level string `toml:"level"`
+	// File is the log file; empty logs to stderr only. A relative path is
+	// taken inside data_dir.
+	File string `toml:"file"`
+	// MaxSizeMB is the size at which the file is rotated (1-100).
+	MaxSizeMB int `toml:"max_size_mb"`
+	// MaxBackups is how many rotated files are kept (0-20): at most
+	// (1+MaxBackups) × MaxSizeMB of logs on disk.
+	MaxBackups int `toml:"max_backups"`
+	// MaxAgeDays removes rotated files older than this; 0 keeps them.
+	MaxAgeDays int `toml:"max_age_days"`
+	// Compress gzips rotated files.
+	Compress bool `toml:"compress"`
+	// Stderr also logs to stderr; nil: only when File is empty.
+	Stderr *bool `toml:"stderr"`
+}
+
+// LogLevels are the accepted values of log.level.
+var LogLevels = []string{"trace", "debug", "info", "warn", "error"}
+
+// Discovery announces the terminal on the LAN by DNS-SD over multicast
+// DNS (_cashless._tcp) so ECRs find it by terminal ID.
+type Discovery struct {
+	// Enabled: nil means the default, on except in simulator mode (tests
+	// and benches run the simulator and must not multicast on the LAN).
+	Enabled *bool `toml:"enabled"`
+	// Interfaces limits announcements to these network interfaces; empty
+	// means every multicast-capable interface that is up.
+	Interfaces []string `toml:"interfaces"`
+}
+
+// DiscoveryEnabled says whether the daemon announces itself: the
+// configured value, or on outside simulator mode.
+func (c *Config) DiscoveryEnabled() bool {
+	if c.Discovery.Enabled != nil {
+		return *c.Discovery.Enabled
+	}
+	return !c.Simulator
+}
+
+// LogToStderr says whether logs go to stderr: as configured, or when no
+// log file is set.
+func (c *Config) LogToStderr() bool {
+	if c.Log.Stderr != nil {
+		return *c.Log.Stderr
+	}
+	return c.Log.File == ""
 }
 
 // Models maps each supported terminal model to whether it has a printer.
@@ -153,7 +215,7 @@ func Default() Config {
 		Reader:          Reader{Baud: 115200, ResponseTimeout: Duration{2 * time.Second}, ContactlessCVMLimit: 5000},
 		Host:            Host{Timeout: Duration{30 * time.Second}, EchoInterval: Duration{60 * time.Second}},
 		Printer:         Printer{Baud: 115200, FlowControl: "none", CodePage: "cp858", JobTimeout: Duration{20 * time.Second}},
-		Log:             Log{Level: "info"},
+		Log:             Log{Level: "info", MaxSizeMB: 5, MaxBackups: 3},
 	}
 }
 
@@ -255,8 +317,31 @@ func (c *Config) Validate() error {
 	if c.Host.Timeout.Duration < time.Second || c.Host.Timeout.Duration > 60*time.Second {
 		errs = append(errs, fmt.Errorf("host.timeout %s: 1s to 60s", c.Host.Timeout.Duration))
 	}
+	if c.Offline.FloorLimit < 0 || (c.Offline.Approvals && c.Offline.FloorLimit == 0) {
+		errs = append(errs, fmt.Errorf("offline.floor_limit %d: must be > 0 when offline.approvals is on", c.Offline.FloorLimit))
+	}
+	if t := c.Offline.TACDefault; t != "" && !hexDigits(t, 10) {
+		errs = append(errs, fmt.Errorf("offline.tac_default %q: 10 hex digits (5 bytes)", t))
+	}
 	if c.Merchant.Name == "" {
 		errs = append(errs, errors.New("merchant.name is required"))
+	}
+	if c.Log.Level != "" && !slices.Contains(LogLevels, c.Log.Level) {
+		errs = append(errs, fmt.Errorf("log.level %q: %s", c.Log.Level, strings.Join(LogLevels, ", ")))
+	}
+	if c.Log.MaxSizeMB < 1 || c.Log.MaxSizeMB > 100 {
+		errs = append(errs, fmt.Errorf("log.max_size_mb %d: 1 to 100", c.Log.MaxSizeMB))
+	}
+	if c.Log.MaxBackups < 0 || c.Log.MaxBackups > 20 || c.Log.MaxAgeDays < 0 {
+		errs = append(errs, fmt.Errorf("log.max_backups %d (0 to 20) or log.max_age_days %d (≥ 0) out of range", c.Log.MaxBackups, c.Log.MaxAgeDays))
+	}
+	if c.Log.File == "" && c.Log.Stderr != nil && !*c.Log.Stderr {
+		errs = append(errs, errors.New("log.stderr = false needs log.file: logs must go somewhere"))
+	}
+	for _, name := range c.Discovery.Interfaces {
+		if name == "" {
+			errs = append(errs, errors.New("discovery.interfaces: empty interface name"))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -280,4 +365,17 @@ func (c *Config) Location() *time.Location {
 		return time.UTC
 	}
 	return loc
+}
+
+// hexDigits reports whether s is n hex digits.
+func hexDigits(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, c := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
 }

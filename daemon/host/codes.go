@@ -7,6 +7,7 @@ const (
 	MTIFinancialRequest   = "0200"
 	MTIFinancialResponse  = "0210"
 	MTIAdvice             = "0220"
+	MTIAdviceRepeat       = "0221"
 	MTIAdviceResponse     = "0230"
 	MTIReversal           = "0400"
 	MTIReversalRepeat     = "0401"
@@ -45,6 +46,12 @@ const (
 	RCIssuerUnavailable = "91"
 	RCTotalsMismatch    = "95"
 	RCSystemMalfunction = "96"
+	// In an offline advice (0220/0221) field 39 carries the terminal's own
+	// authorisation response code (the EMV ARC): Y3 approved offline
+	// because the host could not be reached, Y1 approved offline by the
+	// card at the first GENERATE AC.
+	RCOfflineApproved           = "Y3"
+	RCOfflineApprovedFirstGenAC = "Y1"
 )
 
 // Point of service condition codes (field 25).

@@ -5,7 +5,8 @@
 // Client implements daemon.Host. It signs on (0800, network code 001) when it
 // connects, keeps the link alive with echo messages (0800, 301), redials on
 // demand, and numbers every message with a persistent STAN. Sales and refunds
-// are 0200, pre-authorisations 0100, completions 0220, reversals 0400/0401,
+// are 0200, pre-authorisations 0100, completions 0220 (POS condition 06),
+// offline advices 0220/0221 (POS condition 00), reversals 0400/0401,
 // settlements 0500. docs/host-protocol.md describes every field and message.
 //
 // The error contract towards the engine is strict: an error that wraps

@@ -18,6 +18,7 @@ type sentEntry struct {
 	original     OriginalData
 	reversalSent bool
 	reversalSTAN string
+	adviceSent   bool
 }
 
 func newSentLog(max int) *sentLog {
@@ -86,4 +87,23 @@ func (l *sentLog) reversalSent(id, stan string) {
 func zeroOriginal(mti string) OriginalData {
 	return OriginalData{MTI: mti, STAN: "000000", TransmissionTime: "0000000000",
 		Acquirer: "00000000000", Forwarder: "00000000000"}
+}
+
+// advice reports whether an advice for id may have reached the host
+// before, so the next one goes out as a repeat (0221).
+func (l *sentLog) advice(id string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.entry(id, false)
+	return e != nil && e.adviceSent
+}
+
+// adviceSent records that an advice for id may have reached the host.
+func (l *sentLog) adviceSent(id string) {
+	if id == "" {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.entry(id, true).adviceSent = true
 }

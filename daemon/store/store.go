@@ -29,6 +29,7 @@ var (
 	bucketRefs         = []byte("refs")
 	bucketPending      = []byte("pending")
 	bucketReversals    = []byte("reversals")
+	bucketAdvices      = []byte("advices")
 	bucketBatches      = []byte("batches")
 	bucketBatchRefs    = []byte("batch_refs")
 	bucketBatchMembers = []byte("batch_members")
@@ -94,7 +95,7 @@ func Open(dir string, lockTimeout time.Duration) (*DB, error) {
 		return nil, err
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketTransactions, bucketRefs, bucketPending, bucketReversals, bucketBatches,
+		for _, name := range [][]byte{bucketTransactions, bucketRefs, bucketPending, bucketReversals, bucketAdvices, bucketBatches,
 			bucketBatchRefs, bucketBatchMembers, bucketMeta, bucketCounters} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err

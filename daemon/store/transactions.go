@@ -33,16 +33,24 @@ func (s *DB) UpdateTransaction(t *daemon.Transaction) error {
 	})
 }
 
-// putTransaction writes the record and keeps the reversal queue in step.
+// putTransaction writes the record and keeps the reversal and advice
+// queues in step with its flags.
 func putTransaction(tx *bolt.Tx, t *daemon.Transaction) error {
 	if err := putJSON(tx.Bucket(bucketTransactions), []byte(t.ID), t); err != nil {
 		return err
 	}
-	rv := tx.Bucket(bucketReversals)
-	if t.ReversalPending {
-		return rv.Put([]byte(t.ID), nil)
+	if err := queue(tx.Bucket(bucketReversals), t.ID, t.ReversalPending); err != nil {
+		return err
 	}
-	return rv.Delete([]byte(t.ID))
+	return queue(tx.Bucket(bucketAdvices), t.ID, t.AdvicePending)
+}
+
+// queue adds id to a queue bucket or takes it out.
+func queue(b *bolt.Bucket, id string, in bool) error {
+	if in {
+		return b.Put([]byte(id), nil)
+	}
+	return b.Delete([]byte(id))
 }
 
 // FinishTransaction writes a final transaction with its indexes, the
@@ -209,6 +217,9 @@ func (s *DB) PendingTransactions() ([]*daemon.Transaction, error) { return s.lis
 
 // PendingReversals returns every transaction whose reversal waits.
 func (s *DB) PendingReversals() ([]*daemon.Transaction, error) { return s.listed(bucketReversals) }
+
+// PendingAdvices returns every offline approval whose advice waits.
+func (s *DB) PendingAdvices() ([]*daemon.Transaction, error) { return s.listed(bucketAdvices) }
 
 // CountPendingReversals counts the reversal queue without loading it.
 func (s *DB) CountPendingReversals() (int, error) {

@@ -102,6 +102,7 @@ type session struct {
 	a       *Acceptor
 	s       *emv.Session
 	powered bool
+	final   []byte // chip data after the second GENERATE AC
 }
 
 // Read runs the kernel up to the online request.
@@ -128,8 +129,13 @@ func (s *session) Complete(ctx context.Context, answer daemon.AuthResponse) (boo
 		}
 		return false, err
 	}
+	s.final = out.ICCData
 	return out.Approved(), nil
 }
+
+// FinalICCData is the chip data of the completed transaction (with the TC
+// of an offline approval), for the advice to the host.
+func (s *session) FinalICCData() []byte { return s.final }
 
 // Close powers the card off.
 func (s *session) Close() error {

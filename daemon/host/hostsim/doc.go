@@ -8,6 +8,10 @@
 // 4000000000000127 → 55 (incorrect_pin), 4000000000000119 → 96 (system
 // malfunction, retry-safe); any other card is approved.
 //
+// Offline advices (0220/0221 with POS condition 00) are booked once per
+// terminal and transaction ID as sales marked Offline; settlement counts
+// them like any sale.
+//
 // SetLatency, SetOffline and SetDropResponse reproduce a slow, unreachable
 // or silent host. The ledger never holds a full card number.
 package hostsim

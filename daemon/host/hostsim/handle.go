@@ -21,7 +21,12 @@ func (s *Server) handle(req *host.Fields) *host.Fields {
 			resp.ResponseCode = host.RCInvalidTxn
 		}
 		return resp
-	case host.MTIAuthRequest, host.MTIFinancialRequest, host.MTIAdvice:
+	case host.MTIAdvice, host.MTIAdviceRepeat:
+		if host.IsOfflineAdvice(req) {
+			return s.book(req, s.advice)
+		}
+		return s.book(req, s.financial)
+	case host.MTIAuthRequest, host.MTIFinancialRequest:
 		return s.book(req, s.financial)
 	case host.MTIReversal, host.MTIReversalRepeat:
 		return s.book(req, s.reversal)
@@ -150,6 +155,62 @@ func (s *Server) financial(now time.Time, req, resp *host.Fields) bool {
 	s.ledger.Approvals = append(s.ledger.Approvals, a)
 	resp.AuthCode, resp.RRN = a.AuthCode, a.RRN
 	log.Info().Str("rrn", a.RRN).Int64("amount", amount).Msg("approved")
+	return true
+}
+
+// advice books a sale the terminal's chip card approved offline (0220, or
+// the repeat 0221, POS condition 00) as an approval marked Offline. It is
+// booked once per terminal and transaction ID: a repeat, or an advice for
+// a sale the host already approved online, gets 00 and the booked RRN
+// without booking again; a repeat with another amount or currency is 12.
+// The caller holds bookMu.
+func (s *Server) advice(now time.Time, req, resp *host.Fields) bool {
+	term, id := strings.TrimSpace(req.TerminalID), req.TransactionID
+	amount, err := strconv.ParseInt(req.Amount, 10, 64)
+	currency := host.AlphaCurrency(req.Currency)
+	authCode := strings.TrimSpace(req.AuthCode)
+	resp.AuthCode = req.AuthCode
+	log := s.log.With().Str("mti", req.MTI).Str("stan", req.STAN).Str("terminalId", term).
+		Str("transactionId", id).Logger()
+	switch {
+	case err != nil || amount <= 0:
+		resp.ResponseCode = host.RCInvalidAmount
+		return false
+	case req.ProcessingCode != host.ProcPurchase || id == "" || req.Original != nil || strings.TrimSpace(req.RRN) != "" ||
+		authCode == "" || (req.ResponseCode != host.RCOfflineApproved && req.ResponseCode != host.RCOfflineApprovedFirstGenAC):
+		log.Warn().Msg("malformed advice refused")
+		resp.ResponseCode = host.RCFormatError
+		return false
+	case host.CheckTC(req.ICC) != nil:
+		log.Warn().Err(host.CheckTC(req.ICC)).Msg("advice without a TC refused")
+		resp.ResponseCode = host.RCInvalidTxn
+		return false
+	}
+	if a := s.find(func(a *Approval) bool {
+		return a.TerminalID == term && a.TransactionID == id && a.Kind == kindSale && (a.Offline || !a.Reversed)
+	}); a != nil {
+		if a.Amount != amount || a.Currency != currency {
+			log.Warn().Int64("amount", amount).Int64("booked", a.Amount).Msg("advice repeated with other amount refused")
+			resp.ResponseCode = host.RCInvalidTxn
+			return false
+		}
+		resp.ResponseCode, resp.RRN = host.RCApproved, a.RRN
+		if a.Offline {
+			log.Info().Str("rrn", a.RRN).Msg("repeated advice, already booked")
+		} else {
+			log.Warn().Str("rrn", a.RRN).Msg("advice for a sale approved online; not booked again")
+		}
+		return false
+	}
+	s.ledger.Sequence++
+	a := Approval{
+		Kind: kindSale, MTI: req.MTI, TerminalID: term, MerchantID: strings.TrimSpace(req.MerchantID),
+		STAN: req.STAN, TransactionID: id, RRN: newRRN(now, s.ledger.Sequence), AuthCode: authCode,
+		Amount: amount, Currency: currency, Batch: req.Batch, ApprovedAt: now, Offline: true,
+	}
+	s.ledger.Approvals = append(s.ledger.Approvals, a)
+	resp.ResponseCode, resp.RRN = host.RCApproved, a.RRN
+	log.Info().Str("rrn", a.RRN).Int64("amount", amount).Msg("offline approval booked")
 	return true
 }
 

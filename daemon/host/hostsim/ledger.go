@@ -23,7 +23,8 @@ type Ledger struct {
 	Sequence uint64 `json:"sequence"`
 }
 
-// Approval is one approved sale, pre-authorisation, completion or refund.
+// Approval is one approved sale (online, or offline from an advice),
+// pre-authorisation, completion or refund.
 type Approval struct {
 	Kind          string `json:"kind"`
 	MTI           string `json:"mti"`
@@ -41,6 +42,11 @@ type Approval struct {
 	// refund pays back.
 	OriginalRRN string    `json:"originalRrn,omitempty"`
 	ApprovedAt  time.Time `json:"approvedAt"`
+	// Offline marks a sale the card approved offline, booked from the
+	// terminal's advice (0220/0221): AuthCode is the terminal's, there is
+	// no MaskedPAN (an advice carries no card number), and ApprovedAt is
+	// when the advice arrived.
+	Offline bool `json:"offline,omitempty"`
 
 	Reversed   bool       `json:"reversed,omitempty"`
 	ReversedAt *time.Time `json:"reversedAt,omitempty"`
