@@ -37,7 +37,7 @@ func startCashlessd(ctx context.Context, bin, dataDir string) (*proc, error) {
 		return nil, err
 	}
 	cfg := filepath.Join(dataDir, "bench.toml")
-	if err := os.WriteFile(cfg, []byte("[metrics]\nlisten = \"127.0.0.1:0\"\n[settlement]\nauto = false\n[log]\nlevel = \"warn\"\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("[metrics]\nlisten = \"127.0.0.1:0\"\n[settlement]\nauto = false\n[simulator_devices]\nhost_ledger = false\n[log]\nlevel = \"warn\"\n"), 0o600); err != nil {
 		return nil, err
 	}
 	logPath := filepath.Join(dataDir, "bench.log")

@@ -84,7 +84,9 @@ func benchSales(ctx context.Context, s settings, r *report) error {
 		return err
 	}
 	floor := ceiling / perSale
-	r.figure("bbolt commits per sale", fmt.Sprintf("%.2f", perSale), "≤ 2", perSale <= 2)
+	// Two commits per sale, plus the ISO 8583 STAN reserved in blocks of
+	// 100 (one commit per 100 messages).
+	r.figure("bbolt commits per sale", fmt.Sprintf("%.3f", perSale), "≤ 2 (+ STAN blocks)", perSale <= 2.02)
 	r.compare("sequential sales (HTTP, engine, bbolt, devices; zero latency)", "sales/s", rate, floor, "ratio ≥ 0.7", rate/floor >= 0.7)
 	r.note(fmt.Sprintf("Sale floor: %.0f bbolt commits/s on the same disk (2 KiB values) ÷ %.2f commits per sale.", ceiling, perSale))
 	return nil

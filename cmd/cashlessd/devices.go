@@ -69,7 +69,11 @@ func openDevices(ctx context.Context, cfg config.Config, db *store.DB, log zerol
 		return nil, err
 	}
 	if cfg.Simulator && cfg.Host.Address == "" {
-		hs, err := hostsim.New(hostsim.Config{LedgerPath: filepath.Join(cfg.DataDir, "hostsim", "ledger.json"), Log: log})
+		ledger := ""
+		if cfg.Sim.HostLedger {
+			ledger = filepath.Join(cfg.DataDir, "hostsim", "ledger.json")
+		}
+		hs, err := hostsim.New(hostsim.Config{LedgerPath: ledger, Log: log})
 		if err == nil {
 			err = hs.Listen(ctx, "127.0.0.1:0")
 		}

@@ -53,6 +53,7 @@ type Config struct {
 	Printer    Printer    `toml:"printer"`
 	Host       Host       `toml:"host"`
 	Offline    Offline    `toml:"offline"`
+	Sim        Sim        `toml:"simulator_devices"`
 	Metrics    Metrics    `toml:"metrics"`
 	Log        Log        `toml:"log"`
 	Discovery  Discovery  `toml:"discovery"`
@@ -68,6 +69,14 @@ type Host struct {
 	MerchantID   string   `toml:"merchant_id"`
 	Timeout      Duration `toml:"timeout"`
 	EchoInterval Duration `toml:"echo_interval"`
+}
+
+// Sim tunes simulator mode's devices.
+type Sim struct {
+	// HostLedger keeps the host simulator's ledger in
+	// <data_dir>/hostsim/ledger.json (rewritten on every booking, which
+	// grows with history); off, the simulated host remembers in memory.
+	HostLedger bool `toml:"host_ledger"`
 }
 
 // Offline is the offline-approval policy: off unless the acquirer allows
@@ -212,6 +221,7 @@ func Default() Config {
 		Merchant:        Merchant{Name: "CASHLESSD MERCHANT"},
 		Receipt:         Receipt{Width: 32},
 		Settlement:      Settlement{Auto: true, Time: "23:00"},
+		Sim:             Sim{HostLedger: true},
 		Reader:          Reader{Baud: 115200, ResponseTimeout: Duration{2 * time.Second}, ContactlessCVMLimit: 5000},
 		Host:            Host{Timeout: Duration{30 * time.Second}, EchoInterval: Duration{60 * time.Second}},
 		Printer:         Printer{Baud: 115200, FlowControl: "none", CodePage: "cp858", JobTimeout: Duration{20 * time.Second}},
