@@ -63,7 +63,11 @@ func (e *Engine) settle(reference string, automatic bool) (*BatchResult, error) 
 		if adv, err := e.deps.Store.PendingAdvices(); err == nil && len(adv) > 0 {
 			return nil, Errorf(CodeCommunicationError, "%d offline approvals could not be forwarded to the acquirer host yet; the batch stays open. Retry batch/close.", len(adv))
 		}
-		if err := e.deps.Host.Settle(e.base, SettlementRequest{Batch: open}); err != nil {
+		err := e.deps.Host.Settle(e.base, SettlementRequest{Batch: open})
+		if errors.Is(err, ErrTotalsMismatch) {
+			err = e.uploadAndSettle(open)
+		}
+		if err != nil {
 			e.deps.Log.Warn().Err(err).Str("batchId", open.ID).Msg("settlement failed")
 			return nil, Errorf(CodeCommunicationError, "The acquirer host did not confirm the settlement; the batch stays open. Retry batch/close.")
 		}
@@ -84,6 +88,24 @@ func (e *Engine) settle(reference string, automatic bool) (*BatchResult, error) 
 		cancel()
 	}
 	return &BatchResult{Batch: b}, nil
+}
+
+// uploadAndSettle answers a totals mismatch: every transaction of the
+// batch goes to the host (batch upload), then the settlement is repeated.
+func (e *Engine) uploadAndSettle(b *Batch) error {
+	up, ok := e.deps.Host.(BatchUploader)
+	if !ok {
+		return ErrTotalsMismatch
+	}
+	txs, err := e.deps.Store.BatchTransactions(b.ID)
+	if err != nil {
+		return err
+	}
+	e.deps.Log.Warn().Str("batchId", b.ID).Int("transactions", len(txs)).Msg("host totals differ: uploading the batch")
+	if err := up.UploadBatch(e.base, BatchUploadRequest{Batch: b, Transactions: txs}); err != nil {
+		return err
+	}
+	return e.deps.Host.Settle(e.base, SettlementRequest{Batch: b})
 }
 
 // nextSettlement is the first daily settlement time after now.

@@ -105,6 +105,17 @@ type AdviceRequest struct {
 	Time          time.Time
 }
 
+// BatchUploadRequest sends, after the host answered that totals differ,
+// every transaction of the batch so the host can reconcile it.
+type BatchUploadRequest struct {
+	Batch        *Batch
+	Transactions []*Transaction // the batch's approved captures and refunds
+}
+
+// ErrTotalsMismatch means the host's totals for the batch differ from the
+// terminal's (ISO 8583 response 95): nothing was settled.
+var ErrTotalsMismatch = errors.New("settlement totals differ from the host's")
+
 // SettlementRequest carries a batch's totals to the host.
 type SettlementRequest struct {
 	Batch *Batch
@@ -117,6 +128,12 @@ type Host interface {
 	Settle(ctx context.Context, req SettlementRequest) error
 	// Advise forwards an offline approval; a repeat must be booked once.
 	Advise(ctx context.Context, req AdviceRequest) error
+}
+
+// BatchUploader is a Host that can upload a batch after Settle answered
+// ErrTotalsMismatch; Settle is then repeated.
+type BatchUploader interface {
+	UploadBatch(ctx context.Context, req BatchUploadRequest) error
 }
 
 // ErrHostUnreachable means the request never left: nothing can have been

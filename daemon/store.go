@@ -40,6 +40,8 @@ type Store interface {
 	OpenBatch() (*Batch, error)
 	// BatchByReference returns the closed batch with the close reference.
 	BatchByReference(reference string) (*Batch, error)
+	// BatchTransactions returns the transactions of a batch, in order.
+	BatchTransactions(batchID string) ([]*Transaction, error)
 	// CloseBatch closes the open batch (or records an empty batch with
 	// emptyID when none is open) under the reference.
 	CloseBatch(reference string, closedAt time.Time, automatic bool, emptyID, currency string) (*Batch, error)

@@ -119,3 +119,20 @@ func (s *DB) BatchMembers(batchID string) ([]string, error) {
 	}
 	return ids, err
 }
+
+// BatchTransactions returns the transactions of a batch, in order.
+func (s *DB) BatchTransactions(batchID string) ([]*daemon.Transaction, error) {
+	ids, err := s.BatchMembers(batchID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*daemon.Transaction, 0, len(ids))
+	for _, id := range ids {
+		t, err := s.Transaction(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
