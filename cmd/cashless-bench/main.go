@@ -37,17 +37,18 @@ type Main struct {
 
 // settings size one run.
 type settings struct {
-	daemon      string        // path of the cashlessd binary
-	window      time.Duration // one load window
-	rounds      int           // alternating A/B rounds per comparison
-	clients     int           // keep-alive clients
-	handshakes  int           // concurrent new-connection clients
-	sales       int           // sequential sales for the overhead figure
-	smallHist   int           // small history for growth ratios
-	largeHist   int           // large history for growth ratios
-	batchSize   int           // transactions in the batch closed
-	memorySales int           // sales before the "after N transactions" RSS
-	markdown    string        // where to write the table as Markdown
+	daemon        string        // path of the cashlessd binary
+	window        time.Duration // one load window
+	rounds        int           // alternating A/B rounds per comparison
+	clients       int           // keep-alive clients
+	handshakes    int           // concurrent new-connection clients
+	sales         int           // sequential sales for the overhead figure
+	smallHist     int           // small history for growth ratios
+	largeHist     int           // large history for growth ratios
+	batchSize     int           // transactions in the batch closed
+	memorySales   int           // sales before the last RSS reading
+	memoryHistory int           // stored transactions the memory figures start from
+	markdown      string        // where to write the table as Markdown
 }
 
 // Run parses flags and runs every measurement.
@@ -66,10 +67,12 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return serveBaseline(ctx, *baseline, m.Stdout)
 	}
 	s.window, s.rounds, s.clients, s.handshakes = 5*time.Second, 3, 50, 8
-	s.sales, s.smallHist, s.largeHist, s.batchSize, s.memorySales = 2000, 1_000, 1_000_000, 10_000, 100_000
+	s.sales, s.smallHist, s.largeHist, s.batchSize = 2000, 1_000, 1_000_000, 10_000
+	s.memoryHistory, s.memorySales = 100_000, 2_000
 	if quick {
 		s.window, s.rounds = 2*time.Second, 1
-		s.sales, s.largeHist, s.batchSize, s.memorySales = 300, 100_000, 2_000, 3_000
+		s.sales, s.largeHist, s.batchSize = 300, 100_000, 2_000
+		s.memoryHistory, s.memorySales = 10_000, 300
 	}
 	r := &report{}
 	start := time.Now()
