@@ -10,6 +10,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.0
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/cashlessd ./cmd/cashlessd
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/cashless ./cmd/cashless
 
 run: build
 	@echo "cashlessd simulator on https://$(LISTEN)  (CA bundle: $(RUN_DIR)/certs/ca.pem, key: ck_test_simulator)"
@@ -35,13 +36,24 @@ bench: build
 bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# Static, stripped, reproducible binaries for the terminals' CPUs.
+# Static, stripped, reproducible binaries for the terminals' CPUs: the
+# daemon and the ECR-side CLI, with SHA256SUMS. The arm64 daemon must stay
+# within RELEASE_MAX_ARM64 bytes (15 MiB): terminals have little flash.
+# RELEASE_ARCHS="arm64 amd64" builds a subset.
+RELEASE_MAX_ARM64 ?= 15728640
+RELEASE_ARCHS     ?= arm64 armv7 amd64
+RELEASE_CMDS      := cashlessd cashless
 release:
 	rm -rf dist && mkdir -p dist
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/cashlessd-linux-arm64 ./cmd/cashlessd
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/cashlessd-linux-armv7 ./cmd/cashlessd
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/cashlessd-linux-amd64 ./cmd/cashlessd
-	cd dist && sha256sum cashlessd-* > SHA256SUMS
+	@set -e; for c in $(RELEASE_CMDS); do for a in $(RELEASE_ARCHS); do \
+	  case $$a in armv7) arch="GOARCH=arm GOARM=7";; *) arch="GOARCH=$$a";; esac; \
+	  echo "building dist/$$c-linux-$$a"; \
+	  env CGO_ENABLED=0 GOOS=linux $$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/$$c-linux-$$a ./cmd/$$c; \
+	done; done
+	cd dist && sha256sum cashless* > SHA256SUMS
+	@if [ -f dist/cashlessd-linux-arm64 ]; then size=$$(stat -c %s dist/cashlessd-linux-arm64); \
+	  echo "dist/cashlessd-linux-arm64: $$size bytes (budget $(RELEASE_MAX_ARM64))"; \
+	  if [ $$size -gt $(RELEASE_MAX_ARM64) ]; then echo "release: the arm64 daemon is over its size budget" >&2; exit 1; fi; fi
 	@ls -l dist
 
 clean:

@@ -53,29 +53,61 @@ var quietLibrary sync.Once
 
 // browse listens for cashlessd announcements for at most wait. With want
 // set it returns as soon as that terminal ID is found.
+//
+// The library reports a service once, from the first records it sees; a
+// terminal still probing for its name (its first second) shows up without
+// its TXT record. Such a sighting starts a fresh query shortly after, which
+// the terminal answers in full.
 func browse(ctx context.Context, wait time.Duration, want string) ([]terminal, error) {
 	quietLibrary.Do(func() { dnssdlog.Info.SetOutput(io.Discard) })
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	var mu sync.Mutex
 	found := map[string]terminal{}
-	add := func(e dnssd.BrowseEntry) {
-		t, ok := fromEntry(e)
-		if !ok {
-			return
+	for ctx.Err() == nil {
+		// The library's readers stop only on context.Canceled (on a
+		// deadline they spin on the closed socket), so the lookup's own
+		// context is always ended by cancelling it.
+		lookup, stop := context.WithCancel(context.WithoutCancel(ctx))
+		unhook := context.AfterFunc(ctx, stop)
+		var partial bool
+		add := func(e dnssd.BrowseEntry) {
+			t, ok := fromEntry(e)
+			if !ok {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if _, complete := e.Text["terminalId"]; !complete {
+				if !partial {
+					partial = true
+					time.AfterFunc(500*time.Millisecond, stop)
+				}
+				if _, seen := found[t.TerminalID]; !seen {
+					found[t.TerminalID] = t
+				}
+				return
+			}
+			delete(found, e.Name) // a partial sighting under the instance name
+			if old, seen := found[t.TerminalID]; !seen || old.CertSHA256 == "" || t.preferred() {
+				found[t.TerminalID] = t
+			}
+			if want != "" && t.TerminalID == want {
+				cancel()
+			}
+		}
+		err := dnssd.LookupType(lookup, serviceType, add, func(dnssd.BrowseEntry) {})
+		unhook()
+		stop()
+		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("multicast DNS: %w", err)
 		}
 		mu.Lock()
-		if _, seen := found[t.TerminalID]; !seen || t.preferred() {
-			found[t.TerminalID] = t
-		}
+		again := partial
 		mu.Unlock()
-		if want != "" && t.TerminalID == want {
-			cancel()
+		if !again {
+			break
 		}
-	}
-	err := dnssd.LookupType(ctx, serviceType, add, func(dnssd.BrowseEntry) {})
-	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		return nil, fmt.Errorf("multicast DNS: %w", err)
 	}
 	mu.Lock()
 	defer mu.Unlock()

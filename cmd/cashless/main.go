@@ -125,8 +125,15 @@ func (m *Main) usageError(msg string) error {
 	return exitWith(exitUsage, msg)
 }
 
-// buildVersion is the module version the binary was built from.
+// version is set by release builds: -ldflags "-X main.version=…".
+var version string
+
+// buildVersion is the release version, or the module version the binary
+// was built from.
 func buildVersion() string {
+	if version != "" {
+		return version
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}

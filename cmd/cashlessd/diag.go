@@ -53,7 +53,7 @@ const (
 	diagDeviceWait   = 10 * time.Second    // per device check
 	diagDBLockWait   = 500 * time.Millisecond
 	diagHostMaxWait  = 15 * time.Second
-	diagStanFallback = 900000 // echo STANs when the database cannot be read
+	diagStanFallback = 900000 // echo STANs beside a running daemon: 900000-989999
 )
 
 // diagCheck is one line of the report.
@@ -153,9 +153,7 @@ type diagnosis struct {
 
 	cfg     config.Config
 	leaf    *x509.Certificate // the terminal certificate, when found
-	stan    uint32            // the persisted STAN, when the database was read
-	stanOK  bool
-	running bool // a daemon answers on the data directory's admin socket
+	running bool              // a daemon answers on the data directory's admin socket
 }
 
 func (d *diagnosis) add(name, status, detail string, started time.Time) {
@@ -430,11 +428,6 @@ func (d *diagnosis) checkDatabase() {
 				schema = binary.BigEndian.Uint64(v)
 			}
 		}
-		if b := tx.Bucket([]byte("counters")); b != nil {
-			if v := b.Get([]byte(host.CounterSTAN)); len(v) == 8 {
-				d.stan, d.stanOK = uint32(binary.BigEndian.Uint64(v)), true
-			}
-		}
 		return nil
 	})
 	if err != nil {
@@ -454,9 +447,15 @@ func (d *diagnosis) checkDatabase() {
 	d.add("database", status, detail, start)
 }
 
-// checkReader asks the card reader for INFO.
+// checkReader asks the card reader for INFO. Next to a running daemon the
+// real reader is left alone: as root, diag could open the port despite
+// the daemon's exclusive mode and garble a transaction's frames.
 func (d *diagnosis) checkReader(ctx context.Context) {
 	start := time.Now()
+	if !d.cfg.Simulator && d.running {
+		d.add("reader", diagSkip, d.cfg.Reader.Device+" in use by the running daemon: not checked (diag does not share the serial line)", start)
+		return
+	}
 	rcfg := reader.Config{Device: d.cfg.Reader.Device, Baud: d.cfg.Reader.Baud, ResponseTimeout: d.cfg.Reader.ResponseTimeout.Duration}
 	if d.cfg.Simulator {
 		vr, err := vreader.Start(ctx, vreader.Config{})
@@ -509,6 +508,10 @@ func (d *diagnosis) checkPrinter(ctx context.Context) {
 	start := time.Now()
 	if !d.cfg.HasPrinter() {
 		d.add("printer", diagSkip, "model "+d.cfg.Model+" has no printer", start)
+		return
+	}
+	if !d.cfg.Simulator && d.running {
+		d.add("printer", diagSkip, d.cfg.Printer.Device+" in use by the running daemon: not checked (`cashless status` shows its printer)", start)
 		return
 	}
 	pcfg := printerConfig(d.cfg)
@@ -583,13 +586,7 @@ func (d *diagnosis) checkHost(ctx context.Context) {
 		d.add("host", diagFail, "host.address is not set", start)
 		return
 	}
-	// The echo uses STANs past the block the daemon persisted last, so it
-	// cannot repeat one the daemon has used.
-	seed := uint32(diagStanFallback)
-	if d.stanOK {
-		seed = d.stan
-	}
-	hcfg.Counters = &memCounters{n: map[string]uint32{host.CounterSTAN: seed}}
+	hcfg.Counters = &memCounters{n: map[string]uint32{host.CounterSTAN: d.stanSeed()}}
 	hcfg.EchoInterval = 0
 	if hcfg.Timeout <= 0 || hcfg.Timeout > diagHostMaxWait {
 		hcfg.Timeout = diagHostMaxWait
@@ -616,6 +613,31 @@ func (d *diagnosis) checkHost(ctx context.Context) {
 	}
 	d.add("host", diagOK, fmt.Sprintf("%s (%s) answered sign-on and echo (0800) in %s", name, tlsNote,
 		time.Since(start).Round(time.Millisecond)), start)
+}
+
+// stanSeed is where the echo's STANs start. With the daemon stopped a
+// block is reserved in the database's counter, as the daemon does, so no
+// STAN is ever used twice; the database is closed again at once (a daemon
+// starting meanwhile waits for its lock only briefly). Beside a running
+// daemon they come from a range its counter reaches rarely.
+func (d *diagnosis) stanSeed() uint32 {
+	fallback := uint32(diagStanFallback + time.Now().Unix()%90000)
+	if d.running {
+		return fallback
+	}
+	if _, err := os.Stat(filepath.Join(d.cfg.DataDir, store.FileName)); err != nil {
+		return fallback
+	}
+	db, err := store.Open(d.cfg.DataDir, diagDBLockWait)
+	if err != nil {
+		return fallback
+	}
+	defer db.Close()
+	n, err := store.NewCounters(db, 999999, map[string]uint32{host.CounterSTAN: 100}).Next(host.CounterSTAN)
+	if err != nil || n == 0 {
+		return fallback
+	}
+	return n - 1
 }
 
 // memCounters hands out STANs for diag's echo without writing the

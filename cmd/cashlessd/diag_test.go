@@ -104,6 +104,12 @@ func TestDiagChecksDatabaseAndCertificatesOfADaemon(t *testing.T) {
 // virtual reader the test runs, with the given printer device and host.
 func productionConfig(t *testing.T, printerDevice, hostAddr string) string {
 	t.Helper()
+	cfg, _ := productionConfigIn(t, t.TempDir(), printerDevice, hostAddr)
+	return cfg
+}
+
+func productionConfigIn(t *testing.T, dataDir, printerDevice, hostAddr string) (string, string) {
+	t.Helper()
 	vr, err := vreader.Start(t.Context(), vreader.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +130,40 @@ tls = false
 terminal_id = "DIAG0001"
 merchant_id = "DIAGMERCHANT001"
 timeout = "3s"
-`, t.TempDir(), vr.Path(), printerDevice, hostAddr))
+`, dataDir, vr.Path(), printerDevice, hostAddr)), dataDir
+}
+
+// Next to a running production daemon (its admin socket answers) diag
+// leaves the serial devices alone and still checks the rest.
+func TestDiagLeavesDevicesOfARunningDaemonAlone(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("unix", filepath.Join(dir, "admin.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	cfg, _ := productionConfigIn(t, dir, "/dev/ttyS1", startHostSim(t))
+	_, checks, err := diagJSON(t, "--config", cfg)
+	if err != nil {
+		t.Fatalf("diag: %v %+v", err, checks)
+	}
+	for _, name := range []string{"reader", "printer"} {
+		if c := checks[name]; c.Status != diagSkip || !strings.Contains(c.Detail, "in use by the running daemon") {
+			t.Errorf("%s: %+v", name, c)
+		}
+	}
+	if c := checks["host"]; c.Status != diagOK {
+		t.Errorf("host: %+v", c)
+	}
 }
 
 // closedPort is a loopback address nothing listens on.

@@ -76,7 +76,12 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(m.Stderr, cfg.Log.Level).With().Str("terminalId", cfg.TerminalID).Logger()
+	logOut, closeLog, err := openLogOutput(cfg, m.Stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	log := newLogger(logOut, cfg.Log.Level).With().Str("terminalId", cfg.TerminalID).Logger()
 
 	db, err := store.Open(cfg.DataDir, 2*time.Second)
 	if err != nil {
@@ -169,6 +174,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	go func() { served <- httpSrv.ServeTLS(ln, "", "") }()
 	log.Log().Str("listen", ln.Addr().String()).Str("caBundle", caFile).Bool("simulator", cfg.Simulator).
 		Str("model", cfg.Model).Str("version", m.Version).Msg("cashlessd ready")
+	stopDiscovery := startDiscovery(cfg, ln.Addr(), tlsConfig, m.Version, log)
+	defer stopDiscovery()
 	if m.Ready != nil {
 		m.Ready(ln.Addr())
 	}

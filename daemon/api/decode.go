@@ -14,7 +14,7 @@ import (
 )
 
 // maxAmount is the largest amount ISO 8583 field 4 carries (12 digits).
-const maxAmount = 999_999_999_999
+const maxAmount int64 = 999_999_999_999
 
 // decode reads the JSON body strictly into v: unknown fields, wrong types,
 // trailing data and malformed JSON are invalid_request errors naming the
