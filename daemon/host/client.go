@@ -65,9 +65,15 @@ type Client struct {
 
 	sent   *sentLog
 	writes *writeTracker
+	// uploads holds the batch numbers UploadBatch delivered in full, so
+	// the next Settle of that batch is the one after the upload.
+	uploads uploadedBatches
 }
 
-var _ daemon.Host = (*Client)(nil)
+var (
+	_ daemon.Host          = (*Client)(nil)
+	_ daemon.BatchUploader = (*Client)(nil)
+)
 
 // New checks cfg and returns a Client. It does not connect: the first
 // request (or Connect) does.
@@ -121,17 +127,39 @@ func (c *Client) Connect(ctx context.Context) error {
 	return err
 }
 
+// closeWait bounds how long Close waits for the connection to close.
+const closeWait = 2 * time.Second
+
 // Close closes the link at once (the host needs no sign-off); requests
 // still waiting for an answer end with daemon.ErrOutcomeUnknown, and later
 // ones with ErrClosed.
+//
+// It waits at most closeWait for the connection to finish closing:
+// iso8583-connection v0.9.0 can block for good while closing when a
+// request's Send has just stopped waiting (its timeout or answer) but not
+// yet left the pending table, because the closer hands that request the
+// error on an unbuffered channel while holding the table's lock. The
+// socket is then left to the host to close; nothing is sent on it again.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	c.closed = true
 	conn := c.conn
 	c.conn = nil
 	c.mu.Unlock()
-	if conn != nil {
+	if conn == nil {
+		return nil
+	}
+	closed := make(chan struct{})
+	go func() {
 		conn.TriggerFailure(ErrClosed)
+		close(closed)
+	}()
+	t := time.NewTimer(closeWait)
+	defer t.Stop()
+	select {
+	case <-closed:
+	case <-t.C:
+		c.log.Warn().Msg("host link did not finish closing; left behind")
 	}
 	return nil
 }

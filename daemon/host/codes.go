@@ -2,20 +2,22 @@ package host
 
 // Message type indicators.
 const (
-	MTIAuthRequest        = "0100"
-	MTIAuthResponse       = "0110"
-	MTIFinancialRequest   = "0200"
-	MTIFinancialResponse  = "0210"
-	MTIAdvice             = "0220"
-	MTIAdviceRepeat       = "0221"
-	MTIAdviceResponse     = "0230"
-	MTIReversal           = "0400"
-	MTIReversalRepeat     = "0401"
-	MTIReversalResponse   = "0410"
-	MTISettlement         = "0500"
-	MTISettlementResponse = "0510"
-	MTINetwork            = "0800"
-	MTINetworkResponse    = "0810"
+	MTIAuthRequest         = "0100"
+	MTIAuthResponse        = "0110"
+	MTIFinancialRequest    = "0200"
+	MTIFinancialResponse   = "0210"
+	MTIAdvice              = "0220"
+	MTIAdviceRepeat        = "0221"
+	MTIAdviceResponse      = "0230"
+	MTIBatchUpload         = "0320"
+	MTIBatchUploadResponse = "0330"
+	MTIReversal            = "0400"
+	MTIReversalRepeat      = "0401"
+	MTIReversalResponse    = "0410"
+	MTISettlement          = "0500"
+	MTISettlementResponse  = "0510"
+	MTINetwork             = "0800"
+	MTINetworkResponse     = "0810"
 )
 
 // Processing codes (field 3).
@@ -23,6 +25,9 @@ const (
 	ProcPurchase   = "000000"
 	ProcRefund     = "200000"
 	ProcSettlement = "920000"
+	// ProcSettlementAfterUpload is the settlement (0500) that follows a
+	// batch upload (0320): the host settles on the uploaded transactions.
+	ProcSettlementAfterUpload = "960000"
 )
 
 // Network management information codes (field 70).

@@ -12,8 +12,11 @@ import (
 
 // ErrTotalsMismatch means the host's totals for the batch differ from the
 // terminal's (response code 95). Nothing was settled; the batch stays open
-// at the host. Errors wrapping it are *MismatchError.
-var ErrTotalsMismatch = errors.New("host: settlement totals do not match")
+// at the host. Errors wrapping it are *MismatchError. It wraps
+// daemon.ErrTotalsMismatch, so the engine, which cannot import this
+// package, recognises a 95 with errors.Is(err, daemon.ErrTotalsMismatch)
+// and answers it with UploadBatch and a second Settle.
+var ErrTotalsMismatch = fmt.Errorf("host: %w", daemon.ErrTotalsMismatch)
 
 // BatchTotals are the counts and amounts (minor units) of field 63.
 type BatchTotals struct {
@@ -75,21 +78,34 @@ type MismatchError struct {
 	// Terminal holds the totals the terminal sent, Host the host's own,
 	// when the host returned them.
 	Terminal, Host BatchTotals
+	// AfterUpload is set when the refused settlement was the one after a
+	// batch upload (processing code 960000): Host then holds the totals of
+	// the transactions the host has from the upload.
+	AfterUpload bool
 }
 
 func (e *MismatchError) Error() string {
-	return fmt.Sprintf("host: settlement of batch %s: totals do not match (terminal %+v, host %+v)", e.Batch, e.Terminal, e.Host)
+	after := ""
+	if e.AfterUpload {
+		after = " after the batch upload"
+	}
+	return fmt.Sprintf("host: settlement of batch %s%s: totals do not match (terminal %+v, host %+v)",
+		e.Batch, after, e.Terminal, e.Host)
 }
 
-// Unwrap makes errors.Is(err, ErrTotalsMismatch) hold.
+// Unwrap makes errors.Is(err, ErrTotalsMismatch) and errors.Is(err,
+// daemon.ErrTotalsMismatch) hold.
 func (e *MismatchError) Unwrap() error { return ErrTotalsMismatch }
 
-// Settle sends the batch totals (0500, processing code 920000, batch number
-// in field 60, totals in field 63). On 00 the batch is closed at the host
-// and the client's batch number advances; on 95 it returns a *MismatchError
-// and the batch stays open (uploading the transactions, 0320, is not
-// implemented). Sending the same batch again after a lost answer is safe:
-// the host never settles twice.
+// Settle sends the batch totals (0500, batch number in field 60, totals in
+// field 63). The processing code is 920000, or 960000 when UploadBatch has
+// delivered every transaction of this batch number since this process
+// started: the host then settles on the uploaded transactions. On 00 the
+// batch is closed at the host and the client's batch number advances; on
+// 95 it returns a *MismatchError (errors.Is daemon.ErrTotalsMismatch) and
+// the batch stays open: upload it (UploadBatch) and settle again. Sending
+// the same batch again after a lost answer is safe: the host never settles
+// twice.
 func (c *Client) Settle(ctx context.Context, req daemon.SettlementRequest) error {
 	if req.Batch == nil {
 		return fmt.Errorf("%w: settlement without batch", ErrInvalidRequest)
@@ -113,9 +129,14 @@ func (c *Client) Settle(ctx context.Context, req daemon.SettlementRequest) error
 	if err != nil {
 		return err
 	}
+	proc := ProcSettlement
+	afterUpload := c.uploads.uploaded(batch)
+	if afterUpload {
+		proc = ProcSettlementAfterUpload
+	}
 	now := time.Now()
 	f := c.header(MTISettlement, stan, now)
-	f.ProcessingCode = ProcSettlement
+	f.ProcessingCode = proc
 	f.LocalTime, f.LocalDate = now.Format("150405"), now.Format("0102")
 	f.MerchantID = c.cfg.MerchantID
 	f.Currency = currency
@@ -128,17 +149,19 @@ func (c *Client) Settle(ctx context.Context, req daemon.SettlementRequest) error
 	}
 	switch resp.ResponseCode {
 	case RCApproved:
+		c.uploads.reset()
 		if _, err := c.cfg.Counters.Next(CounterBatch); err != nil {
 			return fmt.Errorf("host: batch %s settled, but the batch number did not advance: %w", batch, err)
 		}
-		c.log.Info().Str("batch", batch).Str("batchId", req.Batch.ID).Msg("batch settled")
+		c.log.Info().Str("batch", batch).Str("batchId", req.Batch.ID).Bool("afterUpload", afterUpload).Msg("batch settled")
 		return nil
 	case RCTotalsMismatch:
-		e := &MismatchError{Batch: batch, Terminal: totals}
+		e := &MismatchError{Batch: batch, Terminal: totals, AfterUpload: afterUpload}
 		if resp.Totals != nil {
 			e.Host, _ = ParseTotals(resp.Totals)
 		}
-		c.log.Warn().Str("batch", batch).Str("batchId", req.Batch.ID).Msg("settlement totals do not match")
+		c.log.Warn().Str("batch", batch).Str("batchId", req.Batch.ID).Bool("afterUpload", afterUpload).
+			Msg("settlement totals do not match")
 		return e
 	}
 	return fmt.Errorf("host: settlement of batch %s answered %s", batch, resp.ResponseCode)

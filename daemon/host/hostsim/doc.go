@@ -12,6 +12,12 @@
 // terminal and transaction ID as sales marked Offline; settlement counts
 // them like any sale.
 //
+// After a settlement answered 95 the terminal uploads the batch (0320, one
+// per transaction): the host books what it did not have, marks each as
+// uploaded, and the settlement after the upload (0500, processing code
+// 960000) settles on the uploaded transactions.
+//
 // SetLatency, SetOffline and SetDropResponse reproduce a slow, unreachable
-// or silent host. The ledger never holds a full card number.
+// or silent host; ForgetApproval makes the host lose an approval, so the
+// totals differ. The ledger never holds a full card number.
 package hostsim

@@ -30,6 +30,8 @@ func (s *Server) handle(req *host.Fields) *host.Fields {
 		return s.book(req, s.financial)
 	case host.MTIReversal, host.MTIReversalRepeat:
 		return s.book(req, s.reversal)
+	case host.MTIBatchUpload:
+		return s.book(req, s.upload)
 	case host.MTISettlement:
 		return s.book(req, s.settlement)
 	}
@@ -283,41 +285,63 @@ func (s *Server) reversal(now time.Time, req, resp *host.Fields) bool {
 	return true
 }
 
-// settlement compares the terminal's totals with the unsettled approvals of
-// its batch: equal settles them (00), different settles nothing (95). A
-// settlement repeated after a lost answer is acknowledged without settling
-// anything twice. The caller holds bookMu.
+// settlement compares the terminal's totals with the host's for its batch:
+// equal settles the approvals not settled yet (00), different settles
+// nothing (95, with the host's totals in 63).
+//
+// Processing code 920000 compares with the batch's unsettled approvals.
+// 960000, the settlement after a batch upload, compares with the approvals
+// the terminal uploaded for the batch (those an earlier settlement of the
+// same batch number settled included): the host then settles on the
+// terminal's record, and the batch's approvals that were not uploaded
+// stay unsettled and are listed in the settlement's Excluded.
+//
+// A settlement repeated after a lost answer is acknowledged without
+// settling anything twice or recording it again. The caller holds bookMu.
 func (s *Server) settlement(now time.Time, req, resp *host.Fields) bool {
 	term, batch := strings.TrimSpace(req.TerminalID), req.Batch
 	sent, err := host.ParseTotals(req.Totals)
-	if err != nil || batch == "" || req.ProcessingCode != host.ProcSettlement {
+	afterUpload := req.ProcessingCode == host.ProcSettlementAfterUpload
+	if err != nil || batch == "" || (req.ProcessingCode != host.ProcSettlement && !afterUpload) {
 		resp.ResponseCode = host.RCFormatError
 		return false
 	}
 	var open []*Approval
 	var have host.BatchTotals
+	var excluded []string
 	for i := range s.ledger.Approvals {
 		a := &s.ledger.Approvals[i]
-		if a.TerminalID != term || a.Batch != batch || a.Settled {
+		if a.TerminalID != term || a.Batch != batch {
 			continue
 		}
 		capture, refund := a.Counts()
 		switch {
-		case capture:
-			have.CaptureCount++
-			have.CaptureAmount += a.Amount
-		case refund:
-			have.RefundCount++
-			have.RefundAmount += a.Amount
-		default:
+		case !capture && !refund:
+			continue
+		case afterUpload && !a.Uploaded:
+			if !a.Settled {
+				excluded = append(excluded, a.name())
+			}
+			continue
+		case !afterUpload && a.Settled:
 			continue
 		}
-		open = append(open, a)
+		if capture {
+			have.CaptureCount++
+			have.CaptureAmount += a.Amount
+		} else {
+			have.RefundCount++
+			have.RefundAmount += a.Amount
+		}
+		if !a.Settled {
+			open = append(open, a)
+		}
 	}
-	log := s.log.With().Str("terminalId", term).Str("batch", batch).Logger()
-	if len(open) == 0 {
+	log := s.log.With().Str("terminalId", term).Str("batch", batch).Bool("afterUpload", afterUpload).Logger()
+	if len(open) == 0 && (!afterUpload || have == sent) {
 		for _, st := range s.ledger.Settlements {
-			if st.TerminalID == term && st.Batch == batch && st.ResponseCode == host.RCApproved && st.Terminal == sent {
+			if st.TerminalID == term && st.Batch == batch && st.ResponseCode == host.RCApproved &&
+				(afterUpload || st.Terminal == sent) {
 				resp.ResponseCode = host.RCApproved
 				log.Info().Msg("settlement repeated; already settled")
 				return false
@@ -325,17 +349,19 @@ func (s *Server) settlement(now time.Time, req, resp *host.Fields) bool {
 		}
 	}
 	st := Settlement{TerminalID: term, MerchantID: strings.TrimSpace(req.MerchantID), Batch: batch,
-		Terminal: sent, Host: have, At: now}
+		Terminal: sent, Host: have, At: now, AfterUpload: afterUpload}
 	if have != sent {
 		st.ResponseCode = host.RCTotalsMismatch
 		resp.Totals, _ = have.Field()
 		log.Warn().Interface("terminal", sent).Interface("host", have).Msg("settlement totals do not match")
 	} else {
 		st.ResponseCode = host.RCApproved
+		st.Excluded = excluded
 		for _, a := range open {
 			a.Settled, a.SettledAt = true, &now
 		}
-		log.Info().Int64("captures", have.CaptureCount).Int64("refunds", have.RefundCount).Msg("batch settled")
+		log.Info().Int64("captures", have.CaptureCount).Int64("refunds", have.RefundCount).
+			Strs("excluded", excluded).Msg("batch settled")
 	}
 	resp.ResponseCode = st.ResponseCode
 	s.ledger.Settlements = append(s.ledger.Settlements, st)

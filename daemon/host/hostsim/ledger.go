@@ -53,9 +53,15 @@ type Approval struct {
 	// CompletedBy is the RRN of the completion of a pre-auth.
 	CompletedBy string `json:"completedBy,omitempty"`
 	// Refunded is the sum of approved refunds of a capture.
-	Refunded  int64      `json:"refunded,omitempty"`
-	Settled   bool       `json:"settled,omitempty"`
-	SettledAt *time.Time `json:"settledAt,omitempty"`
+	Refunded int64 `json:"refunded,omitempty"`
+	// Uploaded marks an approval the terminal delivered in a batch upload
+	// (0320) of Batch: booked from it (MTI 0320) when the host did not
+	// have it, or found by terminal and transaction ID. The settlement
+	// after the upload (0500, 960000) settles the uploaded approvals.
+	Uploaded   bool       `json:"uploaded,omitempty"`
+	UploadedAt *time.Time `json:"uploadedAt,omitempty"`
+	Settled    bool       `json:"settled,omitempty"`
+	SettledAt  *time.Time `json:"settledAt,omitempty"`
 }
 
 // Counts reports whether the approval joins its batch's totals, and as
@@ -89,6 +95,13 @@ type Settlement struct {
 	Host         host.BatchTotals `json:"hostTotals"`
 	ResponseCode string           `json:"responseCode"`
 	At           time.Time        `json:"at"`
+	// AfterUpload marks the settlement after a batch upload (processing
+	// code 960000): Host then holds the totals of the uploaded approvals.
+	AfterUpload bool `json:"afterUpload,omitempty"`
+	// Excluded lists the host's unsettled approvals of the batch that the
+	// upload did not contain (transaction ID, or RRN when it has none):
+	// a settlement after upload leaves them unsettled.
+	Excluded []string `json:"excluded,omitempty"`
 }
 
 // clone returns a deep copy of l.
@@ -102,7 +115,11 @@ func (l *Ledger) clone() Ledger {
 	for i := range c.Approvals {
 		a := &c.Approvals[i]
 		a.ReversedAt = cloneTime(a.ReversedAt)
+		a.UploadedAt = cloneTime(a.UploadedAt)
 		a.SettledAt = cloneTime(a.SettledAt)
+	}
+	for i := range c.Settlements {
+		c.Settlements[i].Excluded = slices.Clone(c.Settlements[i].Excluded)
 	}
 	return c
 }

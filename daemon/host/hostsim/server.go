@@ -140,8 +140,8 @@ func (s *Server) Close() error {
 	return err
 }
 
-// SetLatency delays every answer to a financial, reversal or settlement
-// request by d (network management is answered at once). The request is
+// SetLatency delays every answer to a financial, reversal, batch upload or
+// settlement request by d (network management is answered at once). The request is
 // booked when it arrives, so an answer that comes too late for the
 // terminal is still booked here.
 func (s *Server) SetLatency(d time.Duration) {
@@ -164,8 +164,8 @@ func (s *Server) SetOffline(offline bool) {
 	s.mu.Unlock()
 }
 
-// SetDropResponse makes the host process and book financial, reversal and
-// settlement requests but never answer them.
+// SetDropResponse makes the host process and book financial, reversal,
+// batch upload and settlement requests but never answer them.
 func (s *Server) SetDropResponse(drop bool) {
 	s.mu.Lock()
 	s.drop = drop
