@@ -19,6 +19,9 @@ type SimHost struct {
 	Latency      *time.Duration
 	Offline      *bool
 	DropResponse *bool
+	// ForgetTransaction makes the host lose its approval of a transaction
+	// (so the next settlement's totals differ).
+	ForgetTransaction string
 }
 
 // SimReader injects reader faults. Nil fields change nothing.

@@ -175,3 +175,31 @@ func TestSettlementTotalsMatchTheHostLedger(t *testing.T) {
 		t.Fatalf("terminal %s vs host %+v", b.raw, s.Host)
 	}
 }
+
+func TestMismatchedBatchIsUploadedAndSettledOnce(t *testing.T) {
+	dir := t.TempDir()
+	d := startDaemon(t, dir)
+	d.card(map[string]any{"presentAfterMs": 0})
+	lost := d.sale("M-1", 1000).expect(t, 200, "")
+	d.sale("M-2", 2000).expect(t, 200, "")
+	// The host "loses" the first approval: its totals now differ.
+	d.host(map[string]any{"forgetTransaction": lost.str("transactionId")})
+	b := d.post("/cashless/v1/batch/close", map[string]any{"reference": "EOD-M"}).expect(t, 200, "")
+	if b.num("totalAmount") != 3000 || b.num("transactionCount") != 2 {
+		t.Fatalf("%s", b.raw)
+	}
+	l, err := hostsim.ReadLedger(filepath.Join(dir, "hostsim", "ledger.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ok []hostsim.Settlement
+	for _, s := range l.Settlements {
+		if s.ResponseCode == "00" {
+			ok = append(ok, s)
+		}
+	}
+	if len(ok) != 1 || ok[0].Host.CaptureAmount != 3000 || !ok[0].AfterUpload {
+		t.Fatalf("settlements: %+v", l.Settlements)
+	}
+	d.post("/cashless/v1/batch/close", map[string]any{"reference": "EOD-M"}).expect(t, 200, "")
+}

@@ -81,7 +81,7 @@ func openDevices(ctx context.Context, cfg config.Config, db *store.DB, log zerol
 			return nil, fmt.Errorf("host simulator: %w", err)
 		}
 		d.closers = append(d.closers, hs.Close)
-		d.sim.host = hs
+		d.sim.host, d.sim.hostTerminal = hs, hcfg.TerminalID
 		hcfg.Address, hcfg.TLS = hs.Addr(), nil
 	}
 	client, err := host.New(hcfg)
@@ -206,6 +206,8 @@ type simulator struct {
 	world   *sim.World
 	reader  *vreader.Reader
 	host    *hostsim.Server
+	// hostTerminal is the terminal ID (field 41) the host knows us by.
+	hostTerminal string
 	printer *virtual.Printer // nil on models without a printer
 }
 
@@ -225,6 +227,11 @@ func (s *simulator) SetHost(h daemon.SimHost) error {
 	}
 	if h.DropResponse != nil {
 		s.host.SetDropResponse(*h.DropResponse)
+	}
+	if h.ForgetTransaction != "" {
+		if err := s.host.ForgetApproval(s.hostTerminal, h.ForgetTransaction); err != nil {
+			return daemon.Errorf(daemon.CodeInvalidRequest, "forgetTransaction: %v", err)
+		}
 	}
 	return nil
 }

@@ -43,7 +43,11 @@ func (s *Server) simHost(c echo.Context) error {
 	if r.LatencyMs != nil && (*r.LatencyMs < 0 || *r.LatencyMs > 600_000) {
 		return invalid("latencyMs: must be 0 to 600000")
 	}
-	if err := s.sim.SetHost(daemon.SimHost{Latency: ms(r.LatencyMs), Offline: r.Offline, DropResponse: r.DropResponse}); err != nil {
+	h := daemon.SimHost{Latency: ms(r.LatencyMs), Offline: r.Offline, DropResponse: r.DropResponse}
+	if r.ForgetTransaction != nil {
+		h.ForgetTransaction = *r.ForgetTransaction
+	}
+	if err := s.sim.SetHost(h); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, okResponse{Status: "ok"})

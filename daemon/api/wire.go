@@ -66,9 +66,10 @@ type simCardRequest struct {
 }
 
 type simHostRequest struct {
-	LatencyMs    *int64 `json:"latencyMs"`
-	Offline      *bool  `json:"offline"`
-	DropResponse *bool  `json:"dropResponse"`
+	LatencyMs         *int64  `json:"latencyMs"`
+	Offline           *bool   `json:"offline"`
+	DropResponse      *bool   `json:"dropResponse"`
+	ForgetTransaction *string `json:"forgetTransaction"`
 }
 
 type simReaderRequest struct {
