@@ -203,12 +203,12 @@ func printerConfig(cfg config.Config) printer.SerialConfig {
 // simulator is simulator mode's control surface: each setting goes to the
 // simulated device it belongs to.
 type simulator struct {
-	world   *sim.World
-	reader  *vreader.Reader
-	host    *hostsim.Server
+	world  *sim.World
+	reader *vreader.Reader
+	host   *hostsim.Server
 	// hostTerminal is the terminal ID (field 41) the host knows us by.
 	hostTerminal string
-	printer *virtual.Printer // nil on models without a printer
+	printer      *virtual.Printer // nil on models without a printer
 }
 
 // SetCard chooses the card presented to following transactions.
