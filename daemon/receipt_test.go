@@ -86,3 +86,17 @@ func TestBatchTotals(t *testing.T) {
 		t.Fatalf("%+v", b)
 	}
 }
+
+func TestNumericCurrencyCodes(t *testing.T) {
+	for alpha, num := range map[string]string{"USD": "840", "EUR": "978", "JPY": "392", "KWD": "414", "MYR": "458"} {
+		if n, ok := NumericCurrency(alpha); !ok || n != num {
+			t.Errorf("NumericCurrency(%s) = %s %v", alpha, n, ok)
+		}
+		if a, ok := AlphaCurrency(num); !ok || a != alpha {
+			t.Errorf("AlphaCurrency(%s) = %s %v", num, a, ok)
+		}
+	}
+	if _, ok := NumericCurrency("XYZ"); ok {
+		t.Error("unknown currency found")
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/vinr/cashlessd/daemon"
 )
 
 // Hex is bytes that read and write as hex text in JSON and TOML; spaces in
@@ -242,35 +244,16 @@ type Transaction struct {
 	NoOfflineApproval bool
 }
 
-// currencies maps ISO 4217 alphabetic codes to numeric code and exponent.
-// It is read-only.
-var currencies = map[string]struct {
-	code string
-	exp  int
-}{
-	"AED": {"784", 2}, "AUD": {"036", 2}, "BRL": {"986", 2}, "CAD": {"124", 2},
-	"CHF": {"756", 2}, "CNY": {"156", 2}, "CZK": {"203", 2}, "DKK": {"208", 2},
-	"EUR": {"978", 2}, "GBP": {"826", 2}, "HKD": {"344", 2}, "HUF": {"348", 2},
-	"IDR": {"360", 2}, "INR": {"356", 2}, "JPY": {"392", 0}, "KRW": {"410", 0},
-	"MXN": {"484", 2}, "MYR": {"458", 2}, "NOK": {"578", 2}, "NZD": {"554", 2},
-	"PHP": {"608", 2}, "PLN": {"985", 2}, "SAR": {"682", 2}, "SEK": {"752", 2},
-	"SGD": {"702", 2}, "THB": {"764", 2}, "TRY": {"949", 2}, "TWD": {"901", 2},
-	"USD": {"840", 2}, "VND": {"704", 0}, "ZAR": {"710", 2}, "KWD": {"414", 3},
-	"BHD": {"048", 3}, "OMR": {"512", 3}, "JOD": {"400", 3},
-}
-
 // CurrencyCode returns the ISO 4217 numeric code and minor-unit exponent of
 // a currency given as alphabetic ("EUR") or numeric ("978") code.
 func CurrencyCode(currency string) (numeric string, exponent int, ok bool) {
 	c := strings.ToUpper(strings.TrimSpace(currency))
-	if cur, found := currencies[c]; found {
-		return cur.code, cur.exp, true
+	if n, found := daemon.NumericCurrency(c); found {
+		return n, daemon.MinorUnits(c), true
 	}
 	if len(c) == 3 && strings.Trim(c, "0123456789") == "" {
-		for _, cur := range currencies {
-			if cur.code == c {
-				return cur.code, cur.exp, true
-			}
+		if a, found := daemon.AlphaCurrency(c); found {
+			return c, daemon.MinorUnits(a), true
 		}
 		return c, 2, true
 	}
