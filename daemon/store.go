@@ -47,6 +47,11 @@ type Store interface {
 	CloseBatch(reference string, closedAt time.Time, automatic bool, emptyID, currency string) (*Batch, error)
 }
 
+// CounterBatch is the acquirer batch number's counter: the store advances
+// it in the same commit that closes a batch, so a crash between the host's
+// settlement and the local close can never skip or reuse a batch number.
+const CounterBatch = "host.batch"
+
 // KeyStore keeps the hash of the shared key.
 type KeyStore interface {
 	KeyHash() ([]byte, error)

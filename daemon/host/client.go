@@ -43,6 +43,12 @@ type Config struct {
 	EchoInterval time.Duration
 	// Counters keeps the STAN and the batch number across restarts.
 	Counters Counters
+	// CallerAdvancesBatch leaves advancing the batch number after a
+	// settlement to the caller, which must do it in the same commit that
+	// closes the batch locally: otherwise a crash between the host's 00 and
+	// the local close would send the still-open batch under the next
+	// number.
+	CallerAdvancesBatch bool
 	// Log receives link events. It never sees a PAN, PIN block, track or
 	// chip data. The zero Logger discards everything.
 	Log zerolog.Logger

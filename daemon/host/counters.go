@@ -1,6 +1,10 @@
 package host
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/vinr/cashlessd/daemon"
+)
 
 // Counters hands out numbers that survive a restart. The daemon backs it
 // with its bbolt store; a counter never handed out is zero.
@@ -16,9 +20,10 @@ const (
 	// CounterSTAN numbers every message the terminal originates (field 11).
 	CounterSTAN = "host.stan"
 	// CounterBatch counts settled batches; the open batch (field 60) is
-	// its value plus one, and it advances when the host accepts a
-	// settlement.
-	CounterBatch = "host.batch"
+	// its value plus one. It advances when the host accepts a settlement,
+	// or, with Config.CallerAdvancesBatch, when the caller closes the
+	// batch locally (the daemon's store does it in the same commit).
+	CounterBatch = daemon.CounterBatch
 )
 
 // sixDigits folds a counter value into 000001…999999, as STANs and batch

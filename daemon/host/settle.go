@@ -150,8 +150,10 @@ func (c *Client) Settle(ctx context.Context, req daemon.SettlementRequest) error
 	switch resp.ResponseCode {
 	case RCApproved:
 		c.uploads.reset()
-		if _, err := c.cfg.Counters.Next(CounterBatch); err != nil {
-			return fmt.Errorf("host: batch %s settled, but the batch number did not advance: %w", batch, err)
+		if !c.cfg.CallerAdvancesBatch {
+			if _, err := c.cfg.Counters.Next(CounterBatch); err != nil {
+				return fmt.Errorf("host: batch %s settled, but the batch number did not advance: %w", batch, err)
+			}
 		}
 		c.log.Info().Str("batch", batch).Str("batchId", req.Batch.ID).Bool("afterUpload", afterUpload).Msg("batch settled")
 		return nil

@@ -92,6 +92,9 @@ func (s *DB) CloseBatch(ref string, closedAt time.Time, automatic bool, emptyID,
 		if err := meta.Delete(keyOpenBatch); err != nil {
 			return err
 		}
+		if err := advance(tx, daemon.CounterBatch, 1, 999999); err != nil {
+			return err
+		}
 		if err := refs.Put([]byte(ref), []byte(b.ID)); err != nil {
 			return err
 		}

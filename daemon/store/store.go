@@ -191,17 +191,30 @@ func (s *DB) Next(name string, max uint32) (uint32, error) {
 func (s *DB) Advance(name string, n, max uint32) (uint32, error) {
 	var v uint32
 	err := s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketCounters)
-		if raw := b.Get([]byte(name)); raw != nil {
-			v = uint32(binary.BigEndian.Uint64(raw))
-		}
-		v += n
-		if max > 0 && v > max {
-			v = n
-		}
-		return b.Put([]byte(name), u64(uint64(v)))
+		var err error
+		v, err = advanceValue(tx, name, n, max)
+		return err
 	})
 	return v, err
+}
+
+// advance moves a counter inside a bbolt transaction.
+func advance(tx *bolt.Tx, name string, n, max uint32) error {
+	_, err := advanceValue(tx, name, n, max)
+	return err
+}
+
+func advanceValue(tx *bolt.Tx, name string, n, max uint32) (uint32, error) {
+	b := tx.Bucket(bucketCounters)
+	var v uint32
+	if raw := b.Get([]byte(name)); raw != nil {
+		v = uint32(binary.BigEndian.Uint64(raw))
+	}
+	v += n
+	if max > 0 && v > max {
+		v = n
+	}
+	return v, b.Put([]byte(name), u64(uint64(v)))
 }
 
 // Counter reads a named counter without changing it.

@@ -189,3 +189,20 @@ func TestBlockCountersCostOneCommitPerBlock(t *testing.T) {
 		t.Fatalf("wrap: %d", n)
 	}
 }
+
+func TestClosingABatchAdvancesTheBatchNumberInTheSameCommit(t *testing.T) {
+	db, _ := openTest(t)
+	book(t, db, approved("tpay_1", daemon.KindSale, "A", 1000))
+	before := db.Commits()
+	if _, err := db.CloseBatch("EOD-1", time.Now(), false, "batch_x", "USD"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := db.Counter(daemon.CounterBatch); n != 1 || db.Commits()-before != 1 {
+		t.Fatalf("batch number %d after %d commits", n, db.Commits()-before)
+	}
+	// Replaying the close changes nothing.
+	_, _ = db.CloseBatch("EOD-1", time.Now(), false, "batch_y", "USD")
+	if n, _ := db.Counter(daemon.CounterBatch); n != 1 {
+		t.Fatalf("replay advanced the batch number to %d", n)
+	}
+}
