@@ -6,7 +6,7 @@ RUN_DIR  ?= .run
 LISTEN   ?= 127.0.0.1:8443
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.0
 
-.PHONY: build run test vet lint bench bench-micro release clean
+.PHONY: build run test vet lint bench bench-micro reliability release clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/cashlessd ./cmd/cashlessd
@@ -31,6 +31,12 @@ lint: vet
 # Every performance figure with its floor and ratio (BENCH_QUICK=1: a fast look).
 bench: build
 	$(GO) run ./cmd/cashless-bench -daemon bin/cashlessd
+
+# The full fault suite (500 kill points, devices, storage, load, hostile
+# input, secrets); writes its tables into docs/reliability.md. The short
+# version runs in make test (go test ./cmd/cashlessd -run TestFault).
+reliability: build
+	$(GO) run ./cmd/cashless-faults -daemon bin/cashlessd -markdown docs/reliability.md
 
 # The Go micro-benchmarks of each package.
 bench-micro:

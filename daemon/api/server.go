@@ -25,7 +25,7 @@ const KeyHeader = "X-VINR-Cashless-Key"
 const ReplayHeader = "Idempotent-Replayed"
 
 // MaxBody bounds a request body.
-const MaxBody = "64K"
+const MaxBody = "64KiB"
 
 // KeyVerifier checks a presented shared key.
 type KeyVerifier interface {
@@ -182,7 +182,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		case http.StatusMethodNotAllowed:
 			apiErr = &daemon.Error{Code: daemon.CodeMethodNotAllowed, Message: "Every Cashless API call is POST with a JSON body."}
 		case http.StatusRequestEntityTooLarge:
-			apiErr = &daemon.Error{Code: daemon.CodeInvalidRequest, Message: "The request body is larger than " + MaxBody + "B."}
+			apiErr = &daemon.Error{Code: daemon.CodeInvalidRequest, Message: "The request body is larger than " + MaxBody + "."}
 		case http.StatusBadRequest:
 			apiErr = &daemon.Error{Code: daemon.CodeInvalidRequest, Message: "Bad request."}
 		default:

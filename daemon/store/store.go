@@ -72,7 +72,21 @@ func (s *DB) Commits() uint64 { return s.commits.Load() }
 // Open opens (creating when absent) the database in dir. The directory is
 // made 0700 and the file 0600. A file that is not a valid database is
 // reported and left untouched.
-func Open(dir string, lockTimeout time.Duration) (*DB, error) {
+func Open(dir string, lockTimeout time.Duration) (db *DB, err error) {
+	// bbolt panics on some kinds of damage (a broken freelist or branch
+	// page) instead of returning an error: report that as damage too. The
+	// file is opened, never rewritten, before the check.
+	defer func() {
+		if r := recover(); r != nil {
+			db = nil
+			err = fmt.Errorf("cannot open database %s (it is damaged and left untouched; move it aside or restore a backup): %v",
+				filepath.Join(dir, FileName), r)
+		}
+	}()
+	return open(dir, lockTimeout)
+}
+
+func open(dir string, lockTimeout time.Duration) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}

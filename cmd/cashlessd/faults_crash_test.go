@@ -1,0 +1,75 @@
+package main
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vinr/cashlessd/cmd/cashless-faults/faults"
+)
+
+// faultSeed is CASHLESS_FAULTS_SEED when set (to replay a failure), else
+// the clock.
+func faultSeed(t *testing.T) uint64 {
+	if s := os.Getenv("CASHLESS_FAULTS_SEED"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	return uint64(time.Now().UnixNano())
+}
+
+// TestFaultsCrashShort is the short version of `cashless-faults`' crash
+// suite: this test binary stands in for cashlessd (daemon and host
+// simulator as separate processes, CASHLESSD_AS_MAIN=1), the daemon is
+// killed with SIGKILL at two dozen moments of sales, pre-auths,
+// completions, refunds and batch closes and stopped with SIGTERM a few
+// times, restarted on the same data directory each time, and the host's
+// ledger is reconciled with the terminal's database after every kill and
+// at the end. `make reliability` runs the full suite (500+ kills).
+func TestFaultsCrashShort(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := faultSeed(t)
+	var progress strings.Builder
+	opt := faults.Options{
+		Launcher: faults.Launcher{Binary: self, Env: []string{"CASHLESSD_AS_MAIN=1"}},
+		Dir:      t.TempDir(),
+		Kills:    24,
+		Terms:    4,
+		Seed:     seed,
+		MaxHold:  300 * time.Millisecond,
+		// The batch-settlement bug the full run reports (a kill between
+		// the host's settlement answer and the local close leaves a batch
+		// that never settles again) would make this test flaky; the full
+		// run (`make reliability`) still aims there. Drop this line once
+		// the fix in docs/reliability.md is in.
+		AvoidKnownBugs: true,
+		Progress:       &progress,
+	}
+	begin := time.Now()
+	r, err := faults.RunCrash(t.Context(), opt)
+	var table strings.Builder
+	if r != nil {
+		r.Print(&table)
+	}
+	if err != nil {
+		t.Fatalf("seed %d: %v\n%s\n%s", seed, err, progress.String(), table.String())
+	}
+	t.Logf("seed %d, %s\n%s", seed, time.Since(begin).Round(time.Millisecond), table.String())
+	if n := r.Kills("SIGKILL"); n < 20 {
+		t.Errorf("only %d kill points", n)
+	}
+	for _, v := range r.Violations {
+		t.Errorf("seed %d: %s", seed, v)
+	}
+	if t.Failed() {
+		t.Logf("rounds:\n%s", progress.String())
+	}
+}
