@@ -320,7 +320,7 @@ func (r *Report) Markdown() string {
 	}
 	fmt.Fprintf(&b, "**%s.**\n", r.Summary())
 	for _, v := range r.Violations {
-		fmt.Fprintf(&b, "\n- VIOLATION %s", esc(v.String()))
+		fmt.Fprintf(&b, "\n- VIOLATION %s", esc(strings.Join(strings.Fields(v.String()), " ")))
 	}
 	if len(r.Violations) > 0 {
 		b.WriteString("\n")

@@ -377,6 +377,7 @@ func corruptDatabase(ctx context.Context, opt Options, r *Report) error {
 		default:
 			outcome += "; file unchanged"
 		}
+		outcome = strings.ReplaceAll(outcome, dir+string(filepath.Separator), "DATA_DIR/")
 		for _, p := range problems {
 			r.Violate(Violation{VStorage, c.name + ": " + p})
 		}
