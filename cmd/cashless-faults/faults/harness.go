@@ -30,11 +30,10 @@ type Options struct {
 	Seed         uint64
 	// DataDir is the terminal's data directory (default Dir/terminal).
 	DataDir string
-	// AvoidKnownBugs keeps the rounds away from the daemon bugs this
-	// harness found and that are not fixed yet (see docs/reliability.md),
-	// so a short run in `go test` is not flaky because of them: no batch
-	// close is killed just after the host's answer or right at its start,
-	// and a batch close is always retried before any other sale.
+	// AvoidKnownBugs keeps the rounds away from the daemon bug this
+	// harness found that is not fixed yet (see docs/reliability.md), so a
+	// short run in `go test` is not flaky because of it: after a kill in a
+	// batch close the ECR always retries the close before any other sale.
 	AvoidKnownBugs bool
 	// Ops restricts the interrupted operations (default: all, weighted).
 	Ops []string

@@ -75,9 +75,6 @@ func RunCrash(ctx context.Context, opt Options) (*Report, error) {
 		} else {
 			op := h.pickOp()
 			aims := aims[op]
-			if opt.AvoidKnownBugs && op == OpBatch {
-				aims = []string{aimBeforeHost, aimInFlight, aimDone}
-			}
 			err = h.KillRound(ctx, round, op, aims[h.rng.IntN(len(aims))])
 		}
 		if errors.Is(err, errNoOriginal) {

@@ -32,10 +32,24 @@ func forms(what string, raw []byte, text string) Secret {
 		s.Forms = append(s.Forms, []byte(text))
 	}
 	if len(raw) > 0 {
-		s.Forms = append(s.Forms, raw, []byte(hex.EncodeToString(raw)), []byte(strings.ToUpper(hex.EncodeToString(raw))),
+		// Raw bytes that are all printable would match ordinary text (the
+		// BCD of 4242… is "BBBB…"): then only the other forms count.
+		if !printable(raw) {
+			s.Forms = append(s.Forms, raw)
+		}
+		s.Forms = append(s.Forms, []byte(hex.EncodeToString(raw)), []byte(strings.ToUpper(hex.EncodeToString(raw))),
 			[]byte(base64.StdEncoding.EncodeToString(raw)))
 	}
 	return s
+}
+
+func printable(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // bcd packs digits two per byte, F-padded.
