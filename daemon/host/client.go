@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/moov-io/iso8583"
-	connection "github.com/moov-io/iso8583-connection"
 	"github.com/rs/zerolog"
 
 	"github.com/vinr/cashlessd/daemon"
@@ -66,7 +65,7 @@ type Client struct {
 	dialing chan struct{}
 
 	mu     sync.Mutex // guards conn and closed
-	conn   *connection.Connection
+	conn   *hostLink
 	closed bool
 
 	sent   *sentLog

@@ -3,6 +3,7 @@ package host_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -469,5 +470,21 @@ func TestInvalidRequestsNeverLeave(t *testing.T) {
 	}
 	if tr := r.srv.Traffic(); tr.MessagesIn != 0 {
 		t.Errorf("invalid requests reached the host: %+v", tr)
+	}
+}
+
+// A host that closes every connection as soon as it accepts it races the
+// sign-on: the request can slip onto the connection while the library is
+// failing it. It must still come back unreachable at once, not after the
+// client's whole timeout (which here is longer than the test's).
+func TestHostClosingEveryConnectionIsUnreachableAtOnce(t *testing.T) {
+	r := newRig(t, withTimeout(time.Minute))
+	r.srv.SetOffline(true)
+	for i := range 100 {
+		ctx := testCtx(t)
+		_, err := r.client.Authorise(ctx, sale(fmt.Sprintf("tx-closed-%d", i), approvedPAN, 100))
+		if !errors.Is(err, daemon.ErrHostUnreachable) || ctx.Err() != nil {
+			t.Fatalf("attempt %d: %v (context: %v), want ErrHostUnreachable", i, err, ctx.Err())
+		}
 	}
 }

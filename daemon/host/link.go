@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/moov-io/iso8583"
@@ -27,12 +28,22 @@ import (
 	"github.com/vinr/cashlessd/daemon"
 )
 
+// hostLink is one connection to the host with a channel that closes as
+// soon as the library reports the connection failed. The library's own
+// Done channel only closes once every Send has returned, and a request
+// that slips onto the connection while it fails would otherwise wait out
+// its whole timeout for an answer that can no longer be read.
+type hostLink struct {
+	*connection.Connection
+	failed <-chan struct{}
+}
+
 // noEcho is the idle time given to the connection when echoes are off; the
 // library needs a positive value.
 const noEcho = 24 * time.Hour
 
 // link returns a signed-on connection, dialing when there is none.
-func (c *Client) link(ctx context.Context) (*connection.Connection, error) {
+func (c *Client) link(ctx context.Context) (*hostLink, error) {
 	if conn, err := c.current(); conn != nil || err != nil {
 		return conn, err
 	}
@@ -67,37 +78,40 @@ func (c *Client) link(ctx context.Context) (*connection.Connection, error) {
 // redials.
 func (c *Client) forget(conn *connection.Connection) {
 	c.mu.Lock()
-	if c.conn == conn {
+	if c.conn != nil && c.conn.Connection == conn {
 		c.conn = nil
 	}
 	c.mu.Unlock()
 }
 
 // current returns the live connection, if any.
-func (c *Client) current() (*connection.Connection, error) {
+func (c *Client) current() (*hostLink, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return nil, fmt.Errorf("%w: %w", daemon.ErrHostUnreachable, ErrClosed)
 	}
-	if c.conn != nil && alive(c.conn) {
+	if c.conn != nil && c.conn.alive() {
 		return c.conn, nil
 	}
 	c.conn = nil
 	return nil, nil
 }
 
-func alive(conn *connection.Connection) bool {
+// alive reports whether the connection is signed on and has not failed.
+func (l *hostLink) alive() bool {
 	select {
-	case <-conn.Done():
+	case <-l.failed:
+		return false
+	case <-l.Done():
 		return false
 	default:
-		return conn.Status() == connection.StatusOnline
+		return l.Status() == connection.StatusOnline
 	}
 }
 
 // connect dials, wraps the socket and signs on.
-func (c *Client) connect(ctx context.Context) (*connection.Connection, error) {
+func (c *Client) connect(ctx context.Context) (*hostLink, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	var d net.Dialer
@@ -114,14 +128,18 @@ func (c *Client) connect(ctx context.Context) (*connection.Connection, error) {
 		}
 		nc = tc
 	}
+	failed := make(chan struct{})
+	var failOnce sync.Once
 	idle, ping := noEcho, func(*connection.Connection) {}
 	if c.cfg.EchoInterval > 0 {
-		idle, ping = c.cfg.EchoInterval, c.keepAlive
+		idle = c.cfg.EchoInterval
+		ping = func(conn *connection.Connection) { c.keepAlive(&hostLink{conn, failed}) }
 	}
 	conn, err := connection.NewFrom(nc, c.spec, ReadLength, WriteLength,
 		connection.SetRequestIDGenerator(requestID{}),
 		connection.SetMessageWriter(c.writes),
 		connection.WithConnectionFailedHandler(func(conn *connection.Connection, err error) {
+			failOnce.Do(func() { close(failed) })
 			c.forget(conn)
 		}),
 		connection.SendTimeout(c.cfg.Timeout),
@@ -139,13 +157,14 @@ func (c *Client) connect(ctx context.Context) (*connection.Connection, error) {
 		_ = nc.Close()
 		return nil, err
 	}
-	if err := c.network(ctx, conn, NetworkSignOn); err != nil {
-		_ = conn.Close()
+	l := &hostLink{conn, failed}
+	if err := c.network(ctx, l, NetworkSignOn); err != nil {
+		go conn.TriggerFailure(fmt.Errorf("sign-on: %w", err))
 		return nil, fmt.Errorf("sign-on: %w", err)
 	}
 	conn.SetStatus(connection.StatusOnline)
 	c.log.Info().Str("address", c.cfg.Address).Bool("tls", c.cfg.TLS != nil).Msg("host link signed on")
-	return conn, nil
+	return l, nil
 }
 
 func (c *Client) tlsConfig() *tls.Config {
@@ -162,7 +181,7 @@ func (c *Client) tlsConfig() *tls.Config {
 }
 
 // network sends a network management request (sign-on, echo) on conn.
-func (c *Client) network(ctx context.Context, conn *connection.Connection, code string) error {
+func (c *Client) network(ctx context.Context, conn *hostLink, code string) error {
 	stan, err := c.nextSTAN()
 	if err != nil {
 		return err
@@ -181,7 +200,7 @@ func (c *Client) network(ctx context.Context, conn *connection.Connection, code 
 
 // keepAlive is the idle handler: an echo that fails takes the link down,
 // and the next request redials.
-func (c *Client) keepAlive(conn *connection.Connection) {
+func (c *Client) keepAlive(conn *hostLink) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
 	defer cancel()
 	if err := c.network(ctx, conn, NetworkEcho); err != nil {
@@ -226,7 +245,7 @@ func (c *Client) roundTrip(ctx context.Context, f *Fields) (*Fields, error) {
 		resp, err := c.send(ctx, conn, f)
 		if errors.Is(err, errNotSent) {
 			// The connection is closing or stuck: drop it and redial.
-			c.forget(conn)
+			c.forget(conn.Connection)
 			go conn.TriggerFailure(err)
 			if attempt == 0 {
 				continue
@@ -244,10 +263,14 @@ var errNotSent = errors.New("request failed before it was written")
 // connection library to report back, in case it never does.
 const sendGrace = 2 * time.Second
 
+// failGrace is how long send still waits for an answer once the
+// connection has failed.
+const failGrace = 250 * time.Millisecond
+
 // send sends f on conn and waits for its answer, for at most the
 // configured timeout or until ctx ends. Errors that wrap
 // daemon.ErrOutcomeUnknown mean the request may have reached the host.
-func (c *Client) send(ctx context.Context, conn *connection.Connection, f *Fields) (*Fields, error) {
+func (c *Client) send(ctx context.Context, conn *hostLink, f *Fields) (*Fields, error) {
 	msg, err := Encode(c.spec, f)
 	if err != nil {
 		return nil, fmt.Errorf("host: building %s: %w", f.MTI, err)
@@ -278,10 +301,21 @@ func (c *Client) send(ctx context.Context, conn *connection.Connection, f *Field
 	case r = <-done:
 	case <-ctx.Done():
 		r.err = ctx.Err()
-		c.abandon(conn, done)
+		c.abandon(conn.Connection, done)
+	case <-conn.failed:
+		// An answer read just before the failure may still be on its
+		// way; after failGrace nothing more can come.
+		t := time.NewTimer(failGrace)
+		select {
+		case r = <-done:
+		case <-t.C:
+			r.err = connection.ErrConnectionClosed
+			c.abandon(conn.Connection, done)
+		}
+		t.Stop()
 	case <-guard.C:
 		r.err = connection.ErrSendTimeout
-		c.abandon(conn, done)
+		c.abandon(conn.Connection, done)
 	}
 	if r.err != nil {
 		var packErr *iso8583errors.PackError
