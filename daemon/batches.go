@@ -43,12 +43,27 @@ func (e *Engine) closeBatch(ctx context.Context, reference string, automatic boo
 	return res, rerr
 }
 
-// settle runs under the terminal: the host confirms the totals, then the
-// batch is closed locally.
+// settle runs under the terminal. A batch already handed to the host
+// (settling) is finished first, with the very totals and batch number it
+// was first sent with; then the open batch begins settling under the
+// reference, the host confirms it and it is closed locally.
 func (e *Engine) settle(reference string, automatic bool) (*BatchResult, error) {
 	// A close that raced in with the same reference already finished.
 	if b, err := e.deps.Store.BatchByReference(reference); err == nil {
 		return &BatchResult{Batch: b, Replayed: true}, nil
+	}
+	settling, err := e.deps.Store.SettlingBatch()
+	switch {
+	case err == nil:
+		b, err := e.finishSettlement(settling)
+		if err != nil {
+			return nil, err
+		}
+		if b.Reference == reference {
+			return &BatchResult{Batch: b}, nil
+		}
+	case !errors.Is(err, ErrNotFound):
+		return nil, storageError(err)
 	}
 	open, err := e.deps.Store.OpenBatch()
 	switch {
@@ -57,27 +72,53 @@ func (e *Engine) settle(reference string, automatic bool) (*BatchResult, error) 
 	case err != nil:
 		return nil, storageError(err)
 	}
-	if open != nil && open.TransactionCount() > 0 {
-		// Reversals and offline approvals reach the host before the totals.
-		e.retryReversals(e.base)
-		if adv, err := e.deps.Store.PendingAdvices(); err == nil && len(adv) > 0 {
-			return nil, Errorf(CodeCommunicationError, "%d offline approvals could not be forwarded to the acquirer host yet; the batch stays open. Retry batch/close.", len(adv))
-		}
-		err := e.deps.Host.Settle(e.base, SettlementRequest{Batch: open})
-		if errors.Is(err, ErrTotalsMismatch) {
-			err = e.uploadAndSettle(open)
-		}
+	if open == nil || open.TransactionCount() == 0 {
+		b, err := e.deps.Store.CloseBatch(reference, e.Now(), automatic, e.ids.New("batch"), e.cfg.Currency)
 		if err != nil {
-			e.deps.Log.Warn().Err(err).Str("batchId", open.ID).Msg("settlement failed")
-			return nil, Errorf(CodeCommunicationError, "The acquirer host did not confirm the settlement; the batch stays open. Retry batch/close.")
+			return nil, storageError(err)
 		}
+		return &BatchResult{Batch: e.closed(b)}, nil
 	}
-	b, err := e.deps.Store.CloseBatch(reference, e.Now(), automatic, e.ids.New("batch"), e.cfg.Currency)
+	// Reversals and offline approvals reach the host before the totals.
+	e.retryReversals(e.base)
+	if adv, err := e.deps.Store.PendingAdvices(); err == nil && len(adv) > 0 {
+		return nil, Errorf(CodeCommunicationError, "%d offline approvals could not be forwarded to the acquirer host yet; the batch stays open. Retry batch/close.", len(adv))
+	}
+	// From here the totals may reach the host: the batch takes no more
+	// transactions and keeps its batch number until the host confirms it.
+	settling, err = e.deps.Store.BeginSettlement(reference, automatic)
 	if err != nil {
 		return nil, storageError(err)
 	}
-	e.deps.Log.Info().Str("batchId", b.ID).Str("reference", reference).Int64("count", b.TransactionCount()).
-		Int64("total", b.TotalAmount()).Bool("automatic", automatic).Msg("batch closed")
+	b, err := e.finishSettlement(settling)
+	if err != nil {
+		return nil, err
+	}
+	return &BatchResult{Batch: b}, nil
+}
+
+// finishSettlement sends a settling batch's totals (uploading the batch
+// when the host's totals differ) and closes it once the host confirms.
+func (e *Engine) finishSettlement(s *Batch) (*Batch, error) {
+	err := e.deps.Host.Settle(e.base, SettlementRequest{Batch: s})
+	if errors.Is(err, ErrTotalsMismatch) {
+		err = e.uploadAndSettle(s)
+	}
+	if err != nil {
+		e.deps.Log.Warn().Err(err).Str("batchId", s.ID).Uint32("hostBatch", s.HostBatch).Msg("settlement failed")
+		return nil, Errorf(CodeCommunicationError, "The acquirer host did not confirm the settlement of the batch closed under reference %q; it stays pending and new transactions go to the next batch. Retry batch/close.", s.Reference)
+	}
+	b, err := e.deps.Store.FinishSettlement(s.ID, e.Now())
+	if err != nil {
+		return nil, storageError(err)
+	}
+	return e.closed(b), nil
+}
+
+// closed logs a closed batch and prints its settlement report.
+func (e *Engine) closed(b *Batch) *Batch {
+	e.deps.Log.Info().Str("batchId", b.ID).Str("reference", b.Reference).Int64("count", b.TransactionCount()).
+		Int64("total", b.TotalAmount()).Bool("automatic", b.Automatic).Uint32("hostBatch", b.HostBatch).Msg("batch closed")
 	if e.cfg.PrintSettlement && e.cfg.HasPrinter && e.deps.Printer != nil {
 		ctx, cancel := context.WithTimeout(e.base, printTimeout)
 		err := e.deps.Printer.Print(ctx, BuildSettlementReport(e.cfg.Receipt, b))
@@ -87,7 +128,7 @@ func (e *Engine) settle(reference string, automatic bool) (*BatchResult, error) 
 		}
 		cancel()
 	}
-	return &BatchResult{Batch: b}, nil
+	return b
 }
 
 // uploadAndSettle answers a totals mismatch: every transaction of the

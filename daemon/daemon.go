@@ -151,13 +151,17 @@ func (t *Transaction) TotalAmount() int64 { return t.Amount + t.TipAmount }
 // Final reports whether the transaction has reached a final status.
 func (t *Transaction) Final() bool { return t.Status != StatusPending }
 
-// BatchStatus is open or closed.
+// BatchStatus is open, settling or closed.
 type BatchStatus string
 
-// Batch statuses.
+// Batch statuses. A batch is settling from the moment its totals may have
+// reached the host until the host confirmed them: nothing joins it any
+// more, and every retry sends the very same totals under the same batch
+// number.
 const (
-	BatchOpen   BatchStatus = "open"
-	BatchClosed BatchStatus = "closed"
+	BatchOpen     BatchStatus = "open"
+	BatchSettling BatchStatus = "settling"
+	BatchClosed   BatchStatus = "closed"
 )
 
 // Batch is a settlement batch: the approved captures and refunds since the
@@ -178,6 +182,9 @@ type Batch struct {
 	RefundAmount     int64       `json:"refundAmount"`
 	// Automatic is set when the daily schedule closed the batch.
 	Automatic bool `json:"automatic,omitempty"`
+	// HostBatch is the acquirer batch number (ISO 8583 field 60) the batch
+	// settles under, fixed when settlement begins; 0 while open.
+	HostBatch uint32 `json:"hostBatch,omitempty"`
 	// Schemes holds count and net amount per card scheme.
 	Schemes map[string]*SchemeTotal `json:"schemes,omitempty"`
 }

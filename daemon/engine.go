@@ -282,17 +282,20 @@ func (g *IDs) New(prefix string) string {
 
 // StatusInfo is what status reports.
 type StatusInfo struct {
-	Busy              bool
-	ActiveKind        string
-	ActiveReference   string
-	ActiveStartedAt   time.Time
-	ActiveStage       Stage
-	LastTransaction   *Transaction
-	Printer           *PrinterStatus
-	PendingReversals  int
-	PendingAdvices    int
-	OpenBatchCount    int64
-	OpenBatchAmount   int64
+	Busy             bool
+	ActiveKind       string
+	ActiveReference  string
+	ActiveStartedAt  time.Time
+	ActiveStage      Stage
+	LastTransaction  *Transaction
+	Printer          *PrinterStatus
+	PendingReversals int
+	PendingAdvices   int
+	OpenBatchCount   int64
+	OpenBatchAmount  int64
+	// Settling is the batch handed to the host whose settlement is not
+	// confirmed yet; the next batch/close finishes it first.
+	Settling          *Batch
 	NextAutoSettle    time.Time
 	AutoSettleEnabled bool
 }
@@ -323,6 +326,9 @@ func (e *Engine) Status(ctx context.Context) (StatusInfo, error) {
 	if b, err := e.deps.Store.OpenBatch(); err == nil {
 		s.OpenBatchCount = b.TransactionCount()
 		s.OpenBatchAmount = b.TotalAmount()
+	}
+	if b, err := e.deps.Store.SettlingBatch(); err == nil {
+		s.Settling = b
 	}
 	if rv, err := e.deps.Store.PendingReversals(); err == nil {
 		s.PendingReversals = len(rv)

@@ -43,8 +43,19 @@ type Store interface {
 	// BatchTransactions returns the transactions of a batch, in order.
 	BatchTransactions(batchID string) ([]*Transaction, error)
 	// CloseBatch closes the open batch (or records an empty batch with
-	// emptyID when none is open) under the reference.
+	// emptyID when none is open) under the reference, without the host.
 	CloseBatch(reference string, closedAt time.Time, automatic bool, emptyID, currency string) (*Batch, error)
+	// BeginSettlement moves the open batch to settling under the reference
+	// and fixes its acquirer batch number, in one commit that also
+	// advances CounterBatch: later transactions join a new batch under
+	// the next number. It returns ErrNotFound when no batch is open, and
+	// the settling batch unchanged when there already is one.
+	BeginSettlement(reference string, automatic bool) (*Batch, error)
+	// SettlingBatch returns the batch being settled, or ErrNotFound.
+	SettlingBatch() (*Batch, error)
+	// FinishSettlement closes the settling batch under its reference once
+	// the host has confirmed it.
+	FinishSettlement(batchID string, closedAt time.Time) (*Batch, error)
 }
 
 // CounterBatch is the acquirer batch number's counter: the store advances

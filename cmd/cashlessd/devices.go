@@ -165,9 +165,7 @@ func hostConfig(cfg config.Config, db *store.DB, log zerolog.Logger) (host.Confi
 		Timeout:      cfg.Host.Timeout.Duration,
 		EchoInterval: cfg.Host.EchoInterval.Duration,
 		Counters:     store.NewCounters(db, 999999, map[string]uint32{host.CounterSTAN: 100}),
-		// The store advances the batch number when it closes the batch.
-		CallerAdvancesBatch: true,
-		Log:                 log,
+		Log:          log,
 	}
 	if cfg.Simulator {
 		if h.TerminalID == "" {

@@ -45,13 +45,7 @@ func TestFaultsCrashShort(t *testing.T) {
 		Terms:    4,
 		Seed:     seed,
 		MaxHold:  300 * time.Millisecond,
-		// The settlement bug the full run still reports (a sale between a
-		// batch close cut short after the host settled and its retry gets
-		// the settled transactions settled a second time) would make this
-		// test flaky; the full run (`make reliability`) still aims there.
-		// Drop this line once the fix in docs/reliability.md is in.
-		AvoidKnownBugs: true,
-		Progress:       &progress,
+		Progress: &progress,
 	}
 	begin := time.Now()
 	r, err := faults.RunCrash(t.Context(), opt)

@@ -35,6 +35,10 @@ func (s *Server) status(c echo.Context) error {
 		NextSettlementAt: timestamp(st.NextAutoSettle),
 		Simulator:        s.sim != nil,
 	}
+	if b := st.Settling; b != nil {
+		resp.PendingSettlement = &pendingSettlement{Reference: b.Reference, TransactionCount: b.TransactionCount(),
+			TotalAmount: b.TotalAmount(), Currency: b.Currency}
+	}
 	if st.Busy {
 		resp.Status = "busy"
 		resp.ActiveTransaction = &activeTransaction{Reference: st.ActiveReference, StartedAt: timestamp(st.ActiveStartedAt),

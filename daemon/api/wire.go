@@ -152,6 +152,15 @@ type openBatch struct {
 	Currency         string `json:"currency"`
 }
 
+// pendingSettlement is a batch whose totals went to the host without a
+// confirmation yet.
+type pendingSettlement struct {
+	Reference        string `json:"reference"`
+	TransactionCount int64  `json:"transactionCount"`
+	TotalAmount      int64  `json:"totalAmount"`
+	Currency         string `json:"currency"`
+}
+
 type statusResponse struct {
 	Status            string                `json:"status"`
 	TerminalID        string                `json:"terminalId"`
@@ -163,6 +172,7 @@ type statusResponse struct {
 	PendingReversals  int                   `json:"pendingReversals"`
 	PendingAdvices    int                   `json:"pendingAdvices"`
 	OpenBatch         openBatch             `json:"openBatch"`
+	PendingSettlement *pendingSettlement    `json:"pendingSettlement,omitempty"`
 	NextSettlementAt  string                `json:"nextSettlementAt,omitempty"`
 	Simulator         bool                  `json:"simulator,omitempty"`
 }

@@ -42,12 +42,6 @@ type Config struct {
 	EchoInterval time.Duration
 	// Counters keeps the STAN and the batch number across restarts.
 	Counters Counters
-	// CallerAdvancesBatch leaves advancing the batch number after a
-	// settlement to the caller, which must do it in the same commit that
-	// closes the batch locally: otherwise a crash between the host's 00 and
-	// the local close would send the still-open batch under the next
-	// number.
-	CallerAdvancesBatch bool
 	// Log receives link events. It never sees a PAN, PIN block, track or
 	// chip data. The zero Logger discards everything.
 	Log zerolog.Logger
@@ -195,6 +189,16 @@ func (c *Client) openBatch() (string, error) {
 		return "", fmt.Errorf("%w: batch counter: %w", daemon.ErrHostUnreachable, err)
 	}
 	return sixDigits(n + 1), nil
+}
+
+// settlingBatch is the batch number a settlement or upload of b goes
+// under: the one fixed on b when it began settling, or else the open
+// batch's.
+func (c *Client) settlingBatch(b *daemon.Batch) (string, error) {
+	if b.HostBatch > 0 {
+		return sixDigits(b.HostBatch), nil
+	}
+	return c.openBatch()
 }
 
 // header fills the fields every terminal-originated message carries.

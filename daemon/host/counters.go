@@ -19,10 +19,12 @@ type Counters interface {
 const (
 	// CounterSTAN numbers every message the terminal originates (field 11).
 	CounterSTAN = "host.stan"
-	// CounterBatch counts settled batches; the open batch (field 60) is
-	// its value plus one. It advances when the host accepts a settlement,
-	// or, with Config.CallerAdvancesBatch, when the caller closes the
-	// batch locally (the daemon's store does it in the same commit).
+	// CounterBatch counts batches handed to settlement; the open batch
+	// (field 60) is its value plus one. A settlement of a batch whose
+	// daemon.Batch.HostBatch is set goes under that number and leaves the
+	// counter alone (the daemon's store advanced it when the batch began
+	// settling); without one, the client advances it when the host
+	// accepts the settlement.
 	CounterBatch = daemon.CounterBatch
 )
 

@@ -98,10 +98,12 @@ func (e *MismatchError) Error() string {
 func (e *MismatchError) Unwrap() error { return ErrTotalsMismatch }
 
 // Settle sends the batch totals (0500, batch number in field 60, totals in
-// field 63). The processing code is 920000, or 960000 when UploadBatch has
-// delivered every transaction of this batch number since this process
-// started: the host then settles on the uploaded transactions. On 00 the
-// batch is closed at the host and the client's batch number advances; on
+// field 63). The batch number is req.Batch.HostBatch when set (the caller
+// fixed it and advanced the counter), else the open batch's. The
+// processing code is 920000, or 960000 when UploadBatch has delivered
+// every transaction of this batch number since this process started: the
+// host then settles on the uploaded transactions. On 00 the batch is
+// closed at the host and, without HostBatch, the batch number advances; on
 // 95 it returns a *MismatchError (errors.Is daemon.ErrTotalsMismatch) and
 // the batch stays open: upload it (UploadBatch) and settle again. Sending
 // the same batch again after a lost answer is safe: the host never settles
@@ -125,7 +127,7 @@ func (c *Client) Settle(ctx context.Context, req daemon.SettlementRequest) error
 	if err != nil {
 		return err
 	}
-	batch, err := c.openBatch()
+	batch, err := c.settlingBatch(req.Batch)
 	if err != nil {
 		return err
 	}
@@ -150,7 +152,7 @@ func (c *Client) Settle(ctx context.Context, req daemon.SettlementRequest) error
 	switch resp.ResponseCode {
 	case RCApproved:
 		c.uploads.reset()
-		if !c.cfg.CallerAdvancesBatch {
+		if req.Batch.HostBatch == 0 {
 			if _, err := c.cfg.Counters.Next(CounterBatch); err != nil {
 				return fmt.Errorf("host: batch %s settled, but the batch number did not advance: %w", batch, err)
 			}

@@ -54,7 +54,7 @@ func (c *Client) UploadBatch(ctx context.Context, req daemon.BatchUploadRequest)
 	if err != nil {
 		return err
 	}
-	batch, err := c.openBatch()
+	batch, err := c.settlingBatch(req.Batch)
 	if err != nil {
 		return err
 	}

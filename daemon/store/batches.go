@@ -2,12 +2,17 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vinr/cashlessd/daemon"
 )
+
+// maxBatchNumber is the last acquirer batch number (six digits); the
+// counter wraps to 1 after it.
+const maxBatchNumber = 999999
 
 // joinBatch adds an approved capture or refund to the open batch, opening a
 // new batch with newID when none is open. Totals are kept on the batch, so
@@ -92,10 +97,100 @@ func (s *DB) CloseBatch(ref string, closedAt time.Time, automatic bool, emptyID,
 		if err := meta.Delete(keyOpenBatch); err != nil {
 			return err
 		}
-		if err := advance(tx, daemon.CounterBatch, 1, 999999); err != nil {
+		if err := advance(tx, daemon.CounterBatch, 1, maxBatchNumber); err != nil {
 			return err
 		}
 		if err := refs.Put([]byte(ref), []byte(b.ID)); err != nil {
+			return err
+		}
+		return putJSON(batches, []byte(b.ID), &b)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// BeginSettlement moves the open batch to settling under ref, fixes its
+// acquirer batch number (the one its transactions were authorised under)
+// and advances the batch counter, all in one commit. A settling batch
+// already there is returned unchanged; with no open batch it returns
+// daemon.ErrNotFound.
+func (s *DB) BeginSettlement(ref string, automatic bool) (*daemon.Batch, error) {
+	var b daemon.Batch
+	err := s.update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		batches := tx.Bucket(bucketBatches)
+		if id := meta.Get(keySettling); id != nil {
+			return getJSON(batches, id, &b)
+		}
+		id := meta.Get(keyOpenBatch)
+		if id == nil {
+			return daemon.ErrNotFound
+		}
+		if err := getJSON(batches, id, &b); err != nil {
+			return err
+		}
+		number, err := advanceValue(tx, daemon.CounterBatch, 1, maxBatchNumber)
+		if err != nil {
+			return err
+		}
+		b.Status = daemon.BatchSettling
+		b.Reference = ref
+		b.Automatic = automatic
+		b.HostBatch = number
+		if err := meta.Put(keySettling, []byte(b.ID)); err != nil {
+			return err
+		}
+		if err := meta.Delete(keyOpenBatch); err != nil {
+			return err
+		}
+		return putJSON(batches, []byte(b.ID), &b)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// SettlingBatch returns the batch being settled.
+func (s *DB) SettlingBatch() (*daemon.Batch, error) {
+	var b daemon.Batch
+	err := s.db.View(func(tx *bolt.Tx) error {
+		id := tx.Bucket(bucketMeta).Get(keySettling)
+		if id == nil {
+			return daemon.ErrNotFound
+		}
+		return getJSON(tx.Bucket(bucketBatches), id, &b)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// FinishSettlement closes the settling batch batchID under the reference
+// it began settling with. A batch already closed is returned unchanged.
+func (s *DB) FinishSettlement(batchID string, closedAt time.Time) (*daemon.Batch, error) {
+	var b daemon.Batch
+	err := s.update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		batches := tx.Bucket(bucketBatches)
+		if err := getJSON(batches, []byte(batchID), &b); err != nil {
+			return err
+		}
+		if b.Status == daemon.BatchClosed {
+			return nil
+		}
+		if b.Status != daemon.BatchSettling || string(meta.Get(keySettling)) != batchID {
+			return fmt.Errorf("batch %s is %s, not settling", batchID, b.Status)
+		}
+		b.Status = daemon.BatchClosed
+		b.ClosedAt = closedAt.UTC()
+		if err := meta.Delete(keySettling); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketBatchRefs).Put([]byte(b.Reference), []byte(b.ID)); err != nil {
 			return err
 		}
 		return putJSON(batches, []byte(b.ID), &b)

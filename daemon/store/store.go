@@ -37,6 +37,7 @@ var (
 	bucketCounters     = []byte("counters")
 
 	keyOpenBatch   = []byte("open_batch")
+	keySettling    = []byte("settling_batch")
 	keyLastTx      = []byte("last_tx")
 	keyLastReceipt = []byte("last_receipt")
 	keyKeyHash     = []byte("key_hash")

@@ -206,3 +206,65 @@ func TestClosingABatchAdvancesTheBatchNumberInTheSameCommit(t *testing.T) {
 		t.Fatalf("replay advanced the batch number to %d", n)
 	}
 }
+
+func TestSettlingBatchTakesNoMoreTransactionsAndSurvivesReopen(t *testing.T) {
+	db, dir := openTest(t)
+	book(t, db, approved("tpay_1", daemon.KindSale, "A", 1000))
+	if _, err := db.SettlingBatch(); !errors.Is(err, daemon.ErrNotFound) {
+		t.Fatalf("settling batch before any close: %v", err)
+	}
+	before := db.Commits()
+	s, err := db.BeginSettlement("EOD-1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Status != daemon.BatchSettling || s.Reference != "EOD-1" || s.HostBatch != 1 || db.Commits()-before != 1 {
+		t.Fatalf("settling batch %+v after %d commits", s, db.Commits()-before)
+	}
+	if n, _ := db.Counter(daemon.CounterBatch); n != 1 {
+		t.Fatalf("batch number %d, want 1", n)
+	}
+	// A second begin, under any reference, returns the same batch.
+	if again, err := db.BeginSettlement("EOD-OTHER", true); err != nil || again.ID != s.ID || again.Reference != "EOD-1" {
+		t.Fatalf("second begin: %+v %v", again, err)
+	}
+	if n, _ := db.Counter(daemon.CounterBatch); n != 1 {
+		t.Fatalf("second begin advanced the batch number to %d", n)
+	}
+	// The next sale opens a new batch.
+	book(t, db, approved("tpay_2", daemon.KindSale, "B", 700))
+	open, err := db.OpenBatch()
+	if err != nil || open.ID == s.ID || open.SaleAmount != 700 {
+		t.Fatalf("open batch %+v %v", open, err)
+	}
+	if _, err := db.BatchByReference("EOD-1"); !errors.Is(err, daemon.ErrNotFound) {
+		t.Fatalf("a settling batch is not closed yet: %v", err)
+	}
+
+	db.Close()
+	db, err = Open(dir, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got, err := db.SettlingBatch()
+	if err != nil || got.ID != s.ID || got.SaleAmount != 1000 || got.HostBatch != 1 {
+		t.Fatalf("settling batch after reopen: %+v %v", got, err)
+	}
+	closed, err := db.FinishSettlement(s.ID, time.Now())
+	if err != nil || closed.Status != daemon.BatchClosed || closed.ClosedAt.IsZero() {
+		t.Fatalf("finish: %+v %v", closed, err)
+	}
+	if b, err := db.BatchByReference("EOD-1"); err != nil || b.ID != s.ID {
+		t.Fatalf("closed batch by reference: %+v %v", b, err)
+	}
+	if _, err := db.SettlingBatch(); !errors.Is(err, daemon.ErrNotFound) {
+		t.Fatalf("settling batch after finish: %v", err)
+	}
+	if _, err := db.FinishSettlement(s.ID, time.Now()); err != nil {
+		t.Fatalf("finishing twice: %v", err)
+	}
+	if _, err := db.FinishSettlement(open.ID, time.Now()); err == nil {
+		t.Fatal("an open batch was finished without beginning settlement")
+	}
+}

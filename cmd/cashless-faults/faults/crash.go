@@ -716,7 +716,7 @@ func (h *Harness) KillRound(ctx context.Context, round int, op, aim string) erro
 		}
 	}
 	soldFirst := false
-	if h.rng.IntN(8) == 0 && op == OpBatch && !h.opt.AvoidKnownBugs {
+	if h.rng.IntN(8) == 0 && op == OpBatch {
 		// The ECR does not retry at once: it sells first, then closes.
 		if x := h.newRequest(OpSale, false); x != nil {
 			_ = h.setCard(ctx, x, aimDone)

@@ -30,11 +30,6 @@ type Options struct {
 	Seed         uint64
 	// DataDir is the terminal's data directory (default Dir/terminal).
 	DataDir string
-	// AvoidKnownBugs keeps the rounds away from the daemon bug this
-	// harness found that is not fixed yet (see docs/reliability.md), so a
-	// short run in `go test` is not flaky because of it: after a kill in a
-	// batch close the ECR always retries the close before any other sale.
-	AvoidKnownBugs bool
 	// Ops restricts the interrupted operations (default: all, weighted).
 	Ops []string
 	// LogLevel is the daemon's log level (default info).

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/vinr/cashlessd/daemon/host"
+	"github.com/vinr/cashlessd/daemon/host/hostsim"
+)
+
+// The host settles a batch but its answer is lost. The batch must not take
+// the sales that follow, and the retried close must send the very same
+// totals under the same batch number: the host settles every sale once.
+func TestLostSettlementAnswerSettlesEverySaleOnce(t *testing.T) {
+	cfg := writeConfig(t, "[host]\ntimeout = \"1s\"\n")
+	d := startDaemon(t, t.TempDir(), "--config", cfg)
+	d.card(map[string]any{"presentAfterMs": 0})
+	d.sale("SETTLE-1", 500).expect(t, 200, "")
+
+	d.host(map[string]any{"dropResponse": true})
+	d.post("/cashless/v1/batch/close", map[string]any{"reference": "EOD-1"}).expect(t, 503, "communication_error")
+	d.host(map[string]any{"dropResponse": false})
+
+	st := d.post("/cashless/v1/status", map[string]any{})
+	pending := st.obj("pendingSettlement")
+	if pending == nil || pending["reference"] != "EOD-1" || pending["transactionCount"] != float64(1) ||
+		pending["totalAmount"] != float64(500) || st.obj("openBatch")["transactionCount"] != float64(0) {
+		t.Fatalf("status after the lost answer: %s", st.raw)
+	}
+
+	// The ECR sells on before it retries the close.
+	d.sale("SETTLE-2", 700).expect(t, 200, "")
+	first := d.post("/cashless/v1/batch/close", map[string]any{"reference": "EOD-1"}).expect(t, 200, "")
+	if first.num("transactionCount") != 1 || first.num("totalAmount") != 500 {
+		t.Fatalf("retried close: %s", first.raw)
+	}
+	st = d.post("/cashless/v1/status", map[string]any{})
+	if _, ok := st.body["pendingSettlement"]; ok || st.obj("openBatch")["transactionCount"] != float64(1) {
+		t.Fatalf("status after the retried close: %s", st.raw)
+	}
+	second := d.post("/cashless/v1/batch/close", map[string]any{"reference": "EOD-2"}).expect(t, 200, "")
+	if second.num("transactionCount") != 1 || second.num("totalAmount") != 700 {
+		t.Fatalf("next close: %s", second.raw)
+	}
+
+	ledger, err := hostsim.ReadLedger(filepath.Join(d.dataDir, "hostsim", "ledger.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	settledIn := map[string]host.BatchTotals{}
+	for _, s := range ledger.Settlements {
+		if s.ResponseCode == host.RCApproved {
+			settledIn[s.Batch] = s.Host
+		}
+	}
+	if len(settledIn) != 2 {
+		t.Fatalf("want two settled batch numbers: %+v", ledger.Settlements)
+	}
+	// Each batch holds one sale: its settled total is that sale's amount.
+	for _, a := range ledger.Approvals {
+		if got := settledIn[a.Batch].CaptureAmount; !a.Settled || got != a.Amount {
+			t.Errorf("approval of %d (batch %s, settled %v) settled in a total of %d", a.Amount, a.Batch, a.Settled, got)
+		}
+	}
+}
