@@ -175,6 +175,10 @@ func (e *Engine) runCardTransaction(ctx context.Context, t *Transaction) (*Resul
 
 // card is the body of a sale or pre-auth: detect, read, authorise,
 // complete, book, print.
+// shutDownMessage ends a transaction the shutdown grace cut short before
+// the host was asked.
+const shutDownMessage = "The terminal shut down before the card was read; nothing was charged."
+
 func (e *Engine) card(detectCtx context.Context, a *active) {
 	t := a.tx
 	log := e.deps.Log.With().Str("transactionId", t.ID).Str("reference", t.Reference).Str("kind", string(t.Kind)).Logger()
@@ -197,6 +201,9 @@ func (e *Engine) card(detectCtx context.Context, a *active) {
 	case errors.Is(err, ErrCardholderCancelled):
 		e.fail(t, StatusCancelled, CodeTransactionCancelled, "The cardholder cancelled at the terminal.")
 		return
+	case err != nil && e.base.Err() != nil:
+		e.fail(t, StatusCancelled, CodeTransactionCancelled, shutDownMessage)
+		return
 	case err != nil && errors.Is(detectCtx.Err(), context.DeadlineExceeded):
 		e.fail(t, StatusCancelled, CodeTransactionCancelled, fmt.Sprintf("No card was presented within %s.", e.cfg.CardTimeout))
 		return
@@ -215,6 +222,9 @@ func (e *Engine) card(detectCtx context.Context, a *active) {
 		info := data.Info
 		t.Card = &info
 		e.decline(t, CodeCardDeclined, declineMessage("declined_by_card"))
+		return
+	case err != nil && e.base.Err() != nil:
+		e.fail(t, StatusCancelled, CodeTransactionCancelled, shutDownMessage)
 		return
 	case err != nil:
 		log.Warn().Err(err).Msg("card read failed")

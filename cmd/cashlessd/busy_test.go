@@ -158,3 +158,27 @@ func TestShutdownLetsTheRunningSaleFinish(t *testing.T) {
 		t.Error("shutdown not logged")
 	}
 }
+
+// A sale whose card never comes outlives the shutdown grace: the daemon
+// cancels it, still answers the ECR (transaction_cancelled, nothing
+// charged) and exits; the reference stays usable.
+func TestShutdownGraceCancelsAWaitingSaleAndAnswersIt(t *testing.T) {
+	dir := t.TempDir()
+	d := startDaemonWith(t, func(m *Main) { m.ShutdownGrace = 300 * time.Millisecond }, dir)
+	d.card(map[string]any{"present": false})
+	first := d.saleAsync("GRACE-1", 1000)
+	d.waitBusy("waiting_for_card")
+	d.stop()
+	r := <-first
+	r.expect(t, 409, "transaction_cancelled")
+	if r.str("status") != "cancelled" || !strings.Contains(r.obj("error")["message"].(string), "shut down") {
+		t.Fatalf("%s", r.raw)
+	}
+
+	d = startDaemon(t, dir)
+	if st := d.post("/cashless/v1/status", map[string]any{}); st.obj("openBatch")["transactionCount"] != float64(0) {
+		t.Fatalf("the cancelled sale joined the batch: %s", st.raw)
+	}
+	d.card(map[string]any{"presentAfterMs": 0})
+	d.sale("GRACE-1", 1000).expect(t, 200, "")
+}

@@ -55,9 +55,18 @@ func (s *syncBuffer) String() string {
 // arguments, and stops it when the test ends.
 func startDaemon(t testing.TB, dataDir string, args ...string) *daemonUnderTest {
 	t.Helper()
+	return startDaemonWith(t, nil, dataDir, args...)
+}
+
+// startDaemonWith is startDaemon with a chance to adjust Main first.
+func startDaemonWith(t testing.TB, adjust func(*Main), dataDir string, args ...string) *daemonUnderTest {
+	t.Helper()
 	logs := &syncBuffer{}
 	ready := make(chan net.Addr, 1)
 	m := &Main{Stdout: io.Discard, Stderr: logs, Version: "1.2.3-test", Ready: func(a net.Addr) { ready <- a }}
+	if adjust != nil {
+		adjust(m)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &daemonUnderTest{t: t, dataDir: dataDir, key: simKey, logs: logs, cancel: cancel, done: make(chan error, 1)}
 	full := append([]string{"serve", "--simulator", "--listen", "127.0.0.1:0", "--data-dir", dataDir}, args...)

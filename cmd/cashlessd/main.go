@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 	_ "time/tzdata" // terminals often ship without a zoneinfo database
 )
 
@@ -40,6 +41,9 @@ type Main struct {
 	Version string
 	// Ready, when set, is called once serve listens, with its address.
 	Ready func(addr net.Addr)
+	// ShutdownGrace bounds how long serve lets a running transaction
+	// finish after a stop; zero means 30 s.
+	ShutdownGrace time.Duration
 }
 
 // usageError is a mistake on the command line.

@@ -28,8 +28,13 @@ import (
 // kernel's accept queue.
 const maxConnections = 256
 
-// shutdownGrace bounds how long SIGTERM waits for a running transaction.
+// shutdownGrace bounds how long SIGTERM waits for a running transaction,
+// unless Main.ShutdownGrace says otherwise.
 const shutdownGrace = 30 * time.Second
+
+// answerGrace is how long the HTTP server waits past shutdownGrace, so the
+// ECR still gets the answer of a transaction the grace cut short.
+const answerGrace = 5 * time.Second
 
 // loadConfig parses serve's flags over the config file.
 func (m *Main) loadConfig(args []string) (config.Config, error) {
@@ -187,11 +192,17 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log.Info().Msg("shutting down: no new transactions; finishing the running one")
-	grace, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	graceFor := shutdownGrace
+	if m.ShutdownGrace > 0 {
+		graceFor = m.ShutdownGrace
+	}
+	grace, cancel := context.WithTimeout(context.Background(), graceFor)
 	defer cancel()
 	stopped := make(chan error, 1)
 	go func() { stopped <- engine.Stop(grace) }()
-	if err := httpSrv.Shutdown(grace); err != nil {
+	answered, cancelAnswers := context.WithTimeout(context.Background(), graceFor+answerGrace)
+	defer cancelAnswers()
+	if err := httpSrv.Shutdown(answered); err != nil {
 		_ = httpSrv.Close()
 	}
 	if err := <-stopped; err != nil {

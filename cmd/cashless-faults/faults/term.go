@@ -108,7 +108,7 @@ func (h *Harness) TermRound(ctx context.Context, round int, op, aim string) erro
 		p.Op, p.Phase, p.Outcome = "-", PhaseIdle, "exited"
 	} else {
 		p.ECR = got.Outcome()
-		if got.Err != nil && aim != aimNever {
+		if got.Err != nil {
 			violate(VShutdown, "the running %s %q got no answer before the exit: %v", r.op, r.ref, got.Err)
 		}
 		bad = append(bad, checkAnswer(r, got, s)...)
