@@ -575,10 +575,13 @@ func held(l hostsim.Ledger, id string) bool {
 
 // outcome names how the interrupted work ended, from the state at the kill
 // and the ledger after recovery.
-func outcome(r *request, t *daemon.Transaction, batchClosed, hostHeldAtKill bool, after hostsim.Ledger) string {
+func outcome(r *request, t *daemon.Transaction, batchClosed, batchSettling, hostHeldAtKill bool, after hostsim.Ledger) string {
 	if r.op == OpBatch {
-		if batchClosed {
+		switch {
+		case batchClosed:
 			return "closed before the kill"
+		case batchSettling:
+			return "settling at the kill (totals fixed)"
 		}
 		return "open at the kill"
 	}
@@ -671,9 +674,10 @@ func (h *Harness) KillRound(ctx context.Context, round int, op, aim string) erro
 	evs := h.proxy.Since(a.mark)
 
 	s, _, t, bad := h.inspect(r, nil, op == OpBatch, true)
-	closed := false
+	closed, settling := false, false
 	if s != nil && op == OpBatch {
 		_, closed = s.BatchRefs[r.ref]
+		settling = s.Settling(r.ref)
 	}
 	heldAtKill := false
 	if t != nil {
@@ -706,7 +710,7 @@ func (h *Harness) KillRound(ctx context.Context, round int, op, aim string) erro
 	}
 	p.Recovery = took
 	after, _ := h.readLedger()
-	p.Outcome = outcome(r, t, closed, heldAtKill, after)
+	p.Outcome = outcome(r, t, closed, settling, heldAtKill, after)
 	if n, err := h.waitNoReversals(ctx, 10*time.Second); err != nil || n != 0 {
 		bad = append(bad, Violation{VRecovery, fmt.Sprintf("round %d: %d reversals still queued 10 s after the restart (%v)", round, n, err)})
 	}

@@ -30,6 +30,17 @@ type Snapshot struct {
 	OpenBatch string
 }
 
+// Settling reports whether the batch close under ref had begun settling
+// (totals and batch number fixed) without the host's confirmation.
+func (s *Snapshot) Settling(ref string) bool {
+	for _, b := range s.Batches {
+		if b.Status == daemon.BatchSettling && b.Reference == ref {
+			return true
+		}
+	}
+	return false
+}
+
 // ByReference lists the transactions of a kind and reference, oldest
 // first.
 func (s *Snapshot) ByReference(kind daemon.Kind, ref string) []*daemon.Transaction {
