@@ -40,26 +40,22 @@ func joinBatch(tx *bolt.Tx, t *daemon.Transaction, newID string) error {
 }
 
 // OpenBatch returns the open batch.
-func (s *DB) OpenBatch() (*daemon.Batch, error) {
-	var b daemon.Batch
-	err := s.db.View(func(tx *bolt.Tx) error {
-		id := tx.Bucket(bucketMeta).Get(keyOpenBatch)
-		if id == nil {
-			return daemon.ErrNotFound
-		}
-		return getJSON(tx.Bucket(bucketBatches), id, &b)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &b, nil
-}
+func (s *DB) OpenBatch() (*daemon.Batch, error) { return s.batchAt(bucketMeta, keyOpenBatch) }
+
+// SettlingBatch returns the batch being settled.
+func (s *DB) SettlingBatch() (*daemon.Batch, error) { return s.batchAt(bucketMeta, keySettling) }
 
 // BatchByReference returns the batch closed under the reference.
 func (s *DB) BatchByReference(ref string) (*daemon.Batch, error) {
+	return s.batchAt(bucketBatchRefs, []byte(ref))
+}
+
+// batchAt loads the batch whose ID is stored under key in bucket, or
+// returns daemon.ErrNotFound.
+func (s *DB) batchAt(bucket, key []byte) (*daemon.Batch, error) {
 	var b daemon.Batch
 	err := s.db.View(func(tx *bolt.Tx) error {
-		id := tx.Bucket(bucketBatchRefs).Get([]byte(ref))
+		id := tx.Bucket(bucket).Get(key)
 		if id == nil {
 			return daemon.ErrNotFound
 		}
@@ -146,22 +142,6 @@ func (s *DB) BeginSettlement(ref string, automatic bool) (*daemon.Batch, error) 
 			return err
 		}
 		return putJSON(batches, []byte(b.ID), &b)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &b, nil
-}
-
-// SettlingBatch returns the batch being settled.
-func (s *DB) SettlingBatch() (*daemon.Batch, error) {
-	var b daemon.Batch
-	err := s.db.View(func(tx *bolt.Tx) error {
-		id := tx.Bucket(bucketMeta).Get(keySettling)
-		if id == nil {
-			return daemon.ErrNotFound
-		}
-		return getJSON(tx.Bucket(bucketBatches), id, &b)
 	})
 	if err != nil {
 		return nil, err
