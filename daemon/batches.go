@@ -52,15 +52,15 @@ func (e *Engine) settle(reference string, automatic bool) (*BatchResult, error) 
 	if b, err := e.deps.Store.BatchByReference(reference); err == nil {
 		return &BatchResult{Batch: b, Replayed: true}, nil
 	}
+	var finished *Batch
 	settling, err := e.deps.Store.SettlingBatch()
 	switch {
 	case err == nil:
-		b, err := e.finishSettlement(settling)
-		if err != nil {
+		if finished, err = e.finishSettlement(settling); err != nil {
 			return nil, err
 		}
-		if b.Reference == reference {
-			return &BatchResult{Batch: b}, nil
+		if finished.Reference == reference {
+			return &BatchResult{Batch: finished}, nil
 		}
 	case !errors.Is(err, ErrNotFound):
 		return nil, storageError(err)
@@ -73,6 +73,11 @@ func (e *Engine) settle(reference string, automatic bool) (*BatchResult, error) 
 		return nil, storageError(err)
 	}
 	if open == nil || open.TransactionCount() == 0 {
+		if automatic && finished != nil {
+			// The daily close finished the pending settlement; an
+			// empty batch on top of it would say nothing.
+			return &BatchResult{Batch: finished}, nil
+		}
 		b, err := e.deps.Store.CloseBatch(reference, e.Now(), automatic, e.ids.New("batch"), e.cfg.Currency)
 		if err != nil {
 			return nil, storageError(err)
@@ -185,7 +190,8 @@ func (e *Engine) CheckSchedule() {
 	}
 	ref := "AUTO-" + due.In(loc).Format("20060102-1504")
 	open, err := e.deps.Store.OpenBatch()
-	if err == nil && open.TransactionCount() > 0 {
+	_, serr := e.deps.Store.SettlingBatch()
+	if (err == nil && open.TransactionCount() > 0) || serr == nil {
 		if _, err := e.closeBatch(e.base, ref, true); err != nil {
 			e.deps.Log.Warn().Err(err).Msg("automatic settlement will be retried")
 			return

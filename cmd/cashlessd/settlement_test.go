@@ -63,3 +63,39 @@ func TestLostSettlementAnswerSettlesEverySaleOnce(t *testing.T) {
 		}
 	}
 }
+
+// A close the host never confirmed, and an ECR that never retries it: the
+// daily settlement finishes it under its own reference, and adds no empty
+// batch when nothing else was sold.
+func TestDailySettlementFinishesAPendingSettlement(t *testing.T) {
+	cfg := writeConfig(t, "[host]\ntimeout = \"1s\"\n[settlement]\nauto = true\ntime = \"23:00\"\n")
+	d := startDaemon(t, t.TempDir(), "--config", cfg)
+	d.card(map[string]any{"presentAfterMs": 0})
+	d.sale("DAILY-1", 800).expect(t, 200, "")
+	d.host(map[string]any{"dropResponse": true})
+	d.post("/cashless/v1/batch/close", map[string]any{"reference": "EOD-LOST"}).expect(t, 503, "communication_error")
+	d.host(map[string]any{"dropResponse": false})
+
+	d.post("/simulator/v1/clock", map[string]any{"advanceSeconds": 24 * 3600}).expect(t, 200, "")
+	st := d.post("/cashless/v1/status", map[string]any{})
+	if _, ok := st.body["pendingSettlement"]; ok {
+		t.Fatalf("the daily settlement left the pending one: %s", st.raw)
+	}
+	b := d.post("/cashless/v1/batch/close", map[string]any{"reference": "EOD-LOST"}).expect(t, 200, "")
+	if b.header.Get("Idempotent-Replayed") != "true" || b.num("transactionCount") != 1 || b.num("totalAmount") != 800 {
+		t.Fatalf("the pending batch under its own reference: %s", b.raw)
+	}
+	ledger, err := hostsim.ReadLedger(filepath.Join(d.dataDir, "hostsim", "ledger.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := 0
+	for _, s := range ledger.Settlements {
+		if s.ResponseCode == host.RCApproved {
+			accepted++
+		}
+	}
+	if accepted != 1 || len(ledger.Approvals) != 1 || !ledger.Approvals[0].Settled {
+		t.Fatalf("host settlements %+v, approvals %+v", ledger.Settlements, ledger.Approvals)
+	}
+}
