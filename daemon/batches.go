@@ -56,8 +56,8 @@ func (e *Engine) settle(reference string, automatic bool) (*BatchResult, error) 
 	settling, err := e.deps.Store.SettlingBatch()
 	switch {
 	case err == nil:
-		if finished, err = e.finishSettlement(settling); err != nil {
-			return nil, err
+		if finished, _, err = e.finishSettlement(settling); err != nil {
+			return nil, pendingSettlementError(settling, err)
 		}
 		if finished.Reference == reference {
 			return &BatchResult{Batch: finished}, nil
@@ -95,29 +95,53 @@ func (e *Engine) settle(reference string, automatic bool) (*BatchResult, error) 
 	if err != nil {
 		return nil, storageError(err)
 	}
-	b, err := e.finishSettlement(settling)
-	if err != nil {
-		return nil, err
+	b, maybeSettled, err := e.finishSettlement(settling)
+	switch {
+	case err == nil:
+		return &BatchResult{Batch: b}, nil
+	case maybeSettled:
+		return nil, pendingSettlementError(settling, err)
 	}
-	return &BatchResult{Batch: b}, nil
+	// The host surely did not settle (never reached, or it refused):
+	// the batch is open again, as if this close had not been tried.
+	if rerr := e.deps.Store.ReopenSettlement(settling.ID); rerr != nil {
+		e.deps.Log.Warn().Err(rerr).Str("batchId", settling.ID).Msg("batch stays settling")
+		return nil, pendingSettlementError(settling, err)
+	}
+	return nil, Errorf(CodeCommunicationError, "The acquirer host did not settle the batch; it stays open. Retry batch/close.")
+}
+
+// pendingSettlementError answers a close whose settlement the host may
+// have made without the terminal knowing; an error that already speaks to
+// the ECR (storage) is passed on.
+func pendingSettlementError(s *Batch, err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return Errorf(CodeCommunicationError, "The acquirer host did not confirm the settlement of the batch closed under reference %q; it stays pending and new transactions go to the next batch. Retry batch/close.", s.Reference)
 }
 
 // finishSettlement sends a settling batch's totals (uploading the batch
 // when the host's totals differ) and closes it once the host confirms.
-func (e *Engine) finishSettlement(s *Batch) (*Batch, error) {
-	err := e.deps.Host.Settle(e.base, SettlementRequest{Batch: s})
+// When it fails, maybeSettled tells whether a settlement went out without
+// an answer, so the host may have made it.
+func (e *Engine) finishSettlement(s *Batch) (b *Batch, maybeSettled bool, err error) {
+	err = e.deps.Host.Settle(e.base, SettlementRequest{Batch: s})
+	maybeSettled = errors.Is(err, ErrOutcomeUnknown)
 	if errors.Is(err, ErrTotalsMismatch) {
-		err = e.uploadAndSettle(s)
+		maybeSettled, err = e.uploadAndSettle(s)
 	}
 	if err != nil {
-		e.deps.Log.Warn().Err(err).Str("batchId", s.ID).Uint32("hostBatch", s.HostBatch).Msg("settlement failed")
-		return nil, Errorf(CodeCommunicationError, "The acquirer host did not confirm the settlement of the batch closed under reference %q; it stays pending and new transactions go to the next batch. Retry batch/close.", s.Reference)
+		e.deps.Log.Warn().Err(err).Str("batchId", s.ID).Uint32("hostBatch", s.HostBatch).Bool("maybeSettled", maybeSettled).
+			Msg("settlement failed")
+		return nil, maybeSettled, err
 	}
-	b, err := e.deps.Store.FinishSettlement(s.ID, e.Now())
-	if err != nil {
-		return nil, storageError(err)
+	if b, err = e.deps.Store.FinishSettlement(s.ID, e.Now()); err != nil {
+		// The host settled; only the local close failed.
+		return nil, true, storageError(err)
 	}
-	return e.closed(b), nil
+	return e.closed(b), false, nil
 }
 
 // closed logs a closed batch and prints its settlement report.
@@ -138,20 +162,23 @@ func (e *Engine) closed(b *Batch) *Batch {
 
 // uploadAndSettle answers a totals mismatch: every transaction of the
 // batch goes to the host (batch upload), then the settlement is repeated.
-func (e *Engine) uploadAndSettle(b *Batch) error {
+// It reports, as finishSettlement does, whether the second settlement may
+// have been made without an answer.
+func (e *Engine) uploadAndSettle(b *Batch) (maybeSettled bool, err error) {
 	up, ok := e.deps.Host.(BatchUploader)
 	if !ok {
-		return ErrTotalsMismatch
+		return false, ErrTotalsMismatch
 	}
 	txs, err := e.deps.Store.BatchTransactions(b.ID)
 	if err != nil {
-		return err
+		return false, err
 	}
 	e.deps.Log.Warn().Str("batchId", b.ID).Int("transactions", len(txs)).Msg("host totals differ: uploading the batch")
 	if err := up.UploadBatch(e.base, BatchUploadRequest{Batch: b, Transactions: txs}); err != nil {
-		return err
+		return false, err
 	}
-	return e.deps.Host.Settle(e.base, SettlementRequest{Batch: b})
+	err = e.deps.Host.Settle(e.base, SettlementRequest{Batch: b})
+	return errors.Is(err, ErrOutcomeUnknown), err
 }
 
 // nextSettlement is the first daily settlement time after now.

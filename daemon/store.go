@@ -53,6 +53,9 @@ type Store interface {
 	BeginSettlement(reference string, automatic bool) (*Batch, error)
 	// SettlingBatch returns the batch being settled, or ErrNotFound.
 	SettlingBatch() (*Batch, error)
+	// ReopenSettlement undoes BeginSettlement when the totals surely never
+	// reached the host: the batch is open again under its old number.
+	ReopenSettlement(batchID string) error
 	// FinishSettlement closes the settling batch under its reference once
 	// the host has confirmed it.
 	FinishSettlement(batchID string, closedAt time.Time) (*Batch, error)

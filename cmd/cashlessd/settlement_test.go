@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vinr/cashlessd/daemon/host"
@@ -97,5 +98,44 @@ func TestDailySettlementFinishesAPendingSettlement(t *testing.T) {
 	}
 	if accepted != 1 || len(ledger.Approvals) != 1 || !ledger.Approvals[0].Settled {
 		t.Fatalf("host settlements %+v, approvals %+v", ledger.Settlements, ledger.Approvals)
+	}
+}
+
+// A close that never reached the host leaves the batch open, as if it had
+// not been tried: the ECR may retry under another reference and gets the
+// batch, not an empty one.
+func TestUnreachableHostLeavesTheBatchOpen(t *testing.T) {
+	d := startDaemon(t, t.TempDir())
+	d.card(map[string]any{"presentAfterMs": 0})
+	d.sale("OPEN-1", 900).expect(t, 200, "")
+	d.host(map[string]any{"offline": true})
+	r := d.post("/cashless/v1/batch/close", map[string]any{"reference": "EOD-A"}).expect(t, 503, "communication_error")
+	if !strings.Contains(string(r.raw), "stays open") {
+		t.Errorf("message: %s", r.raw)
+	}
+	st := d.post("/cashless/v1/status", map[string]any{})
+	if _, ok := st.body["pendingSettlement"]; ok || st.obj("openBatch")["transactionCount"] != float64(1) {
+		t.Fatalf("status: %s", st.raw)
+	}
+	d.host(map[string]any{"offline": false})
+	d.sale("OPEN-2", 100).expect(t, 200, "")
+	b := d.post("/cashless/v1/batch/close", map[string]any{"reference": "EOD-B"}).expect(t, 200, "")
+	if b.num("transactionCount") != 2 || b.num("totalAmount") != 1000 {
+		t.Fatalf("close under the new reference: %s", b.raw)
+	}
+	d.post("/cashless/v1/batch/close", map[string]any{"reference": "EOD-A"}).expect(t, 200, "")
+	ledger, err := hostsim.ReadLedger(filepath.Join(d.dataDir, "hostsim", "ledger.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches := map[string]bool{}
+	for _, a := range ledger.Approvals {
+		batches[a.Batch] = true
+		if !a.Settled {
+			t.Errorf("approval of %d not settled", a.Amount)
+		}
+	}
+	if len(batches) != 1 {
+		t.Errorf("both sales belong to one host batch: %v", batches)
 	}
 }

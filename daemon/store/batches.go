@@ -149,6 +149,39 @@ func (s *DB) BeginSettlement(ref string, automatic bool) (*daemon.Batch, error) 
 	return &b, nil
 }
 
+// ReopenSettlement undoes BeginSettlement for a batch whose totals never
+// reached the host: the batch is open again under its old batch number.
+// It refuses (and changes nothing) when the batch is not the settling one
+// or when a new batch was opened meanwhile.
+func (s *DB) ReopenSettlement(batchID string) error {
+	return s.update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		batches := tx.Bucket(bucketBatches)
+		if string(meta.Get(keySettling)) != batchID {
+			return fmt.Errorf("batch %s is not settling", batchID)
+		}
+		if id := meta.Get(keyOpenBatch); id != nil {
+			return fmt.Errorf("batch %s was opened after %s began settling", id, batchID)
+		}
+		var b daemon.Batch
+		if err := getJSON(batches, []byte(batchID), &b); err != nil {
+			return err
+		}
+		previous := uint64(b.HostBatch) - 1
+		if err := tx.Bucket(bucketCounters).Put([]byte(daemon.CounterBatch), u64(previous)); err != nil {
+			return err
+		}
+		b.Status, b.Reference, b.Automatic, b.HostBatch = daemon.BatchOpen, "", false, 0
+		if err := meta.Delete(keySettling); err != nil {
+			return err
+		}
+		if err := meta.Put(keyOpenBatch, []byte(batchID)); err != nil {
+			return err
+		}
+		return putJSON(batches, []byte(batchID), &b)
+	})
+}
+
 // FinishSettlement closes the settling batch batchID under the reference
 // it began settling with. A batch already closed is returned unchanged.
 func (s *DB) FinishSettlement(batchID string, closedAt time.Time) (*daemon.Batch, error) {

@@ -268,3 +268,35 @@ func TestSettlingBatchTakesNoMoreTransactionsAndSurvivesReopen(t *testing.T) {
 		t.Fatal("an open batch was finished without beginning settlement")
 	}
 }
+
+func TestReopenSettlementUndoesBeginSettlement(t *testing.T) {
+	db, _ := openTest(t)
+	book(t, db, approved("tpay_1", daemon.KindSale, "A", 1000))
+	s, err := db.BeginSettlement("EOD-1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ReopenSettlement(s.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := db.Counter(daemon.CounterBatch); n != 0 {
+		t.Fatalf("batch number %d after reopening, want 0", n)
+	}
+	if _, err := db.SettlingBatch(); !errors.Is(err, daemon.ErrNotFound) {
+		t.Fatalf("still settling: %v", err)
+	}
+	book(t, db, approved("tpay_2", daemon.KindSale, "B", 500))
+	open, err := db.OpenBatch()
+	if err != nil || open.ID != s.ID || open.Status != daemon.BatchOpen || open.Reference != "" || open.HostBatch != 0 || open.SaleAmount != 1500 {
+		t.Fatalf("reopened batch %+v %v", open, err)
+	}
+	// Once a new batch was opened behind a settling one, it cannot reopen.
+	s, _ = db.BeginSettlement("EOD-2", false)
+	book(t, db, approved("tpay_3", daemon.KindSale, "C", 700))
+	if err := db.ReopenSettlement(s.ID); err == nil {
+		t.Fatal("reopened a settling batch with a newer batch open")
+	}
+	if got, err := db.SettlingBatch(); err != nil || got.ID != s.ID {
+		t.Fatalf("the refused reopen changed the settling batch: %+v %v", got, err)
+	}
+}
