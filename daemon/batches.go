@@ -199,6 +199,10 @@ func (e *Engine) nextSettlement(now time.Time) time.Time {
 	return at
 }
 
+// autoRetryEvery is how long a failed daily settlement waits before it is
+// tried again.
+const autoRetryEvery = time.Minute
+
 // CheckSchedule closes the batch when the daily settlement time has come.
 // The engine calls it every second; the simulator's clock calls it after
 // moving time forward. A busy terminal settles as soon as it is free.
@@ -206,7 +210,7 @@ func (e *Engine) CheckSchedule() {
 	e.mu.Lock()
 	due := e.nextAuto
 	now := e.Now()
-	if due.IsZero() || now.Before(due) || e.active != nil || e.draining {
+	if due.IsZero() || now.Before(due) || now.Before(e.autoRetryAt) || e.active != nil || e.draining {
 		e.mu.Unlock()
 		return
 	}
@@ -220,11 +224,15 @@ func (e *Engine) CheckSchedule() {
 	_, serr := e.deps.Store.SettlingBatch()
 	if (err == nil && open.TransactionCount() > 0) || serr == nil {
 		if _, err := e.closeBatch(e.base, ref, true); err != nil {
-			e.deps.Log.Warn().Err(err).Msg("automatic settlement will be retried")
+			e.mu.Lock()
+			e.autoRetryAt = now.Add(autoRetryEvery)
+			e.mu.Unlock()
+			e.deps.Log.Warn().Err(err).Dur("retryIn", autoRetryEvery).Msg("automatic settlement will be retried")
 			return
 		}
 	}
 	e.mu.Lock()
 	e.nextAuto = e.nextSettlement(now)
+	e.autoRetryAt = time.Time{}
 	e.mu.Unlock()
 }

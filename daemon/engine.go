@@ -68,6 +68,9 @@ type Engine struct {
 	active   *active
 	draining bool
 	nextAuto time.Time
+	// autoRetryAt holds off the next try of a daily settlement that
+	// failed (host down), so it is not retried every second.
+	autoRetryAt time.Time
 
 	printerCache printerStatusCache
 	reversing    sync.Mutex // one reversal pass at a time

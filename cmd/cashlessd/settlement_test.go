@@ -3,6 +3,7 @@ package main
 import (
 	"path/filepath"
 	"strings"
+	"time"
 	"testing"
 
 	"github.com/vinr/cashlessd/daemon/host"
@@ -137,5 +138,29 @@ func TestUnreachableHostLeavesTheBatchOpen(t *testing.T) {
 	}
 	if len(batches) != 1 {
 		t.Errorf("both sales belong to one host batch: %v", batches)
+	}
+}
+
+// A daily settlement that fails (host down) is retried a minute later,
+// not on every tick of the scheduler.
+func TestFailedDailySettlementWaitsBeforeItRetries(t *testing.T) {
+	cfg := writeConfig(t, "[settlement]\nauto = true\ntime = \"23:00\"\n")
+	d := startDaemon(t, t.TempDir(), "--config", cfg)
+	d.card(map[string]any{"presentAfterMs": 0})
+	d.sale("RETRY-1", 400).expect(t, 200, "")
+	d.host(map[string]any{"offline": true})
+	d.post("/simulator/v1/clock", map[string]any{"advanceSeconds": 24 * 3600}).expect(t, 200, "")
+	time.Sleep(2500 * time.Millisecond) // the scheduler ticks every second
+	if n := strings.Count(d.logs.String(), "automatic settlement will be retried"); n != 1 {
+		t.Fatalf("%d failed tries, want 1", n)
+	}
+	d.host(map[string]any{"offline": false})
+	d.post("/simulator/v1/clock", map[string]any{"advanceSeconds": 30}).expect(t, 200, "")
+	if st := d.post("/cashless/v1/status", map[string]any{}); st.obj("openBatch")["transactionCount"] != float64(1) {
+		t.Fatalf("retried before the minute was up: %s", st.raw)
+	}
+	d.post("/simulator/v1/clock", map[string]any{"advanceSeconds": 31}).expect(t, 200, "")
+	if st := d.post("/cashless/v1/status", map[string]any{}); st.obj("openBatch")["transactionCount"] != float64(0) {
+		t.Fatalf("not retried after the minute: %s", st.raw)
 	}
 }
