@@ -98,10 +98,9 @@ func (p *pinPad) OfflinePIN(ctx context.Context, req emv.PINRequest) (emv.Offlin
 
 // counter is a Transport that counts what crosses it.
 type counter struct {
-	t              emv.Transport
-	apdus, bytes   int
-	commands       [][]byte
-	responsesTotal int
+	t            emv.Transport
+	apdus, bytes int
+	commands     [][]byte
 }
 
 func (c *counter) Transmit(ctx context.Context, apdu []byte) ([]byte, error) {

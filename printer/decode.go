@@ -2,7 +2,6 @@ package printer
 
 import (
 	"strings"
-	"unicode"
 
 	"github.com/vinr/cashlessd/daemon"
 )
@@ -133,12 +132,4 @@ func Decode(data []byte) []daemon.Line {
 // daemon.Document.Text does, so printed paper and receiptData compare equal.
 func Render(lines []daemon.Line, width int) string {
 	return daemon.Document{Width: width, Lines: lines}.Text()
-}
-
-// visible shows a control character of a QR payload as '.'.
-func visible(r rune) rune {
-	if unicode.IsControl(r) {
-		return '.'
-	}
-	return r
 }

@@ -7,7 +7,6 @@
 package sim
 
 import (
-	"context"
 	"sync"
 	"time"
 
@@ -116,19 +115,4 @@ func (w *World) snapshot() cardState {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.card
-}
-
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
