@@ -319,17 +319,8 @@ func (s *Session) offlinePIN(ctx context.Context) (bool, error) {
 	}
 	for range maxPINAttempts {
 		res, err := s.pins.OfflinePIN(ctx, s.pinRequest(tries))
-		switch {
-		case ctx.Err() != nil:
-			return false, ctx.Err()
-		case errors.Is(err, ErrPINBypassed):
-			s.tvr.Set(TVRPINNotEntered)
-			return false, nil
-		case errors.Is(err, ErrPINPadUnavailable):
-			s.tvr.Set(TVRPINPadNotPresent)
-			return false, nil
-		case err != nil:
-			return false, fmt.Errorf("offline PIN: %w", err)
+		if ended, err := s.pinEntryEnded(ctx, err, "offline PIN"); ended {
+			return false, err
 		}
 		switch res.Status {
 		case PINVerified:
@@ -352,20 +343,31 @@ func (s *Session) offlinePIN(ctx context.Context) (bool, error) {
 	return false, nil
 }
 
+// pinEntryEnded reads the PIN pad's error: the entry ended without a PIN
+// when the context ended, the cardholder bypassed it (TVR: PIN not
+// entered) or there is no PIN pad (TVR: PIN pad not present), which are
+// CVM failures and not errors, or when the PIN pad failed (an error).
+func (s *Session) pinEntryEnded(ctx context.Context, err error, what string) (bool, error) {
+	switch {
+	case ctx.Err() != nil:
+		return true, ctx.Err()
+	case errors.Is(err, ErrPINBypassed):
+		s.tvr.Set(TVRPINNotEntered)
+		return true, nil
+	case errors.Is(err, ErrPINPadUnavailable):
+		s.tvr.Set(TVRPINPadNotPresent)
+		return true, nil
+	case err != nil:
+		return true, fmt.Errorf("%s: %w", what, err)
+	}
+	return false, nil
+}
+
 // onlinePIN has the PIN pad collect an enciphered online PIN.
 func (s *Session) onlinePIN(ctx context.Context) (bool, error) {
 	pin, err := s.pins.OnlinePIN(ctx, s.pinRequest(-1))
-	switch {
-	case ctx.Err() != nil:
-		return false, ctx.Err()
-	case errors.Is(err, ErrPINBypassed):
-		s.tvr.Set(TVRPINNotEntered)
-		return false, nil
-	case errors.Is(err, ErrPINPadUnavailable):
-		s.tvr.Set(TVRPINPadNotPresent)
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("online PIN: %w", err)
+	if ended, err := s.pinEntryEnded(ctx, err, "online PIN"); ended {
+		return false, err
 	}
 	if len(pin.Block) == 0 {
 		return false, errors.New("emv: PIN pad returned an empty PIN block")
