@@ -162,3 +162,78 @@ func TestFaultCorruptDatabaseStopsTheDaemon(t *testing.T) {
 		})
 	}
 }
+
+// TestFaultReadOnlyDiskRefusesNewWork restarts the daemon on a data
+// directory whose file system became read-only (as the kernel remounts
+// failing flash): it starts, answers status and replays, refuses new work
+// of every kind and batch closes with 503 storage_unavailable before the
+// card or the host is touched, and works again once the file system is
+// writable and the daemon restarted. Needs root to mount; skipped
+// otherwise.
+func TestFaultReadOnlyDiskRefusesNewWork(t *testing.T) {
+	mnt := filepath.Join(t.TempDir(), "tmpfs")
+	if err := faults.MountTmpfs(mnt, 8<<20); err != nil {
+		t.Skipf("no tmpfs for a read-only disk: %v", err)
+	}
+	t.Cleanup(func() { _ = faults.Unmount(mnt) }) // after the daemons stopped
+	p, ledger, cfg := hostBehindProxy(t, 2*time.Second)
+	data := filepath.Join(mnt, "data")
+	d := startDaemon(t, data, "--config", cfg)
+	d.card(map[string]any{"pan": "4242424242424242", "presentAfterMs": 0})
+	first := d.sale("RO-0", 5000).expect(t, 200, "")
+	d.post("/cashless/v1/preauth", map[string]any{"amount": 5000, "currency": "USD", "reference": "RO-P"}).expect(t, 200, "")
+	d.stop()
+	if err := faults.RemountReadOnly(mnt, true); err != nil {
+		t.Fatal(err)
+	}
+
+	d = startDaemon(t, data, "--config", cfg)
+	if !strings.Contains(d.logs.String(), "read-only") {
+		t.Errorf("the read-only data directory was not logged:\n%s", d.logs.String())
+	}
+	d.card(map[string]any{"presentAfterMs": 2000})
+	before, _ := hostsim.ReadLedger(ledger)
+	mark := p.Mark()
+	for _, c := range []struct {
+		path string
+		body map[string]any
+	}{
+		{"/cashless/v1/sale", map[string]any{"amount": 1234, "currency": "USD", "reference": "RO-1"}},
+		{"/cashless/v1/preauth", map[string]any{"amount": 1234, "currency": "USD", "reference": "RO-2"}},
+		{"/cashless/v1/refund", map[string]any{"originalReference": "RO-0", "amount": 100, "currency": "USD", "reference": "RO-3"}},
+		{"/cashless/v1/preauth/complete", map[string]any{"originalReference": "RO-P", "captureAmount": 100, "currency": "USD", "reference": "RO-4"}},
+		{"/cashless/v1/batch/close", map[string]any{"reference": "RO-EOD"}},
+	} {
+		begin := time.Now()
+		r := d.post(c.path, c.body).expect(t, 503, "storage_unavailable")
+		if took := time.Since(begin); took > 1500*time.Millisecond {
+			t.Errorf("%s took %s: the card was waited for", c.path, took)
+		}
+		if !strings.Contains(r.obj("error")["message"].(string), "read-only") {
+			t.Errorf("%s", r.raw)
+		}
+	}
+	for _, e := range p.Since(mark) {
+		if e.Dir == faults.Up && e.MTI != "0800" {
+			t.Errorf("the host got %s while the disk was read-only", e.MTI)
+		}
+	}
+	if after, _ := hostsim.ReadLedger(ledger); len(after.Approvals) != len(before.Approvals) {
+		t.Errorf("the host booked %d approvals on a read-only disk", len(after.Approvals)-len(before.Approvals))
+	}
+	again := d.sale("RO-0", 5000).expect(t, 200, "")
+	if again.header.Get("Idempotent-Replayed") != "true" || again.str("transactionId") != first.str("transactionId") {
+		t.Errorf("replay on a read-only disk: %s", again.raw)
+	}
+	d.post("/cashless/v1/status", "{}").expect(t, 200, "")
+	d.post("/cashless/v1/receipt/last", "{}").expect(t, 200, "")
+	d.stop()
+
+	if err := faults.RemountReadOnly(mnt, false); err != nil {
+		t.Fatal(err)
+	}
+	d = startDaemon(t, data, "--config", cfg)
+	d.card(map[string]any{"presentAfterMs": 0})
+	d.sale("RO-1", 1234).expect(t, 200, "")
+	d.post("/cashless/v1/batch/close", map[string]any{"reference": "RO-EOD"}).expect(t, 200, "")
+}

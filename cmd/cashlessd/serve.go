@@ -93,6 +93,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if db.ReadOnly() {
+		log.Error().Str("dataDir", cfg.DataDir).Msg("the data directory's file system is read-only: status, receipts and " +
+			"replays are answered, new transactions and batch closes are refused with storage_unavailable; " +
+			"make it writable and restart cashlessd")
+	}
 	keys, err := auth.New(db, cfg.Simulator)
 	if err != nil {
 		return err
@@ -151,11 +156,16 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("recovering pending transactions: %w", err)
 	}
 	adminSrv, err := admin.Listen(cfg.DataDir, keys)
-	if err != nil {
+	switch {
+	case err != nil && db.ReadOnly():
+		// Nothing could rotate the key anyway: the database is read-only.
+		log.Warn().Err(err).Msg("no admin socket on a read-only data directory")
+	case err != nil:
 		_ = engine.Stop(context.Background())
 		return err
+	default:
+		defer adminSrv.Close()
 	}
-	defer adminSrv.Close()
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

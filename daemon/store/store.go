@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -47,19 +48,36 @@ var (
 // schemaVersion is the layout version written at creation.
 const schemaVersion = 1
 
+// allBuckets are the top-level buckets Open creates.
+var allBuckets = [][]byte{bucketTransactions, bucketRefs, bucketPending, bucketReversals, bucketAdvices, bucketBatches,
+	bucketBatchRefs, bucketBatchMembers, bucketMeta, bucketCounters}
+
 // ErrLocked means another process (usually the running daemon) holds the
 // database.
 var ErrLocked = errors.New("database is in use by another process")
 
+// ErrReadOnly is what every write returns when the data directory's file
+// system is read-only: the database was opened read-only, so replays,
+// receipts and status still answer while new work is refused.
+var ErrReadOnly = errors.New("the data directory's file system is read-only")
+
 // DB is the bbolt-backed store. It implements daemon.Store and
 // daemon.KeyStore.
 type DB struct {
-	db      *bolt.DB
-	commits atomic.Uint64
+	db       *bolt.DB
+	readOnly bool
+	commits  atomic.Uint64
 }
+
+// ReadOnly reports whether the database was opened read-only because its
+// file system is: every write then fails with ErrReadOnly.
+func (s *DB) ReadOnly() bool { return s.readOnly }
 
 // update runs fn in one read-write bbolt transaction and counts the commit.
 func (s *DB) update(fn func(*bolt.Tx) error) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
 	err := s.db.Update(fn)
 	if err == nil {
 		s.commits.Add(1)
@@ -91,27 +109,39 @@ func open(dir string, lockTimeout time.Duration) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	if err := os.Chmod(dir, 0o700); err != nil {
+	// A read-only file system (flash the kernel remounted read-only
+	// after errors, or a mount a technician got wrong) opens the
+	// existing database read-only.
+	readOnly := false
+	if err := os.Chmod(dir, 0o700); errors.Is(err, syscall.EROFS) {
+		readOnly = true
+	} else if err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
 	if lockTimeout <= 0 {
 		lockTimeout = time.Second
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: readOnly})
+	if errors.Is(err, syscall.EROFS) && !readOnly {
+		readOnly = true
+		db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: true})
+	}
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("%s: %w", path, ErrLocked)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot open database %s (it is left untouched; move it aside or restore a backup): %w", path, err)
 	}
+	if readOnly {
+		return openedReadOnly(db, path)
+	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketTransactions, bucketRefs, bucketPending, bucketReversals, bucketAdvices, bucketBatches,
-			bucketBatchRefs, bucketBatchMembers, bucketMeta, bucketCounters} {
+		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -129,6 +159,27 @@ func open(dir string, lockTimeout time.Duration) (*DB, error) {
 		return nil, fmt.Errorf("cannot initialise database %s: %w", path, err)
 	}
 	return &DB{db: db}, nil
+}
+
+// openedReadOnly checks a database opened read-only: every bucket is there
+// (it cannot be created) and the schema is not newer than this build.
+func openedReadOnly(db *bolt.DB, path string) (*DB, error) {
+	err := db.View(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if tx.Bucket(name) == nil {
+				return fmt.Errorf("bucket %q is missing and cannot be created", name)
+			}
+		}
+		if v := tx.Bucket(bucketMeta).Get(keySchema); v != nil && binary.BigEndian.Uint64(v) > schemaVersion {
+			return fmt.Errorf("database schema %d is newer than this cashlessd (%d)", binary.BigEndian.Uint64(v), schemaVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("cannot open database %s on a read-only file system: %w", path, err)
+	}
+	return &DB{db: db, readOnly: true}, nil
 }
 
 // Close closes the database.

@@ -32,6 +32,20 @@ func MountTmpfs(dir string, size int64) error {
 	return unix.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d,mode=0700", size))
 }
 
+// RemountReadOnly remounts the file system mounted at dir read-only (or
+// read-write again). Linux refuses while a file on it is open for
+// writing, so stop the daemon first.
+func RemountReadOnly(dir string, readOnly bool) error {
+	flags := uintptr(unix.MS_REMOUNT)
+	if readOnly {
+		flags |= unix.MS_RDONLY
+	}
+	if err := unix.Mount("", dir, "", flags, ""); err != nil {
+		return fmt.Errorf("remounting %s (read-only %v): %w", dir, readOnly, err)
+	}
+	return nil
+}
+
 // Unmount unmounts dir (lazily, so a lingering descriptor cannot keep it).
 func Unmount(dir string) error { return unix.Unmount(dir, unix.MNT_DETACH) }
 
@@ -60,11 +74,14 @@ func FillDisk(dir string) (string, error) {
 }
 
 // RunStorage runs the storage faults: a full disk while the daemon runs
-// (on a small tmpfs; skipped with a note when it cannot be mounted) and a
-// corrupt database at start-up.
+// and a read-only one at start-up (each on a small tmpfs; skipped with a
+// note when it cannot be mounted), and a corrupt database at start-up.
 func RunStorage(ctx context.Context, opt Options) (*Report, error) {
 	r := NewReport()
 	if err := fullDisk(ctx, opt, r); err != nil {
+		return r, err
+	}
+	if err := readOnlyDisk(ctx, opt, r); err != nil {
 		return r, err
 	}
 	if err := corruptDatabase(ctx, opt, r); err != nil {
@@ -115,58 +132,13 @@ func fullDisk(ctx context.Context, opt Options, r *Report) error {
 	if err := h.sim(ctx, "/simulator/v1/card", map[string]any{"presentAfterMs": 2000}); err != nil {
 		return err
 	}
-	ledgerBefore, _ := h.readLedger()
 	filler, err := FillDisk(mnt)
 	if err != nil {
 		return err
 	}
 	var st unix.Statfs_t
 	_ = unix.Statfs(mnt, &st)
-	mark := h.proxy.Mark()
-	calls := []struct {
-		name, path string
-		body       map[string]any
-	}{
-		{"sale", "/cashless/v1/sale", map[string]any{"amount": 1234, "currency": "USD", "reference": "FULL-S1"}},
-		{"preauth", "/cashless/v1/preauth", map[string]any{"amount": 1234, "currency": "USD", "reference": "FULL-P1"}},
-		{"refund", "/cashless/v1/refund", map[string]any{"originalReference": "FULL-S0", "amount": 100, "currency": "USD", "reference": "FULL-R1"}},
-		{"completion", "/cashless/v1/preauth/complete", map[string]any{"originalReference": "FULL-P0", "captureAmount": 100, "currency": "USD", "reference": "FULL-C1"}},
-	}
-	refused := 0
-	for _, c := range calls {
-		begin := time.Now()
-		a := h.ecr.Post(ctx, c.path, c.body)
-		took := time.Since(begin)
-		ok := a.Status == 503 && a.Code() == daemon.CodeStorageUnavailable
-		if ok {
-			refused++
-		} else {
-			bad("%s got %s, want 503 storage_unavailable: %s", c.name, a.Outcome(), a.Raw)
-		}
-		if c.name == "sale" || c.name == "preauth" {
-			if took >= 1500*time.Millisecond {
-				bad("%s took %s: the card (presented after 2 s) was waited for", c.name, took)
-			}
-		}
-		row := Row{Class: "storage", Fault: "disk full (8 MiB tmpfs, 0 bytes free): " + c.name, Times: 1, Outcome: a.Outcome()}
-		if !ok {
-			row.Bad = 1
-		}
-		r.Add(row)
-	}
-	for _, e := range h.proxy.Since(mark) {
-		if e.Dir == Up && e.MTI != "0800" {
-			bad("the host got %s while the disk was full", e.MTI)
-		}
-	}
-	if l, _ := h.readLedger(); len(l.Approvals) != len(ledgerBefore.Approvals) {
-		bad("the host booked %d approvals while the disk was full", len(l.Approvals)-len(ledgerBefore.Approvals))
-	}
-	status := h.ecr.Post(ctx, "/cashless/v1/status", "{}")
-	if status.Status != 200 {
-		bad("status on a full disk: %s", status.Outcome())
-	}
-	r.Add(Row{Class: "storage", Fault: "disk full: status", Times: 1, Outcome: status.Outcome(), Bad: map[bool]int{true: 0, false: 1}[status.Status == 200]})
+	refused, total := h.expectRefused(ctx, r, "FULL", "disk full (8 MiB tmpfs, 0 bytes free)", bad)
 	// A batch close on a full disk may reach the host (settlement comes
 	// before the local close); it must fail cleanly and succeed on retry.
 	closeA := h.ecr.Post(ctx, "/cashless/v1/batch/close", map[string]any{"reference": "FULL-B1"})
@@ -191,7 +163,144 @@ func fullDisk(ctx context.Context, opt Options, r *Report) error {
 	r.Add(Row{Class: "storage", Fault: "disk full, then space freed: the same sale reference again (no restart)", Times: 1,
 		Outcome: after.Outcome(), Bad: map[bool]int{true: 0, false: 1}[after.Status == 200]})
 	h.final(ctx)
-	r.Note("Disk full: %d of %d new transactions refused with storage_unavailable; the host saw no financial message and booked nothing; %d free blocks at the time.", refused, len(calls), st.Bavail)
+	r.Note("Disk full: %d of %d new transactions refused with storage_unavailable; the host saw no financial message and booked nothing; %d free blocks at the time.", refused, total, st.Bavail)
+	return nil
+}
+
+// expectRefused sends every kind of new work (originals prefix+"-S0" and
+// prefix+"-P0" must exist) and checks each is refused with 503
+// storage_unavailable before the card (presented after 2 s) or the host
+// is touched, and that status still answers. It returns how many of how
+// many were refused.
+func (h *Harness) expectRefused(ctx context.Context, r *Report, prefix, fault string, bad func(string, ...any)) (int, int) {
+	ledgerBefore, _ := h.readLedger()
+	mark := h.proxy.Mark()
+	calls := []struct {
+		name, path string
+		body       map[string]any
+	}{
+		{"sale", "/cashless/v1/sale", map[string]any{"amount": 1234, "currency": "USD", "reference": prefix + "-S1"}},
+		{"preauth", "/cashless/v1/preauth", map[string]any{"amount": 1234, "currency": "USD", "reference": prefix + "-P1"}},
+		{"refund", "/cashless/v1/refund", map[string]any{"originalReference": prefix + "-S0", "amount": 100, "currency": "USD", "reference": prefix + "-R1"}},
+		{"completion", "/cashless/v1/preauth/complete", map[string]any{"originalReference": prefix + "-P0", "captureAmount": 100, "currency": "USD", "reference": prefix + "-C1"}},
+	}
+	refused := 0
+	for _, c := range calls {
+		begin := time.Now()
+		a := h.ecr.Post(ctx, c.path, c.body)
+		took := time.Since(begin)
+		ok := a.Status == 503 && a.Code() == daemon.CodeStorageUnavailable
+		if ok {
+			refused++
+		} else {
+			bad("%s got %s, want 503 storage_unavailable: %s", c.name, a.Outcome(), a.Raw)
+		}
+		if (c.name == "sale" || c.name == "preauth") && took >= 1500*time.Millisecond {
+			bad("%s took %s: the card (presented after 2 s) was waited for", c.name, took)
+		}
+		r.Add(Row{Class: "storage", Fault: fault + ": " + c.name, Times: 1, Outcome: a.Outcome(), Bad: map[bool]int{true: 0, false: 1}[ok]})
+	}
+	for _, e := range h.proxy.Since(mark) {
+		if e.Dir == Up && e.MTI != "0800" {
+			bad("the host got %s", e.MTI)
+		}
+	}
+	if l, _ := h.readLedger(); len(l.Approvals) != len(ledgerBefore.Approvals) {
+		bad("the host booked %d approvals", len(l.Approvals)-len(ledgerBefore.Approvals))
+	}
+	status := h.ecr.Post(ctx, "/cashless/v1/status", "{}")
+	if status.Status != 200 {
+		bad("status: %s", status.Outcome())
+	}
+	r.Add(Row{Class: "storage", Fault: fault + ": status", Times: 1, Outcome: status.Outcome(), Bad: map[bool]int{true: 0, false: 1}[status.Status == 200]})
+	return refused, len(calls)
+}
+
+// readOnlyDisk restarts the daemon on a data directory whose file system
+// was remounted read-only (as the kernel does with failing flash) and
+// checks that it still starts and answers status and replays, refuses
+// every kind of new work with storage_unavailable before the card or the
+// host is touched, and works again once the file system is writable and
+// the daemon restarted.
+func readOnlyDisk(ctx context.Context, opt Options, r *Report) error {
+	mnt := filepath.Join(opt.Dir, "tmpfs-ro")
+	if err := MountTmpfs(mnt, 8<<20); err != nil {
+		r.Add(Row{Class: "storage", Fault: "read-only disk (tmpfs)", Times: 0, Outcome: "skipped: " + err.Error()})
+		return nil
+	}
+	defer func() { _ = Unmount(mnt) }()
+	o := opt
+	o.Dir = filepath.Join(opt.Dir, "ro")
+	o.DataDir = filepath.Join(mnt, "terminal")
+	h, err := NewHarness(o, "")
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	h.Report = r
+	if _, err := h.startDaemon(ctx); err != nil {
+		return err
+	}
+	bad := func(f string, a ...any) { r.Violate(Violation{VStorage, "read-only disk: " + fmt.Sprintf(f, a...)}) }
+	if err := h.sim(ctx, "/simulator/v1/card", map[string]any{"pan": "4242424242424242", "presentAfterMs": 0}); err != nil {
+		return err
+	}
+	sale := map[string]any{"amount": 5000, "currency": "USD", "reference": "RO-S0"}
+	first := h.ecr.Post(ctx, "/cashless/v1/sale", sale)
+	if first.Status != 200 {
+		return fmt.Errorf("setup sale: %s", first.Raw)
+	}
+	if a := h.ecr.Post(ctx, "/cashless/v1/preauth", map[string]any{"amount": 5000, "currency": "USD", "reference": "RO-P0"}); a.Status != 200 {
+		return fmt.Errorf("setup preauth: %s", a.Raw)
+	}
+	if err := h.stopDaemon(); err != nil {
+		return err
+	}
+	if err := RemountReadOnly(mnt, true); err != nil {
+		return err
+	}
+	if _, err := h.startDaemon(ctx); err != nil {
+		bad("the daemon did not start on a read-only data directory: %v", err)
+		r.Add(Row{Class: "storage", Fault: "read-only disk: start-up", Times: 1, Outcome: "refused to start", Bad: 1})
+		return nil
+	}
+	if err := h.sim(ctx, "/simulator/v1/card", map[string]any{"presentAfterMs": 2000}); err != nil {
+		return err
+	}
+	refused, total := h.expectRefused(ctx, r, "RO", "read-only disk (tmpfs remounted read-only)", bad)
+	replay := h.ecr.Post(ctx, "/cashless/v1/sale", sale)
+	replayed := replay.Status == 200 && replay.Header.Get("Idempotent-Replayed") == "true"
+	if !replayed {
+		bad("replay of an approved sale: %s", replay.Outcome())
+	}
+	r.Add(Row{Class: "storage", Fault: "read-only disk: replay of a sale approved before", Times: 1, Outcome: replay.Outcome(), Bad: map[bool]int{true: 0, false: 1}[replayed]})
+	closeRO := h.ecr.Post(ctx, "/cashless/v1/batch/close", map[string]any{"reference": "RO-B1"})
+	closeRefused := closeRO.Status == 503 && closeRO.Code() == daemon.CodeStorageUnavailable
+	if !closeRefused {
+		bad("batch close: %s", closeRO.Outcome())
+	}
+	r.Add(Row{Class: "storage", Fault: "read-only disk: batch close", Times: 1, Outcome: closeRO.Outcome(), Bad: map[bool]int{true: 0, false: 1}[closeRefused]})
+
+	if err := h.stopDaemon(); err != nil {
+		return err
+	}
+	if err := RemountReadOnly(mnt, false); err != nil {
+		return err
+	}
+	if _, err := h.startDaemon(ctx); err != nil {
+		return err
+	}
+	if err := h.sim(ctx, "/simulator/v1/card", map[string]any{"presentAfterMs": 0}); err != nil {
+		return err
+	}
+	after := h.ecr.Post(ctx, "/cashless/v1/sale", map[string]any{"amount": 1234, "currency": "USD", "reference": "RO-S1"})
+	if after.Status != 200 {
+		bad("after remounting read-write and restarting, the sale got %s", after.Outcome())
+	}
+	r.Add(Row{Class: "storage", Fault: "read-only disk, then writable and restarted: the same sale reference again", Times: 1,
+		Outcome: after.Outcome(), Bad: map[bool]int{true: 0, false: 1}[after.Status == 200]})
+	h.final(ctx)
+	r.Note("Read-only disk: %d of %d new transactions refused with storage_unavailable; the host saw no financial message and booked nothing.", refused, total)
 	return nil
 }
 
