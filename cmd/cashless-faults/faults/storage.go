@@ -95,39 +95,14 @@ func RunStorage(ctx context.Context, opt Options) (*Report, error) {
 // the host is touched, that status still answers, and that the terminal
 // works again once space is freed, without a restart.
 func fullDisk(ctx context.Context, opt Options, r *Report) error {
-	mnt := filepath.Join(opt.Dir, "tmpfs")
-	if err := MountTmpfs(mnt, 8<<20); err != nil {
-		r.Add(Row{Class: "storage", Fault: "disk full (tmpfs)", Times: 0, Outcome: "skipped: " + err.Error()})
-		return nil
-	}
-	defer func() { _ = Unmount(mnt) }()
-	o := opt
-	o.Dir = filepath.Join(opt.Dir, "full")
-	o.DataDir = filepath.Join(mnt, "terminal")
-	h, err := NewHarness(o, "")
-	if err != nil {
+	h, mnt, done, err := onTmpfs(ctx, opt, r, "full", "disk full (tmpfs)")
+	if h == nil || err != nil {
 		return err
 	}
-	defer h.Close()
-	h.Report = r
-	if _, err := h.startDaemon(ctx); err != nil {
-		return err
-	}
+	defer done()
 	bad := func(f string, a ...any) { r.Violate(Violation{VStorage, "disk full: " + fmt.Sprintf(f, a...)}) }
-	if err := h.sim(ctx, "/simulator/v1/card", map[string]any{"pan": "4242424242424242", "presentAfterMs": 0}); err != nil {
+	if err := h.originals(ctx, "FULL"); err != nil {
 		return err
-	}
-	// Originals for a refund and a completion, and an open batch.
-	for _, x := range []struct {
-		path string
-		body map[string]any
-	}{
-		{"/cashless/v1/sale", map[string]any{"amount": 5000, "currency": "USD", "reference": "FULL-S0"}},
-		{"/cashless/v1/preauth", map[string]any{"amount": 5000, "currency": "USD", "reference": "FULL-P0"}},
-	} {
-		if a := h.ecr.Post(ctx, x.path, x.body); a.Status != 200 {
-			return fmt.Errorf("setup %s: %s", x.path, a.Raw)
-		}
 	}
 	if err := h.sim(ctx, "/simulator/v1/card", map[string]any{"presentAfterMs": 2000}); err != nil {
 		return err
@@ -164,6 +139,55 @@ func fullDisk(ctx context.Context, opt Options, r *Report) error {
 		Outcome: after.Outcome(), Bad: map[bool]int{true: 0, false: 1}[after.Status == 200]})
 	h.final(ctx)
 	r.Note("Disk full: %d of %d new transactions refused with storage_unavailable; the host saw no financial message and booked nothing; %d free blocks at the time.", refused, total, st.Bavail)
+	return nil
+}
+
+// onTmpfs starts a harness whose data directory is on a fresh 8 MiB
+// tmpfs. When none can be mounted it adds a skipped row for fault and
+// returns a nil harness. done stops the harness and unmounts.
+func onTmpfs(ctx context.Context, opt Options, r *Report, name, fault string) (h *Harness, mnt string, done func(), err error) {
+	mnt = filepath.Join(opt.Dir, "tmpfs-"+name)
+	if err := MountTmpfs(mnt, 8<<20); err != nil {
+		r.Add(Row{Class: "storage", Fault: fault, Times: 0, Outcome: "skipped: " + err.Error()})
+		return nil, "", nil, nil
+	}
+	o := opt
+	o.Dir = filepath.Join(opt.Dir, name)
+	o.DataDir = filepath.Join(mnt, "terminal")
+	if h, err = NewHarness(o, ""); err != nil {
+		_ = Unmount(mnt)
+		return nil, "", nil, err
+	}
+	h.Report = r
+	done = func() {
+		h.Close()
+		_ = Unmount(mnt)
+	}
+	if _, err := h.startDaemon(ctx); err != nil {
+		done()
+		return nil, "", nil, err
+	}
+	return h, mnt, done, nil
+}
+
+// originals approves the sale prefix+"-S0" and the pre-auth prefix+"-P0"
+// (originals for a refund and a completion, and an open batch) with an
+// instant card.
+func (h *Harness) originals(ctx context.Context, prefix string) error {
+	if err := h.sim(ctx, "/simulator/v1/card", map[string]any{"pan": "4242424242424242", "presentAfterMs": 0}); err != nil {
+		return err
+	}
+	for _, x := range []struct {
+		path string
+		body map[string]any
+	}{
+		{"/cashless/v1/sale", map[string]any{"amount": 5000, "currency": "USD", "reference": prefix + "-S0"}},
+		{"/cashless/v1/preauth", map[string]any{"amount": 5000, "currency": "USD", "reference": prefix + "-P0"}},
+	} {
+		if a := h.ecr.Post(ctx, x.path, x.body); a.Status != 200 {
+			return fmt.Errorf("setup %s: %s", x.path, a.Raw)
+		}
+	}
 	return nil
 }
 
@@ -223,36 +247,16 @@ func (h *Harness) expectRefused(ctx context.Context, r *Report, prefix, fault st
 // host is touched, and works again once the file system is writable and
 // the daemon restarted.
 func readOnlyDisk(ctx context.Context, opt Options, r *Report) error {
-	mnt := filepath.Join(opt.Dir, "tmpfs-ro")
-	if err := MountTmpfs(mnt, 8<<20); err != nil {
-		r.Add(Row{Class: "storage", Fault: "read-only disk (tmpfs)", Times: 0, Outcome: "skipped: " + err.Error()})
-		return nil
-	}
-	defer func() { _ = Unmount(mnt) }()
-	o := opt
-	o.Dir = filepath.Join(opt.Dir, "ro")
-	o.DataDir = filepath.Join(mnt, "terminal")
-	h, err := NewHarness(o, "")
-	if err != nil {
+	h, mnt, done, err := onTmpfs(ctx, opt, r, "ro", "read-only disk (tmpfs)")
+	if h == nil || err != nil {
 		return err
 	}
-	defer h.Close()
-	h.Report = r
-	if _, err := h.startDaemon(ctx); err != nil {
-		return err
-	}
+	defer done()
 	bad := func(f string, a ...any) { r.Violate(Violation{VStorage, "read-only disk: " + fmt.Sprintf(f, a...)}) }
-	if err := h.sim(ctx, "/simulator/v1/card", map[string]any{"pan": "4242424242424242", "presentAfterMs": 0}); err != nil {
+	if err := h.originals(ctx, "RO"); err != nil {
 		return err
 	}
 	sale := map[string]any{"amount": 5000, "currency": "USD", "reference": "RO-S0"}
-	first := h.ecr.Post(ctx, "/cashless/v1/sale", sale)
-	if first.Status != 200 {
-		return fmt.Errorf("setup sale: %s", first.Raw)
-	}
-	if a := h.ecr.Post(ctx, "/cashless/v1/preauth", map[string]any{"amount": 5000, "currency": "USD", "reference": "RO-P0"}); a.Status != 200 {
-		return fmt.Errorf("setup preauth: %s", a.Raw)
-	}
 	if err := h.stopDaemon(); err != nil {
 		return err
 	}
