@@ -41,34 +41,7 @@ func TestFaultDiskFullRefusesNewWork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, _ := hostsim.ReadLedger(ledger)
-	mark := p.Mark()
-	for _, c := range []struct {
-		path string
-		body map[string]any
-	}{
-		{"/cashless/v1/sale", map[string]any{"amount": 1234, "currency": "USD", "reference": "FULL-1"}},
-		{"/cashless/v1/preauth", map[string]any{"amount": 1234, "currency": "USD", "reference": "FULL-2"}},
-		{"/cashless/v1/refund", map[string]any{"originalReference": "FULL-0", "amount": 100, "currency": "USD", "reference": "FULL-3"}},
-		{"/cashless/v1/preauth/complete", map[string]any{"originalReference": "FULL-P", "captureAmount": 100, "currency": "USD", "reference": "FULL-4"}},
-	} {
-		begin := time.Now()
-		r := d.post(c.path, c.body).expect(t, 503, "storage_unavailable")
-		if took := time.Since(begin); took > 1500*time.Millisecond {
-			t.Errorf("%s took %s: the card was waited for", c.path, took)
-		}
-		if !strings.Contains(r.obj("error")["message"].(string), "nothing was charged") {
-			t.Errorf("%s", r.raw)
-		}
-	}
-	for _, e := range p.Since(mark) {
-		if e.Dir == faults.Up && e.MTI != "0800" {
-			t.Errorf("the host got %s while the disk was full", e.MTI)
-		}
-	}
-	if after, _ := hostsim.ReadLedger(ledger); len(after.Approvals) != len(before.Approvals) {
-		t.Errorf("the host booked %d approvals on a full disk", len(after.Approvals)-len(before.Approvals))
-	}
+	expectStorageRefused(t, d, p, ledger, "FULL", "nothing was charged", false)
 	d.post("/cashless/v1/status", "{}").expect(t, 200, "")
 
 	if err := os.Remove(filler); err != nil {
@@ -192,35 +165,7 @@ func TestFaultReadOnlyDiskRefusesNewWork(t *testing.T) {
 		t.Errorf("the read-only data directory was not logged:\n%s", d.logs.String())
 	}
 	d.card(map[string]any{"presentAfterMs": 2000})
-	before, _ := hostsim.ReadLedger(ledger)
-	mark := p.Mark()
-	for _, c := range []struct {
-		path string
-		body map[string]any
-	}{
-		{"/cashless/v1/sale", map[string]any{"amount": 1234, "currency": "USD", "reference": "RO-1"}},
-		{"/cashless/v1/preauth", map[string]any{"amount": 1234, "currency": "USD", "reference": "RO-2"}},
-		{"/cashless/v1/refund", map[string]any{"originalReference": "RO-0", "amount": 100, "currency": "USD", "reference": "RO-3"}},
-		{"/cashless/v1/preauth/complete", map[string]any{"originalReference": "RO-P", "captureAmount": 100, "currency": "USD", "reference": "RO-4"}},
-		{"/cashless/v1/batch/close", map[string]any{"reference": "RO-EOD"}},
-	} {
-		begin := time.Now()
-		r := d.post(c.path, c.body).expect(t, 503, "storage_unavailable")
-		if took := time.Since(begin); took > 1500*time.Millisecond {
-			t.Errorf("%s took %s: the card was waited for", c.path, took)
-		}
-		if !strings.Contains(r.obj("error")["message"].(string), "read-only") {
-			t.Errorf("%s", r.raw)
-		}
-	}
-	for _, e := range p.Since(mark) {
-		if e.Dir == faults.Up && e.MTI != "0800" {
-			t.Errorf("the host got %s while the disk was read-only", e.MTI)
-		}
-	}
-	if after, _ := hostsim.ReadLedger(ledger); len(after.Approvals) != len(before.Approvals) {
-		t.Errorf("the host booked %d approvals on a read-only disk", len(after.Approvals)-len(before.Approvals))
-	}
+	expectStorageRefused(t, d, p, ledger, "RO", "read-only", true)
 	again := d.sale("RO-0", 5000).expect(t, 200, "")
 	if again.header.Get("Idempotent-Replayed") != "true" || again.str("transactionId") != first.str("transactionId") {
 		t.Errorf("replay on a read-only disk: %s", again.raw)
@@ -236,4 +181,48 @@ func TestFaultReadOnlyDiskRefusesNewWork(t *testing.T) {
 	d.card(map[string]any{"presentAfterMs": 0})
 	d.sale("RO-1", 1234).expect(t, 200, "")
 	d.post("/cashless/v1/batch/close", map[string]any{"reference": "RO-EOD"}).expect(t, 200, "")
+}
+
+// expectStorageRefused sends a sale, a pre-auth, a refund of prefix-0 and
+// a completion of prefix-P (and a batch close with withClose), and checks
+// each gets 503 storage_unavailable naming want, without the card being
+// waited for (it is presented after 2 s) and without a financial message
+// reaching the host or the host booking anything.
+func expectStorageRefused(t *testing.T, d *daemonUnderTest, p *faults.Proxy, ledger, prefix, want string, withClose bool) {
+	t.Helper()
+	calls := []struct {
+		path string
+		body map[string]any
+	}{
+		{"/cashless/v1/sale", map[string]any{"amount": 1234, "currency": "USD", "reference": prefix + "-1"}},
+		{"/cashless/v1/preauth", map[string]any{"amount": 1234, "currency": "USD", "reference": prefix + "-2"}},
+		{"/cashless/v1/refund", map[string]any{"originalReference": prefix + "-0", "amount": 100, "currency": "USD", "reference": prefix + "-3"}},
+		{"/cashless/v1/preauth/complete", map[string]any{"originalReference": prefix + "-P", "captureAmount": 100, "currency": "USD", "reference": prefix + "-4"}},
+	}
+	if withClose {
+		calls = append(calls, struct {
+			path string
+			body map[string]any
+		}{"/cashless/v1/batch/close", map[string]any{"reference": prefix + "-EOD"}})
+	}
+	before, _ := hostsim.ReadLedger(ledger)
+	mark := p.Mark()
+	for _, c := range calls {
+		begin := time.Now()
+		r := d.post(c.path, c.body).expect(t, 503, "storage_unavailable")
+		if took := time.Since(begin); took > 1500*time.Millisecond {
+			t.Errorf("%s took %s: the card was waited for", c.path, took)
+		}
+		if !strings.Contains(r.obj("error")["message"].(string), want) {
+			t.Errorf("%s", r.raw)
+		}
+	}
+	for _, e := range p.Since(mark) {
+		if e.Dir == faults.Up && e.MTI != "0800" {
+			t.Errorf("the host got %s while storage was refused", e.MTI)
+		}
+	}
+	if after, _ := hostsim.ReadLedger(ledger); len(after.Approvals) != len(before.Approvals) {
+		t.Errorf("the host booked %d approvals while storage was refused", len(after.Approvals)-len(before.Approvals))
+	}
 }
