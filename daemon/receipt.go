@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/text/currency"
+	"github.com/vinr/cashlessd/money"
 )
 
 // Merchant is who the receipts are printed for.
@@ -36,43 +36,10 @@ const (
 	CustomerCopy Copy = "customer"
 )
 
-// MinorUnits is the number of decimals of an ISO 4217 currency (2 when the
-// code is unknown).
-func MinorUnits(code string) int {
-	u, err := currency.ParseISO(code)
-	if err != nil {
-		return 2
-	}
-	scale, _ := currency.Standard.Rounding(u)
-	return scale
-}
-
-// ValidCurrency reports whether code is an ISO 4217 currency code.
-func ValidCurrency(code string) bool {
-	if len(code) != 3 || strings.ToUpper(code) != code {
-		return false
-	}
-	_, err := currency.ParseISO(code)
-	return err == nil
-}
-
 // FormatAmount renders minor units with the currency's decimals: 2500 USD is
 // "USD 25.00", 2500 JPY is "JPY 2500", 2500 KWD is "KWD 2.500".
 func FormatAmount(minor int64, code string) string {
-	sign := ""
-	if minor < 0 {
-		sign = "-"
-		minor = -minor
-	}
-	d := MinorUnits(code)
-	if d == 0 {
-		return fmt.Sprintf("%s %s%d", code, sign, minor)
-	}
-	div := int64(1)
-	for i := 0; i < d; i++ {
-		div *= 10
-	}
-	return fmt.Sprintf("%s %s%d.%0*d", code, sign, minor/div, d, minor%div)
+	return code + " " + money.Format(minor, code)
 }
 
 // receiptTitle is the transaction type as printed.

@@ -21,14 +21,6 @@ func TestFormatAmountUsesMinorUnits(t *testing.T) {
 	}
 }
 
-func TestValidCurrency(t *testing.T) {
-	for cur, ok := range map[string]bool{"USD": true, "JPY": true, "usd": false, "XYZ": false, "US": false, "": false} {
-		if ValidCurrency(cur) != ok {
-			t.Errorf("ValidCurrency(%q) != %v", cur, ok)
-		}
-	}
-}
-
 func TestWrapBreaksAtWordsAndHardBreaksLongWords(t *testing.T) {
 	got := Wrap("Café Zürich with a remarkably long merchant name", 12)
 	want := []string{"Café Zürich", "with a", "remarkably", "long", "merchant", "name"}
@@ -84,19 +76,5 @@ func TestBatchTotals(t *testing.T) {
 	b.Add(&Transaction{Kind: KindPreauth, Amount: 9999})
 	if b.TransactionCount() != 3 || b.TotalAmount() != 1300 || b.Schemes["visa"].Amount != 800 || b.Schemes["visa"].Count != 2 {
 		t.Fatalf("%+v", b)
-	}
-}
-
-func TestNumericCurrencyCodes(t *testing.T) {
-	for alpha, num := range map[string]string{"USD": "840", "EUR": "978", "JPY": "392", "KWD": "414", "MYR": "458"} {
-		if n, ok := NumericCurrency(alpha); !ok || n != num {
-			t.Errorf("NumericCurrency(%s) = %s %v", alpha, n, ok)
-		}
-		if a, ok := AlphaCurrency(num); !ok || a != alpha {
-			t.Errorf("AlphaCurrency(%s) = %s %v", num, a, ok)
-		}
-	}
-	if _, ok := NumericCurrency("XYZ"); ok {
-		t.Error("unknown currency found")
 	}
 }

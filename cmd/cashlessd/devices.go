@@ -21,6 +21,7 @@ import (
 	"github.com/vinr/cashlessd/emv/reader"
 	vreader "github.com/vinr/cashlessd/emv/reader/virtual"
 	"github.com/vinr/cashlessd/emv/terminal"
+	"github.com/vinr/cashlessd/money"
 	"github.com/vinr/cashlessd/printer"
 	"github.com/vinr/cashlessd/printer/virtual"
 )
@@ -50,7 +51,7 @@ func openDevices(ctx context.Context, cfg config.Config, db *store.DB, log zerol
 	// Devices outlive a cancelled serve context: a shutdown lets the running
 	// transaction finish, then closes them.
 	ctx = context.WithoutCancel(ctx)
-	if _, err := host.NumericCurrency(cfg.Currency); err != nil {
+	if _, err := money.Numeric(cfg.Currency); err != nil {
 		return nil, fmt.Errorf("currency %s: %w", cfg.Currency, err)
 	}
 	d := &devices{clock: daemon.SystemClock{}}

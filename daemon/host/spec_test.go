@@ -77,17 +77,3 @@ func TestMaskPAN(t *testing.T) {
 		}
 	}
 }
-
-func TestNumericCurrency(t *testing.T) {
-	for in, want := range map[string]string{"MYR": "458", "usd": "840", "EUR": "978", "036": "036"} {
-		if got, err := host.NumericCurrency(in); err != nil || got != want {
-			t.Errorf("NumericCurrency(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	if _, err := host.NumericCurrency("XXZ"); err == nil {
-		t.Error("unknown currency accepted")
-	}
-	if got := host.AlphaCurrency("458"); got != "MYR" {
-		t.Errorf("AlphaCurrency(458) = %q", got)
-	}
-}

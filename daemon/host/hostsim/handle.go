@@ -142,7 +142,7 @@ func (s *Server) financial(now time.Time, req, resp *host.Fields) bool {
 		Kind: kind, MTI: req.MTI, TerminalID: term, MerchantID: strings.TrimSpace(req.MerchantID),
 		STAN: req.STAN, TransactionID: req.TransactionID,
 		RRN: newRRN(now, s.ledger.Sequence), AuthCode: authCode,
-		MaskedPAN: host.MaskPAN(req.PAN), Amount: amount, Currency: host.AlphaCurrency(req.Currency),
+		MaskedPAN: host.MaskPAN(req.PAN), Amount: amount, Currency: alphaCurrency(req.Currency),
 		Batch: req.Batch, ApprovedAt: now,
 	}
 	if orig != nil {
@@ -169,7 +169,7 @@ func (s *Server) financial(now time.Time, req, resp *host.Fields) bool {
 func (s *Server) advice(now time.Time, req, resp *host.Fields) bool {
 	term, id := strings.TrimSpace(req.TerminalID), req.TransactionID
 	amount, err := strconv.ParseInt(req.Amount, 10, 64)
-	currency := host.AlphaCurrency(req.Currency)
+	currency := alphaCurrency(req.Currency)
 	authCode := strings.TrimSpace(req.AuthCode)
 	resp.AuthCode = req.AuthCode
 	log := s.log.With().Str("mti", req.MTI).Str("stan", req.STAN).Str("terminalId", term).
