@@ -68,12 +68,3 @@ func TestDeclineFor(t *testing.T) {
 		}
 	}
 }
-
-func TestMaskPAN(t *testing.T) {
-	for pan, want := range map[string]string{"4242424242424242": "424242******4242", "4000000000009995": "400000******9995",
-		"12345": "*2345", "": ""} {
-		if got := host.MaskPAN(pan); got != want {
-			t.Errorf("MaskPAN(%q) = %q, want %q", pan, got, want)
-		}
-	}
-}
