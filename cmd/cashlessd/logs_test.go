@@ -191,7 +191,4 @@ func TestDiscoveryDefaults(t *testing.T) {
 	if err != nil || c.DiscoveryEnabled() {
 		t.Errorf("enabled = false: %v", err)
 	}
-	if got := discoveryHost("term_CT20_0042"); got != "cashless-term-ct20-0042" {
-		t.Errorf("host name %q", got)
-	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/vinr/cashlessd/daemon/hardware"
 	"github.com/vinr/cashlessd/daemon/metrics"
 	"github.com/vinr/cashlessd/daemon/store"
+	"github.com/vinr/cashlessd/discovery"
 )
 
 // maxConnections caps concurrent ECR connections; more wait in the
@@ -190,8 +191,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	go func() { served <- httpSrv.ServeTLS(ln, "", "") }()
 	log.Log().Str("listen", ln.Addr().String()).Str("caBundle", caFile).Bool("simulator", cfg.Simulator).
 		Str("model", cfg.Model).Str("version", m.Version).Msg("cashlessd ready")
-	stopDiscovery := startDiscovery(cfg, ln.Addr(), tlsConfig, m.Version, log)
-	defer stopDiscovery()
+	if cfg.DiscoveryEnabled() {
+		stopDiscovery := discovery.Announce(discovery.Announcement{TerminalID: cfg.TerminalID, Model: cfg.Model,
+			Version: m.Version, CertSHA256: fingerprint(tlsConfig), Addr: ln.Addr(), Interfaces: cfg.Discovery.Interfaces}, log)
+		defer stopDiscovery()
+	}
 	if m.Ready != nil {
 		m.Ready(ln.Addr())
 	}
@@ -238,6 +242,14 @@ func (m *Main) tlsConfig(cfg config.Config) (*tls.Config, string, error) {
 	}
 	tc, err := certs.ServerConfig(files)
 	return tc, files.CA, err
+}
+
+// fingerprint is the SHA-256 of the served certificate, when known.
+func fingerprint(tc *tls.Config) string {
+	if tc == nil || len(tc.Certificates) == 0 || tc.Certificates[0].Leaf == nil {
+		return ""
+	}
+	return certs.Fingerprint(tc.Certificates[0].Leaf)
 }
 
 // newLogger makes the JSON logger at the configured level.
