@@ -544,7 +544,7 @@ func (d *diagnosis) stanSeed() uint32 {
 		return fallback
 	}
 	defer db.Close()
-	n, err := store.NewCounters(db, host.CounterWrap, host.CounterBlocks()).Next(host.CounterSTAN)
+	n, err := hardware.HostCounters(db).Next(host.CounterSTAN)
 	if err != nil || n == 0 {
 		return fallback
 	}

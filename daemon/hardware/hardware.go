@@ -136,7 +136,7 @@ func (d *Devices) openHost(ctx context.Context, cfg config.Config, db *store.DB,
 	if err != nil {
 		return err
 	}
-	hcfg.Counters = store.NewCounters(db, host.CounterWrap, host.CounterBlocks())
+	hcfg.Counters = HostCounters(db)
 	if cfg.Simulator && cfg.Host.Address == "" {
 		ledger := ""
 		if cfg.Sim.HostLedger {
