@@ -197,7 +197,7 @@ func (d *diagnosis) checkCertificates() {
 	kind := "configured"
 	if files.Cert == "" {
 		dir := filepath.Join(d.cfg.DataDir, "certs")
-		files = certs.Files{Cert: filepath.Join(dir, certs.CertFile), Key: filepath.Join(dir, certs.KeyFile), CA: filepath.Join(dir, certs.CAFile)}
+		files = certs.DevFiles(dir)
 		kind = "development"
 		if _, err := os.Stat(files.Cert); errors.Is(err, os.ErrNotExist) {
 			d.add("certificates", OK, "none yet: serve makes a development CA and terminal certificate in "+dir+" at first start", start)
