@@ -198,7 +198,9 @@ func (e *Engine) acquire(a *active) error {
 	}
 	if e.active != nil {
 		if e.active.reference == a.reference {
-			return Errorf(CodeTerminalBusy, "Transaction %q is still running; poll /cashless/v1/status for its outcome.", a.reference)
+			busy := Errorf(CodeTerminalBusy, "Transaction %q is still running.", a.reference)
+			busy.Cause = ErrStillRunning
+			return busy
 		}
 		return Errorf(CodeTerminalBusy, "Another transaction is currently active on this terminal.")
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vinr/cashlessd/daemon/api/wire"
 	"github.com/vinr/cashlessd/daemon/store"
 )
 
@@ -15,13 +16,13 @@ import (
 // rate.
 func runSales(p *proc, n int, prefix string) (float64, error) {
 	c := p.client(true)
-	if status, raw, err := post(c, p.base+"/simulator/v1/card", `{"presentAfterMs":0}`); err != nil || status != http.StatusOK {
+	if status, raw, err := post(context.Background(), c, wire.PathSimCard, `{"presentAfterMs":0}`); err != nil || status != http.StatusOK {
 		return 0, fmt.Errorf("card: %d %s %v", status, raw, err)
 	}
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		body := fmt.Sprintf(`{"amount":%d,"currency":"USD","reference":"%s-%d"}`, 100+i%900, prefix, i)
-		status, raw, err := post(c, p.base+"/cashless/v1/sale", body)
+		status, raw, err := post(context.Background(), c, wire.PathSale, body)
 		if err != nil || status != http.StatusOK {
 			return 0, fmt.Errorf("sale %d: %d %s %v", i, status, raw, err)
 		}
