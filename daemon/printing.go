@@ -46,7 +46,8 @@ func (e *Engine) forgetPrinterStatus() {
 
 // print prints an approved or declined transaction when the ECR asked for
 // it: the customer copy, and the merchant copy when a signature is needed.
-// Printing never changes the outcome; it only sets receiptPrinted.
+// It prints the documents stored with the transaction. Printing never
+// changes the outcome; it only sets receiptPrinted.
 func (e *Engine) print(a *active) {
 	t := a.tx
 	if !t.PrintReceipt || t.Receipts == nil {
@@ -58,7 +59,7 @@ func (e *Engine) print(a *active) {
 	if t.Receipts.SignatureRequired {
 		copies = []Copy{MerchantCopy, CustomerCopy}
 	}
-	err := e.printCopies(e.base, t, copies)
+	err := e.printCopies(e.base, t.Receipts, copies, false)
 	t.ReceiptPrinted = err == nil
 	if err != nil {
 		t.PrinterError = err.Error()
@@ -72,8 +73,9 @@ func (e *Engine) print(a *active) {
 // errNoPrinter is the answer on models without a printer.
 var errNoPrinter = Errorf(CodePrinterUnavailable, "This terminal model has no built-in printer; use receipt/last and print through the ECR.")
 
-// printCopies prints copies of a transaction's receipt.
-func (e *Engine) printCopies(ctx context.Context, t *Transaction, copies []Copy) error {
+// printCopies prints copies of a stored receipt, each marked as a
+// duplicate when reprint is set.
+func (e *Engine) printCopies(ctx context.Context, r *Receipts, copies []Copy, reprint bool) error {
 	if e.deps.Printer == nil || !e.cfg.HasPrinter {
 		return errNoPrinter
 	}
@@ -81,7 +83,11 @@ func (e *Engine) printCopies(ctx context.Context, t *Transaction, copies []Copy)
 	defer cancel()
 	defer e.forgetPrinterStatus()
 	for _, c := range copies {
-		if err := e.deps.Printer.Print(ctx, BuildReceipt(e.cfg.Receipt, t, c)); err != nil {
+		doc := r.Document(c)
+		if reprint {
+			doc = Reprinted(doc)
+		}
+		if err := e.deps.Printer.Print(ctx, doc); err != nil {
 			return err
 		}
 	}
@@ -100,7 +106,8 @@ func (e *Engine) LastReceipt() (*Transaction, error) {
 	return t, nil
 }
 
-// Reprint prints the last receipt again: "merchant", "customer" or "both".
+// Reprint prints the last receipt again, as it was stored and marked as a
+// duplicate: "merchant", "customer" or "both".
 func (e *Engine) Reprint(ctx context.Context, which string) error {
 	if e.deps.Printer == nil || !e.cfg.HasPrinter {
 		return errNoPrinter
@@ -120,7 +127,7 @@ func (e *Engine) Reprint(ctx context.Context, which string) error {
 	default:
 		return Errorf(CodeInvalidRequest, "type: must be \"merchant\", \"customer\" or \"both\".")
 	}
-	if err := e.printCopies(ctx, t, copies); err != nil {
+	if err := e.printCopies(ctx, t.Receipts, copies, true); err != nil {
 		var apiErr *Error
 		if errors.As(err, &apiErr) {
 			return apiErr
