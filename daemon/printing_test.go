@@ -29,7 +29,8 @@ type printingTerminal struct {
 }
 
 // startPrintingTerminal starts the terminal with the receipts of txs
-// already booked.
+// already booked. The background printer refresh is made rare, so that
+// only the jobs and the tests ask the printer anything.
 func startPrintingTerminal(t *testing.T, txs ...*daemon.Transaction) *printingTerminal {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -53,7 +54,7 @@ func startPrintingTerminal(t *testing.T, txs ...*daemon.Transaction) *printingTe
 	if err := db.Import(txs, func() string { n++; return "batch_" + string(rune('A'+n)) }); err != nil {
 		t.Fatal(err)
 	}
-	e := daemon.New(daemon.Config{TerminalID: "term_TEST_0001", Currency: "USD", HasPrinter: true},
+	e := daemon.New(daemon.Config{TerminalID: "term_TEST_0001", Currency: "USD", HasPrinter: true, PrinterRefresh: time.Hour},
 		daemon.Deps{Store: db, Printer: drv, Log: zerolog.Nop()})
 	if err := e.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -68,6 +69,22 @@ func startPrintingTerminal(t *testing.T, txs ...*daemon.Transaction) *printingTe
 	return &printingTerminal{engine: e, store: db, printer: vp}
 }
 
+// waitPrinterKnown polls status until the printer's state is known.
+func (p *printingTerminal) waitPrinterKnown(t *testing.T) daemon.PrinterStatus {
+	t.Helper()
+	for deadline := time.Now().Add(guard); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		st, err := p.engine.Status(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Printer != nil && st.Printer.State != daemon.PrinterUnavailable {
+			return *st.Printer
+		}
+	}
+	t.Fatal("the printer's state never became known")
+	return daemon.PrinterStatus{}
+}
+
 // approvedSale is a finished sale with its receipts laid out for layout.
 func approvedSale(layout daemon.ReceiptLayout, ref string) *daemon.Transaction {
 	tx := &daemon.Transaction{ID: "tpay_" + ref, Kind: daemon.KindSale, Reference: ref, Status: daemon.StatusApproved,
@@ -76,6 +93,77 @@ func approvedSale(layout daemon.ReceiptLayout, ref string) *daemon.Transaction {
 		Card:        &daemon.CardInfo{MaskedPAN: "************4242", Scheme: "visa", EntryMethod: daemon.EntryChip, PINVerified: true}}
 	tx.Receipts = daemon.BuildReceipts(layout, tx)
 	return tx
+}
+
+func TestStatusAnswersWhileAPrintJobWaitsForThePrinter(t *testing.T) {
+	t.Parallel()
+	sale := approvedSale(daemon.ReceiptLayout{Merchant: daemon.Merchant{Name: "SLOW PRINT CAFE"}, TerminalID: "term_TEST_0001", Width: 32}, "SLOW-1")
+	p := startPrintingTerminal(t, sale)
+	if st := p.waitPrinterKnown(t); st.State != daemon.PrinterReady {
+		t.Fatalf("printer %+v", st)
+	}
+
+	// The printer holds the host off (XOFF): the job's status check
+	// passes, then the job waits at the far end for XON.
+	p.printer.SetBusy(true)
+	queries := p.printer.Queries()
+	reprint := make(chan error, 1)
+	go func() { reprint <- p.engine.Reprint(context.Background(), "customer") }()
+	for deadline := time.Now().Add(guard); p.printer.Queries() < queries+3; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the job never checked the printer's status")
+		}
+	}
+
+	// The job holds the serial line; status answers from the last known
+	// state while it runs.
+	st, err := p.engine.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-reprint:
+		t.Fatalf("the job ended (%v) while the printer held it off", err)
+	default:
+	}
+	if st.Printer == nil || st.Printer.State != daemon.PrinterReady {
+		t.Fatalf("status during the job: %+v", st.Printer)
+	}
+	if p.printer.Received() != 0 {
+		t.Fatalf("the printer got %d bytes while it held the host off", p.printer.Received())
+	}
+
+	p.printer.SetBusy(false)
+	if err := <-reprint; err != nil {
+		t.Fatal(err)
+	}
+	jobs := p.printer.Jobs()
+	if len(jobs) != 1 {
+		t.Fatalf("%d jobs", len(jobs))
+	}
+	want := printer.Encode(daemon.Reprinted(*sale.Receipts.CustomerDocument))
+	if !bytes.Equal(jobs[0].Raw, want) {
+		t.Fatalf("printed bytes differ from the stored document's:\n%q\n%q", jobs[0].Raw, want)
+	}
+}
+
+func TestStatusShowsWhatAJobLeft(t *testing.T) {
+	t.Parallel()
+	sale := approvedSale(daemon.ReceiptLayout{Merchant: daemon.Merchant{Name: "PAPER CAFE"}, Width: 32}, "PAPER-1")
+	p := startPrintingTerminal(t, sale)
+	p.waitPrinterKnown(t)
+	p.printer.SetPaper(false)
+	if err := p.engine.Reprint(t.Context(), "merchant"); err == nil {
+		t.Fatal("printed without paper")
+	}
+	// The job's end refreshed the state before the answer came back.
+	st, err := p.engine.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Printer == nil || st.Printer.State != daemon.PrinterPaperOut {
+		t.Fatalf("status after the failed job: %+v", st.Printer)
+	}
 }
 
 func TestReprintPrintsTheStoredDocumentAsADuplicate(t *testing.T) {
