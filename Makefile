@@ -30,13 +30,13 @@ lint: vet
 
 # Every performance figure with its floor and ratio (BENCH_QUICK=1: a fast look).
 bench: build
-	$(GO) run ./cmd/cashless-bench -daemon bin/cashlessd
+	$(GO) run ./tools/cashless-bench -daemon bin/cashlessd
 
 # The full fault suite (500 kill points, devices, storage, load, hostile
 # input, secrets); writes its tables into docs/reliability.md. The short
 # version runs in make test (go test ./cmd/cashlessd -run TestFault).
 reliability: build
-	$(GO) run ./cmd/cashless-faults -daemon bin/cashlessd -markdown docs/reliability.md
+	$(GO) run ./tools/cashless-faults -daemon bin/cashlessd -markdown docs/reliability.md
 
 # The Go micro-benchmarks of each package.
 bench-micro:

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vinr/cashlessd/cmd/cashless-faults/faults"
+	"github.com/vinr/cashlessd/tools/cashless-faults/faults"
 )
 
 // faultSeed is CASHLESS_FAULTS_SEED when set (to replay a failure), else

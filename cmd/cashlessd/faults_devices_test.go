@@ -11,7 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/vinr/cashlessd/cmd/cashless-faults/faults"
+	"github.com/vinr/cashlessd/tools/cashless-faults/faults"
 	"github.com/vinr/cashlessd/daemon/host/hostsim"
 )
 
@@ -67,7 +67,7 @@ func (d *daemonUnderTest) nextSaleApproves(ref string) {
 }
 
 // hostBehindProxy runs the host simulator in this process with the fault
-// proxy of cmd/cashless-faults in front of it, and returns the proxy, the
+// proxy of tools/cashless-faults in front of it, and returns the proxy, the
 // ledger file and a config that points the daemon at the proxy.
 func hostBehindProxy(t *testing.T, timeout time.Duration) (*faults.Proxy, string, string) {
 	t.Helper()

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vinr/cashlessd/cmd/cashless-faults/faults"
+	"github.com/vinr/cashlessd/tools/cashless-faults/faults"
 )
 
 // TestFaultHostileInput sends mutated bodies (wrong types, unknown and

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vinr/cashlessd/cmd/cashless-faults/faults"
+	"github.com/vinr/cashlessd/tools/cashless-faults/faults"
 )
 
 // TestFaultNoCardDataOrKeysWritten extends TestNoFullPANOnDiskOrInLogs:
