@@ -47,6 +47,7 @@ func offlineConfig(c *emv.Config) {
 }
 
 func TestOfflineApprovalWhenHostUnreachable(t *testing.T) {
+	t.Parallel()
 	lenientVisa := func(t testing.TB) *card.Image { return offlineCard(t, "visa", "4111111111111111", lenientVisaDefault) }
 	lenientMC := func(t testing.TB) *card.Image {
 		return offlineCard(t, "mastercard", "5105105105105100", lenientMCDefault)
@@ -190,6 +191,7 @@ func TestOfflineApprovalWhenHostUnreachable(t *testing.T) {
 // offline approvals, and an online PIN the issuer never checked keeps
 // default action analysis from approving.
 func TestOfflineApprovalSettings(t *testing.T) {
+	t.Parallel()
 	k := newKernel(t, offlineConfig)
 	// The host approves: an ordinary online approval, not offline.
 	c, img := insert(t, "visa-approved", emv.Contact)
@@ -242,6 +244,7 @@ func TestOfflineApprovalSettings(t *testing.T) {
 }
 
 func TestHostResponseFromUnreachable(t *testing.T) {
+	t.Parallel()
 	hr := emv.HostResponseFrom(daemon.AuthResponse{Unreachable: true})
 	if !hr.Unreachable || hr.Approved {
 		t.Errorf("HostResponseFrom %+v", hr)

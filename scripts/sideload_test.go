@@ -145,6 +145,7 @@ max_backups = 2
 `
 
 func TestSideloadInstallUpgradeRollbackRemove(t *testing.T) {
+	t.Parallel()
 	good := buildDaemon(t)
 	d := newDevice(t)
 	cfg := writeFile(t, "cashlessd.toml", deviceConfig, 0o644)
@@ -234,6 +235,7 @@ func TestSideloadInstallUpgradeRollbackRemove(t *testing.T) {
 // A device whose /system cannot be written (verity) fails before anything
 // running is touched, and says what to do.
 func TestSideloadReadOnlySystem(t *testing.T) {
+	t.Parallel()
 	d := newDevice(t)
 	d.extra = []string{"FAKE_RO_SYSTEM=1"}
 	bin := writeFile(t, "cashlessd", "#!/bin/sh\necho 1.0.0\n", 0o755)
@@ -254,6 +256,7 @@ func TestSideloadReadOnlySystem(t *testing.T) {
 }
 
 func TestSideloadUsage(t *testing.T) {
+	t.Parallel()
 	d := newDevice(t)
 	if code, out := d.sideload(); code != 2 || !strings.Contains(out, "--config is required") {
 		t.Errorf("no arguments: exit %d", code)

@@ -77,6 +77,7 @@ func inPrivateNetwork(t *testing.T) bool {
 // announces itself over real multicast DNS on a loopback-only network;
 // `cashless discover` lists it and `--terminal` reaches it by its ID.
 func TestDiscoverFindsSimulatorDaemon(t *testing.T) {
+	t.Parallel()
 	if !inPrivateNetwork(t) {
 		return
 	}
@@ -116,6 +117,7 @@ interfaces = ["lo"]
 
 // Without discovery (the simulator's default) nothing answers.
 func TestDiscoverSimulatorDefaultsOff(t *testing.T) {
+	t.Parallel()
 	if !inPrivateNetwork(t) {
 		return
 	}
@@ -140,6 +142,7 @@ func parsePEM(t *testing.T, raw []byte) *x509.Certificate {
 // certificate chains to the CA and either names the address or is the
 // certificate it announced; never without the CA.
 func TestVerifyResolved(t *testing.T) {
+	t.Parallel()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"}, IsCA: true,
 		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}

@@ -17,6 +17,7 @@ func (d *daemonUnderTest) saleAsync(ref string, amount int64) <-chan response {
 }
 
 func TestBusyTerminalAndCancelBeforeCard(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	d.card(map[string]any{"present": false})
 	first := d.saleAsync("BUSY-1", 1000)
@@ -60,6 +61,7 @@ func TestBusyTerminalAndCancelBeforeCard(t *testing.T) {
 }
 
 func TestCancelWithoutReferenceCancelsTheActiveOne(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	d.card(map[string]any{"present": false})
 	first := d.saleAsync("ANY-1", 1000)
@@ -69,6 +71,7 @@ func TestCancelWithoutReferenceCancelsTheActiveOne(t *testing.T) {
 }
 
 func TestCancelAfterCardIsRefused(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	d.card(map[string]any{"presentAfterMs": 0})
 	d.host(map[string]any{"latencyMs": 1500})
@@ -79,6 +82,7 @@ func TestCancelAfterCardIsRefused(t *testing.T) {
 }
 
 func TestNoCardWithinTheTimeout(t *testing.T) {
+	t.Parallel()
 	cfg := writeConfig(t, "card_timeout = \"1s\"\n")
 	d := startDaemon(t, t.TempDir(), "--config", cfg)
 	d.card(map[string]any{"present": false})
@@ -89,6 +93,7 @@ func TestNoCardWithinTheTimeout(t *testing.T) {
 }
 
 func TestConcurrentSalesOnlyOneRuns(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	d.card(map[string]any{"presentAfterMs": 300})
 	const n = 20
@@ -121,6 +126,7 @@ func TestConcurrentSalesOnlyOneRuns(t *testing.T) {
 }
 
 func TestDroppedClientDoesNotStopTheSale(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	d.card(map[string]any{"presentAfterMs": 400})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -147,6 +153,7 @@ func TestDroppedClientDoesNotStopTheSale(t *testing.T) {
 }
 
 func TestShutdownLetsTheRunningSaleFinish(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	d.card(map[string]any{"presentAfterMs": 300})
 	first := d.saleAsync("SIGTERM-1", 1000)
@@ -163,6 +170,7 @@ func TestShutdownLetsTheRunningSaleFinish(t *testing.T) {
 // cancels it, still answers the ECR (transaction_cancelled, nothing
 // charged) and exits; the reference stays usable.
 func TestShutdownGraceCancelsAWaitingSaleAndAnswersIt(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	d := startDaemonWith(t, func(m *Main) { m.ShutdownGrace = 300 * time.Millisecond }, dir)
 	d.card(map[string]any{"present": false})

@@ -6,6 +6,7 @@ import (
 )
 
 func TestRefundsAddUpToTheCapturedTotal(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	d.card(map[string]any{"presentAfterMs": 0})
 	sale := d.post("/cashless/v1/sale", map[string]any{"amount": 2500, "tipAmount": 300, "currency": "USD", "reference": "ORDER-1"}).expect(t, 200, "")
@@ -43,6 +44,7 @@ func TestRefundsAddUpToTheCapturedTotal(t *testing.T) {
 }
 
 func TestPreauthCompletionRules(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	d.card(map[string]any{"pan": "5555555555554444", "entryMethod": "chip", "presentAfterMs": 0})
 	pa := d.post("/cashless/v1/preauth", map[string]any{"amount": 10000, "currency": "USD", "reference": "HOTEL-1"}).expect(t, 200, "")
@@ -86,6 +88,7 @@ func TestPreauthCompletionRules(t *testing.T) {
 }
 
 func TestBatchCloseIsIdempotentAndStartsANewBatch(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	d.card(map[string]any{"presentAfterMs": 0})
 	d.sale("B-1", 1000).expect(t, 200, "")
@@ -123,6 +126,7 @@ func TestBatchCloseIsIdempotentAndStartsANewBatch(t *testing.T) {
 }
 
 func TestDailySettlementClosesTheBatch(t *testing.T) {
+	t.Parallel()
 	cfg := writeConfig(t, "[settlement]\nauto = true\ntime = \"23:00\"\n")
 	d := startDaemon(t, t.TempDir(), "--config", cfg)
 	d.card(map[string]any{"presentAfterMs": 0})
@@ -140,6 +144,7 @@ func TestDailySettlementClosesTheBatch(t *testing.T) {
 }
 
 func TestDailySettlementCanBeSwitchedOff(t *testing.T) {
+	t.Parallel()
 	cfg := writeConfig(t, "[settlement]\nauto = false\n")
 	d := startDaemon(t, t.TempDir(), "--config", cfg)
 	d.card(map[string]any{"presentAfterMs": 0})

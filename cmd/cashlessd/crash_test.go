@@ -90,6 +90,7 @@ func startDaemonProcess(t *testing.T, dataDir, cfg string) (*daemonUnderTest, *p
 }
 
 func TestKillDuringAuthorisationIsReversedAtRestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ledger := filepath.Join(dir, "host-ledger.json")
 	addr, _ := startHostProcess(t, ledger, "--latency", "2s")
@@ -144,6 +145,7 @@ func TestKillDuringAuthorisationIsReversedAtRestart(t *testing.T) {
 }
 
 func TestSettlementTotalsMatchTheHostLedger(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	d := startDaemon(t, dir)
 	d.card(map[string]any{"presentAfterMs": 0})
@@ -177,6 +179,7 @@ func TestSettlementTotalsMatchTheHostLedger(t *testing.T) {
 }
 
 func TestMismatchedBatchIsUploadedAndSettledOnce(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	d := startDaemon(t, dir)
 	d.card(map[string]any{"presentAfterMs": 0})

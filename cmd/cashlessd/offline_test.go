@@ -10,6 +10,7 @@ import (
 )
 
 func TestOfflineApprovalIsForwardedAsAnAdvice(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := writeConfig(t, "[offline]\napprovals = true\nfloor_limit = 5000\ntac_default = \"5C4000A800\"\n")
 	d := startDaemon(t, dir, "--config", cfg)

@@ -15,6 +15,7 @@ import (
 )
 
 func TestRestartLosesNothing(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	d := startDaemon(t, dir)
 	d.card(map[string]any{"presentAfterMs": 0})
@@ -50,6 +51,7 @@ func TestRestartLosesNothing(t *testing.T) {
 }
 
 func TestInterruptedTransactionIsResolvedAtStart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db, err := store.Open(dir, time.Second)
 	if err != nil {
@@ -78,6 +80,7 @@ func TestInterruptedTransactionIsResolvedAtStart(t *testing.T) {
 }
 
 func TestKeyRotation(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// With no daemon running, the database is updated directly.
 	var out, errOut bytes.Buffer
@@ -113,6 +116,7 @@ func TestKeyRotation(t *testing.T) {
 }
 
 func TestNoFullPANOnDiskOrInLogs(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	d := startDaemon(t, dir)
 	pans := []string{"4242424242424242", "5555555555554444", "4000000000000002", "4000000000009995", "4000000000000069", "378282246310005"}

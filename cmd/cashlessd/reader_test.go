@@ -9,6 +9,7 @@ import (
 )
 
 func TestWrongOnlinePINDeclines(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	d.card(map[string]any{"pan": "5555555555554444", "entryMethod": "chip", "presentAfterMs": 0, "pin": "9999"})
 	r := d.sale("PIN-1", 800).expect(t, 402, "card_declined")
@@ -20,6 +21,7 @@ func TestWrongOnlinePINDeclines(t *testing.T) {
 }
 
 func TestCardRemovedBeforeTheCardAcceptsIsReversed(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	d := startDaemon(t, dir)
 	d.card(map[string]any{"pan": "4000000000000077", "entryMethod": "chip", "presentAfterMs": 0})
@@ -42,6 +44,7 @@ func TestCardRemovedBeforeTheCardAcceptsIsReversed(t *testing.T) {
 }
 
 func TestUnpluggedReaderFailsCleanlyAndRecovers(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	d.card(map[string]any{"pan": "4242424242424242", "entryMethod": "contactless", "presentAfterMs": 0})
 	d.sale("PLUG-0", 100).expect(t, 200, "")
@@ -55,6 +58,7 @@ func TestUnpluggedReaderFailsCleanlyAndRecovers(t *testing.T) {
 }
 
 func TestGarbledFramesAreRecovered(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	d.card(map[string]any{"pan": "4242424242424242", "entryMethod": "chip", "presentAfterMs": 0})
 	d.post("/simulator/v1/reader", map[string]any{"garbleFrames": 2, "dropBytes": 1}).expect(t, 200, "")
@@ -62,6 +66,7 @@ func TestGarbledFramesAreRecovered(t *testing.T) {
 }
 
 func TestCardImageCanBePresented(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	// A recorded card image replays through the kernel.
 	d.card(map[string]any{"image": cardImage(t, "visa-signature"), "entryMethod": "chip", "presentAfterMs": 0})

@@ -12,6 +12,7 @@ import (
 )
 
 func TestSaleApprovedCarriesEveryReferenceField(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	d.card(map[string]any{"pan": "4242424242424242", "entryMethod": "contactless", "presentAfterMs": 0})
 	r := d.post("/cashless/v1/sale", map[string]any{
@@ -72,6 +73,7 @@ func TestSaleApprovedCarriesEveryReferenceField(t *testing.T) {
 }
 
 func TestSaleOutcomesByTestCard(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	cases := []struct {
 		pan, status, decline, scheme string
@@ -108,6 +110,7 @@ func TestSaleOutcomesByTestCard(t *testing.T) {
 }
 
 func TestSimulatorRefusesABadCard(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	d.post("/simulator/v1/card", map[string]any{"pan": "4242424242424241"}).expect(t, 400, "invalid_request")
 	d.post("/simulator/v1/card", map[string]any{"entryMethod": "nfc"}).expect(t, 400, "invalid_request")
@@ -116,6 +119,7 @@ func TestSimulatorRefusesABadCard(t *testing.T) {
 }
 
 func TestEntryMethodsAndCardholderVerification(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	cases := []struct {
 		name, pan, entry, want string
@@ -150,6 +154,7 @@ func TestEntryMethodsAndCardholderVerification(t *testing.T) {
 }
 
 func TestHostUnreachableChargesNothing(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	d.card(map[string]any{"presentAfterMs": 0})
 	d.host(map[string]any{"offline": true})
@@ -166,6 +171,7 @@ func TestHostUnreachableChargesNothing(t *testing.T) {
 }
 
 func TestLostHostAnswerIsReversed(t *testing.T) {
+	t.Parallel()
 	cfg := writeConfig(t, "[host]\ntimeout = \"1s\"\n")
 	d := startDaemon(t, t.TempDir(), "--config", cfg)
 	d.card(map[string]any{"presentAfterMs": 0})

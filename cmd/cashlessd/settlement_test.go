@@ -14,6 +14,7 @@ import (
 // the sales that follow, and the retried close must send the very same
 // totals under the same batch number: the host settles every sale once.
 func TestLostSettlementAnswerSettlesEverySaleOnce(t *testing.T) {
+	t.Parallel()
 	cfg := writeConfig(t, "[host]\ntimeout = \"1s\"\n")
 	d := startDaemon(t, t.TempDir(), "--config", cfg)
 	d.card(map[string]any{"presentAfterMs": 0})
@@ -70,6 +71,7 @@ func TestLostSettlementAnswerSettlesEverySaleOnce(t *testing.T) {
 // daily settlement finishes it under its own reference, and adds no empty
 // batch when nothing else was sold.
 func TestDailySettlementFinishesAPendingSettlement(t *testing.T) {
+	t.Parallel()
 	cfg := writeConfig(t, "[host]\ntimeout = \"1s\"\n[settlement]\nauto = true\ntime = \"23:00\"\n")
 	d := startDaemon(t, t.TempDir(), "--config", cfg)
 	d.card(map[string]any{"presentAfterMs": 0})
@@ -106,6 +108,7 @@ func TestDailySettlementFinishesAPendingSettlement(t *testing.T) {
 // not been tried: the ECR may retry under another reference and gets the
 // batch, not an empty one.
 func TestUnreachableHostLeavesTheBatchOpen(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	d.card(map[string]any{"presentAfterMs": 0})
 	d.sale("OPEN-1", 900).expect(t, 200, "")
@@ -144,6 +147,7 @@ func TestUnreachableHostLeavesTheBatchOpen(t *testing.T) {
 // A daily settlement that fails (host down) is retried a minute later,
 // not on every tick of the scheduler.
 func TestFailedDailySettlementWaitsBeforeItRetries(t *testing.T) {
+	t.Parallel()
 	cfg := writeConfig(t, "[settlement]\nauto = true\ntime = \"23:00\"\n")
 	d := startDaemon(t, t.TempDir(), "--config", cfg)
 	d.card(map[string]any{"presentAfterMs": 0})

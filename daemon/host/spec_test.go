@@ -10,6 +10,7 @@ import (
 )
 
 func TestSpecRoundTripsEveryField(t *testing.T) {
+	t.Parallel()
 	spec := host.Spec()
 	in := &host.Fields{
 		MTI: "0200", PAN: "4242424242424242", ProcessingCode: "000000", Amount: "000000012345",
@@ -48,6 +49,7 @@ func TestSpecRoundTripsEveryField(t *testing.T) {
 }
 
 func TestResponseMTI(t *testing.T) {
+	t.Parallel()
 	for req, want := range map[string]string{"0100": "0110", "0200": "0210", "0220": "0230", "0400": "0410",
 		"0401": "0410", "0500": "0510", "0800": "0810", "bad": ""} {
 		if got := host.ResponseMTI(req); got != want {
@@ -57,6 +59,7 @@ func TestResponseMTI(t *testing.T) {
 }
 
 func TestDeclineFor(t *testing.T) {
+	t.Parallel()
 	for rc, want := range map[string]host.Decline{
 		"05": {Code: "card_declined"}, "51": {Code: "insufficient_funds"}, "54": {Code: "expired_card"},
 		"55": {Code: "incorrect_pin"}, "91": {Code: "communication_error", RetrySafe: true},
@@ -70,6 +73,7 @@ func TestDeclineFor(t *testing.T) {
 }
 
 func TestMaskPAN(t *testing.T) {
+	t.Parallel()
 	for pan, want := range map[string]string{"4242424242424242": "424242******4242", "4000000000009995": "400000******9995",
 		"12345": "*2345", "": ""} {
 		if got := host.MaskPAN(pan); got != want {
@@ -79,6 +83,7 @@ func TestMaskPAN(t *testing.T) {
 }
 
 func TestNumericCurrency(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{"MYR": "458", "usd": "840", "EUR": "978", "036": "036"} {
 		if got, err := host.NumericCurrency(in); err != nil || got != want {
 			t.Errorf("NumericCurrency(%q) = %q, %v; want %q", in, got, err, want)
