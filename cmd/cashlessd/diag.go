@@ -26,6 +26,7 @@ import (
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/daemon/admin"
 	"github.com/vinr/cashlessd/daemon/config"
+	"github.com/vinr/cashlessd/daemon/hardware"
 	"github.com/vinr/cashlessd/daemon/host"
 	"github.com/vinr/cashlessd/daemon/host/hostsim"
 	"github.com/vinr/cashlessd/daemon/store"
@@ -514,7 +515,7 @@ func (d *diagnosis) checkPrinter(ctx context.Context) {
 		d.add("printer", diagSkip, d.cfg.Printer.Device+" in use by the running daemon: not checked (`cashless status` shows its printer)", start)
 		return
 	}
-	pcfg := printerConfig(d.cfg)
+	pcfg := hardware.PrinterConfig(d.cfg)
 	if d.cfg.Simulator {
 		dir, err := os.MkdirTemp("", "cashlessd-diag-printer-")
 		if err != nil {
@@ -565,7 +566,7 @@ func (d *diagnosis) checkPrinter(ctx context.Context) {
 // and sends an echo (0800, network code 301).
 func (d *diagnosis) checkHost(ctx context.Context) {
 	start := time.Now()
-	hcfg, err := hostConfig(d.cfg, nil, zerolog.Nop())
+	hcfg, err := hardware.HostConfig(d.cfg, zerolog.Nop())
 	if err != nil {
 		d.add("host", diagFail, err.Error(), start)
 		return

@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/vinr/cashlessd/daemon"
-	"github.com/vinr/cashlessd/printer"
-	"github.com/vinr/cashlessd/printer/virtual"
+	"github.com/vinr/cashlessd/daemon/hardware"
 )
 
 // printTest prints a test page on the configured printer: the technician's
@@ -22,20 +20,12 @@ func (m *Main) printTest(ctx context.Context, args []string) error {
 	if !cfg.HasPrinter() {
 		return fmt.Errorf("model %s has no built-in printer", cfg.Model)
 	}
-	pcfg := printerConfig(cfg)
-	if cfg.Simulator {
-		vp, err := virtual.Start(ctx, filepath.Join(cfg.DataDir, "printer"), virtual.Columns(cfg.Receipt.Width))
-		if err != nil {
-			return err
-		}
-		defer vp.Close()
-		pcfg.Device = vp.Path()
-	}
-	p, err := printer.NewSerial(pcfg)
+	devs, err := hardware.OpenPrinter(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer p.Close()
+	defer devs.Close()
+	p := devs.Printer
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	doc := testPage(cfg.Merchant.Name, cfg.TerminalID, cfg.Model, m.Version, cfg.Receipt.Width, time.Now().In(cfg.Location()))

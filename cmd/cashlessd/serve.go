@@ -20,6 +20,7 @@ import (
 	"github.com/vinr/cashlessd/daemon/api"
 	"github.com/vinr/cashlessd/daemon/auth"
 	"github.com/vinr/cashlessd/daemon/config"
+	"github.com/vinr/cashlessd/daemon/hardware"
 	"github.com/vinr/cashlessd/daemon/metrics"
 	"github.com/vinr/cashlessd/daemon/store"
 )
@@ -106,11 +107,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		log.Warn().Msg("no shared key is set: run `cashlessd key rotate --data-dir " + cfg.DataDir + "` to make one")
 	}
 
-	devs, err := openDevices(ctx, cfg, db, log)
+	devs, err := hardware.Open(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
-	defer devs.close()
+	defer devs.Close()
 	meters := metrics.New()
 	settleAt, _ := cfg.SettleAt()
 	engine := daemon.New(daemon.Config{
@@ -135,17 +136,17 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		FloorLimit:       cfg.Offline.FloorLimit,
 	}, daemon.Deps{
 		Store:    db,
-		Reader:   devs.reader,
-		Printer:  devs.printer,
-		Host:     devs.host,
-		Clock:    devs.clock,
+		Reader:   devs.Reader,
+		Printer:  devs.Printer,
+		Host:     devs.Host,
+		Clock:    devs.Clock,
 		Log:      log,
 		Observer: meters,
 	})
 	var simControl daemon.Simulator
-	if devs.sim != nil {
-		devs.sim.world.OnClockAdvance(engine.CheckSchedule)
-		simControl = devs.sim
+	if devs.Simulator != nil {
+		devs.Simulator.OnClockAdvance(engine.CheckSchedule)
+		simControl = devs.Simulator
 	}
 
 	tlsConfig, caFile, err := m.tlsConfig(cfg)

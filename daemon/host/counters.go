@@ -28,6 +28,18 @@ const (
 	CounterBatch = daemon.CounterBatch
 )
 
+// CounterWrap is the largest value of the client's counters: STANs and
+// batch numbers have six digits.
+const CounterWrap = 999999
+
+// STANBlock is how many STANs a persisted counter reserves per commit: one
+// commit per hundred messages rather than per message.
+const STANBlock = 100
+
+// CounterBlocks are the block sizes of the counters that reserve numbers
+// in blocks (a persisted Counters implementation's set-up): the STAN.
+func CounterBlocks() map[string]uint32 { return map[string]uint32{CounterSTAN: STANBlock} }
+
 // sixDigits folds a counter value into 000001…999999, as STANs and batch
 // numbers wrap.
 func sixDigits(n uint32) string {

@@ -1,0 +1,88 @@
+package hardware
+
+import (
+	"crypto/tls"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vinr/cashlessd/certs"
+	"github.com/vinr/cashlessd/daemon/config"
+	"github.com/vinr/cashlessd/daemon/host"
+	"github.com/vinr/cashlessd/emv"
+	"github.com/vinr/cashlessd/emv/reader"
+	"github.com/vinr/cashlessd/printer"
+)
+
+// Simulator mode's acquirer identities, when the [host] section names none.
+const (
+	SimTerminalID = "SIM00001"
+	SimMerchantID = "SIMMERCHANT0001"
+)
+
+// ReaderConfig maps the [reader] section onto the serial reader driver.
+func ReaderConfig(cfg config.Config, log zerolog.Logger) reader.Config {
+	return reader.Config{Device: cfg.Reader.Device, Baud: cfg.Reader.Baud, ResponseTimeout: cfg.Reader.ResponseTimeout.Duration, Logger: log}
+}
+
+// Kernel makes the EMV kernel the [reader] and [offline] sections ask for.
+func Kernel(cfg config.Config) (*emv.Kernel, error) {
+	kcfg := emv.DefaultConfig()
+	kcfg.ContactlessCVMLimit = cfg.Reader.ContactlessCVMLimit
+	kcfg.OfflineApprovals, kcfg.FloorLimit = cfg.Offline.Approvals, cfg.Offline.FloorLimit
+	if cfg.Offline.TACDefault != "" {
+		tac, err := hex.DecodeString(cfg.Offline.TACDefault)
+		if err != nil {
+			return nil, fmt.Errorf("offline.tac_default: %w", err)
+		}
+		for i := range kcfg.AIDs {
+			kcfg.AIDs[i].TACDefault = tac
+		}
+	}
+	return emv.NewKernel(kcfg)
+}
+
+// HostConfig maps the [host] section onto the ISO 8583 client. Counters is
+// left for the caller: the daemon's store, or a one-off echo's own.
+func HostConfig(cfg config.Config, log zerolog.Logger) (host.Config, error) {
+	h := host.Config{
+		Address:      cfg.Host.Address,
+		TerminalID:   cfg.Host.TerminalID,
+		MerchantID:   cfg.Host.MerchantID,
+		Timeout:      cfg.Host.Timeout.Duration,
+		EchoInterval: cfg.Host.EchoInterval.Duration,
+		Log:          log,
+	}
+	if cfg.Simulator {
+		if h.TerminalID == "" {
+			h.TerminalID = SimTerminalID
+		}
+		if h.MerchantID == "" {
+			h.MerchantID = SimMerchantID
+		}
+	}
+	if cfg.Host.TLS {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.Host.ServerName}
+		if cfg.Host.CAFile != "" {
+			pool, err := certs.Pool(cfg.Host.CAFile)
+			if err != nil {
+				return h, fmt.Errorf("host.ca_file: %w", err)
+			}
+			tc.RootCAs = pool
+		}
+		h.TLS = tc
+	}
+	return h, nil
+}
+
+// PrinterConfig maps the [printer] section onto the serial driver.
+func PrinterConfig(cfg config.Config) printer.SerialConfig {
+	return printer.SerialConfig{
+		Device:      cfg.Printer.Device,
+		Baud:        cfg.Printer.Baud,
+		FlowControl: printer.FlowControl(cfg.Printer.FlowControl),
+		JobTimeout:  cfg.Printer.JobTimeout.Duration,
+		Encoder:     printer.Encoder{CodePage: printer.CodePage(cfg.Printer.CodePage)},
+	}
+}
