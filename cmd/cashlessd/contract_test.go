@@ -48,6 +48,7 @@ func TestBadInputIsRefusedNamingTheField(t *testing.T) {
 		{"status with field", "/cashless/v1/status", `{"verbose":true}`, "verbose"},
 		{"cancel bad ref", "/cashless/v1/cancel", `{"reference":5}`, "reference"},
 		{"reprint type", "/cashless/v1/receipt/reprint", `{"type":"all"}`, "type"},
+		{"batch close no reference", "/cashless/v1/batch/close", `{}`, "reference"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
