@@ -192,3 +192,58 @@ func TestFailedDailySettlementWaitsBeforeItRetries(t *testing.T) {
 		t.Fatalf("not retried after the minute: open batch %d", st.OpenBatchCount)
 	}
 }
+
+func TestSettlementTotalsMatchTheHostLedger(t *testing.T) {
+	t.Parallel()
+	m := startTerminal(t, "", nil)
+	m.card(daemon.SimCard{PresentAfter: ptr(time.Duration(0))})
+	m.approved("L-1", 1000)
+	m.approved("L-2", 2500)
+	res, err := m.engine.Refund(t.Context(), daemon.RefundRequest{OriginalReference: "L-2", Amount: 500, Currency: "USD", Reference: "L-R"})
+	wantApproved(t, res, err)
+	res, err = m.engine.Preauth(t.Context(), daemon.PreauthRequest{Amount: 7000, Currency: "USD", Reference: "L-P"})
+	wantApproved(t, res, err)
+	res, err = m.engine.Complete(t.Context(), daemon.CompletionRequest{OriginalReference: "L-P", CaptureAmount: 6000, Currency: "USD", Reference: "L-C"})
+	wantApproved(t, res, err)
+	b := m.closeBatch("EOD-L").Batch
+	if again := m.closeBatch("EOD-L"); again.Batch.ID != b.ID {
+		t.Fatal("repeat close returned another batch")
+	}
+	l := m.ledger()
+	if len(l.Settlements) != 1 {
+		t.Fatalf("settled %d times: %+v", len(l.Settlements), l.Settlements)
+	}
+	s := l.Settlements[0]
+	if s.ResponseCode != "00" || s.Host != s.Terminal {
+		t.Fatalf("%+v", s)
+	}
+	if s.Host.CaptureCount != 3 || s.Host.CaptureAmount != 9500 || s.Host.RefundCount != 1 || s.Host.RefundAmount != 500 {
+		t.Fatalf("host totals %+v", s.Host)
+	}
+	if b.TotalAmount() != s.Host.CaptureAmount-s.Host.RefundAmount || b.TransactionCount() != s.Host.CaptureCount+s.Host.RefundCount {
+		t.Fatalf("terminal %+v vs host %+v", b, s.Host)
+	}
+}
+
+func TestMismatchedBatchIsUploadedAndSettledOnce(t *testing.T) {
+	t.Parallel()
+	m := startTerminal(t, "", nil)
+	m.card(daemon.SimCard{PresentAfter: ptr(time.Duration(0))})
+	lost := m.approved("M-1", 1000)
+	m.approved("M-2", 2000)
+	// The host "loses" the first approval: its totals now differ.
+	m.host(daemon.SimHost{ForgetTransaction: lost.ID})
+	if b := m.closeBatch("EOD-M"); b.Batch.TotalAmount() != 3000 || b.Batch.TransactionCount() != 2 {
+		t.Fatalf("batch: %+v", b.Batch)
+	}
+	var ok []hostsim.Settlement
+	for _, s := range m.ledger().Settlements {
+		if s.ResponseCode == "00" {
+			ok = append(ok, s)
+		}
+	}
+	if len(ok) != 1 || ok[0].Host.CaptureAmount != 3000 || !ok[0].AfterUpload {
+		t.Fatalf("settlements: %+v", ok)
+	}
+	m.closeBatch("EOD-M")
+}
