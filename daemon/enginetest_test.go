@@ -13,6 +13,7 @@ import (
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/daemon/config"
 	"github.com/vinr/cashlessd/daemon/hardware"
+	"github.com/vinr/cashlessd/daemon/host"
 	"github.com/vinr/cashlessd/daemon/store"
 )
 
@@ -143,6 +144,21 @@ func (m *terminal) host(h daemon.SimHost) {
 	m.t.Helper()
 	if err := m.sim.SetHost(h); err != nil {
 		m.t.Fatal(err)
+	}
+}
+
+// hostOffline takes the simulated host off the network and waits until
+// the host link has seen its connection go (an echo fails), so the next
+// request is refused before it leaves rather than lost in flight.
+func (m *terminal) hostOffline() {
+	m.t.Helper()
+	m.host(daemon.SimHost{Offline: ptr(true)})
+	link, ok := m.devs.Host.(*host.Client)
+	if !ok {
+		m.t.Fatalf("the host link is a %T", m.devs.Host)
+	}
+	if err := link.Echo(m.t.Context()); err == nil {
+		m.t.Fatal("an offline host answered an echo")
 	}
 }
 

@@ -25,7 +25,7 @@ func TestOfflineApprovalIsForwardedAsAnAdvice(t *testing.T) {
 	}
 	raw, _ := json.Marshal(img)
 	m.card(daemon.SimCard{Image: raw, EntryMethod: ptr(daemon.EntryChip), PresentAfter: ptr(time.Duration(0))})
-	m.host(daemon.SimHost{Offline: ptr(true)})
+	m.hostOffline()
 
 	if tx := m.approved("OFF-1", 1200); !tx.Offline {
 		t.Fatalf("not approved offline: %+v", tx)

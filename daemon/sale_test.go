@@ -87,7 +87,7 @@ func TestHostUnreachableChargesNothing(t *testing.T) {
 	t.Parallel()
 	m := startTerminal(t, "", nil)
 	m.card(daemon.SimCard{PresentAfter: ptr(time.Duration(0))})
-	m.host(daemon.SimHost{Offline: ptr(true)})
+	m.hostOffline()
 	res, err := m.sale("OFFLINE-1", 700)
 	tx := wantFinished(t, res, err, daemon.StatusFailed, daemon.CodeCommunicationError)
 	if tx.Reference != "OFFLINE-1" {

@@ -133,7 +133,7 @@ func TestUnreachableHostLeavesTheBatchOpen(t *testing.T) {
 	m := startTerminal(t, "", nil)
 	m.card(daemon.SimCard{PresentAfter: ptr(time.Duration(0))})
 	m.approved("OPEN-1", 900)
-	m.host(daemon.SimHost{Offline: ptr(true)})
+	m.hostOffline()
 	_, err := m.engine.CloseBatch(t.Context(), "EOD-A")
 	wantCode(t, err, daemon.CodeCommunicationError)
 	if !strings.Contains(err.Error(), "stays open") {
@@ -168,7 +168,7 @@ func TestFailedDailySettlementWaitsBeforeItRetries(t *testing.T) {
 	m := startTerminal(t, "", func(c *config.Config) { c.Settlement.Auto, c.Settlement.Time = true, "23:00" })
 	m.card(daemon.SimCard{PresentAfter: ptr(time.Duration(0))})
 	m.approved("RETRY-1", 400)
-	m.host(daemon.SimHost{Offline: ptr(true)})
+	m.hostOffline()
 	if err := m.sim.AdvanceClock(24 * time.Hour); err != nil { // the first try, which fails
 		t.Fatal(err)
 	}
