@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/vinr/cashlessd/certs"
-	"github.com/vinr/cashlessd/emv/card"
 )
 
 const simKey = "ck_test_simulator"
@@ -253,18 +252,4 @@ func writeConfig(t *testing.T, body string) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// cardImage returns a built-in card image as JSON.
-func cardImage(t testing.TB, name string) json.RawMessage {
-	t.Helper()
-	img, err := card.Builtin(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := json.Marshal(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
 }
