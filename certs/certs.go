@@ -45,12 +45,18 @@ type Files struct {
 // defaultHosts are always in the terminal certificate.
 func defaultHosts() []string { return []string{"localhost", "127.0.0.1", "::1"} }
 
+// DevFiles are the development identity's files in dir, as EnsureDev
+// makes them.
+func DevFiles(dir string) Files {
+	return Files{Cert: filepath.Join(dir, CertFile), Key: filepath.Join(dir, KeyFile), CA: filepath.Join(dir, CAFile)}
+}
+
 // EnsureDev makes, under dir, a development CA and a terminal certificate
 // for hosts (plus localhost and the loopback addresses) unless they exist.
 // A terminal certificate that lacks a requested name or expires within 30
 // days is re-issued by the same CA, so ECRs keep trusting ca.pem.
 func EnsureDev(dir string, hosts []string, now time.Time) (Files, error) {
-	f := Files{Cert: filepath.Join(dir, CertFile), Key: filepath.Join(dir, KeyFile), CA: filepath.Join(dir, CAFile)}
+	f := DevFiles(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return f, err
 	}

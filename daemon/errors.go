@@ -5,9 +5,10 @@ import (
 	"fmt"
 )
 
-// Error codes of the Cashless API (the reference's table plus DESIGN.md's).
+// Error codes of the engine's refusals and failures, as the Cashless API
+// reference names them (its table plus DESIGN.md's). Codes only the HTTP
+// surface gives (a wrong key, an unknown path) are the api package's.
 const (
-	CodeInvalidKey            = "invalid_key"
 	CodeInvalidRequest        = "invalid_request"
 	CodeTerminalBusy          = "terminal_busy"
 	CodeTransactionNotFound   = "transaction_not_found"
@@ -22,21 +23,29 @@ const (
 	CodeInternalError         = "internal_error"
 	CodeDuplicateReference    = "duplicate_reference"
 	CodeTransactionCancelled  = "transaction_cancelled"
-	CodeTooManyAttempts       = "too_many_attempts"
 	CodeReaderError           = "reader_error"
 	CodeStorageUnavailable    = "storage_unavailable"
-	CodeNotFound              = "not_found"
-	CodeMethodNotAllowed      = "method_not_allowed"
 )
 
-// Error is an API error: a code from the table and a message for people.
+// Error is a refusal or failure of the engine: a code from the table and a
+// message for people. Cause, when set, tells callers more than the code
+// (ErrStillRunning).
 type Error struct {
 	Code    string
 	Message string
+	Cause   error
 }
 
 // Error implements error.
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Unwrap returns the cause, for errors.Is.
+func (e *Error) Unwrap() error { return e.Cause }
+
+// ErrStillRunning is the cause of a terminal_busy refusal of a request
+// whose reference is the transaction running now: its outcome will come
+// once it finishes.
+var ErrStillRunning = errors.New("the transaction with this reference is still running")
 
 // Errorf makes an *Error with a formatted message.
 func Errorf(code, format string, args ...any) *Error {

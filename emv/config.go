@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/money"
 )
 
 // Hex is bytes that read and write as hex text in JSON and TOML; spaces in
@@ -247,17 +247,17 @@ type Transaction struct {
 // CurrencyCode returns the ISO 4217 numeric code and minor-unit exponent of
 // a currency given as alphabetic ("EUR") or numeric ("978") code.
 func CurrencyCode(currency string) (numeric string, exponent int, ok bool) {
-	c := strings.ToUpper(strings.TrimSpace(currency))
-	if n, found := daemon.NumericCurrency(c); found {
-		return n, daemon.MinorUnits(c), true
+	numeric, err := money.Numeric(currency)
+	if err != nil {
+		return "", 0, false
 	}
-	if len(c) == 3 && strings.Trim(c, "0123456789") == "" {
-		if a, found := daemon.AlphaCurrency(c); found {
-			return c, daemon.MinorUnits(a), true
+	exponent = 2
+	if alpha, found := money.Alpha(numeric); found {
+		if e, known := money.Exponent(alpha); known {
+			exponent = e
 		}
-		return c, 2, true
 	}
-	return "", 0, false
+	return numeric, exponent, true
 }
 
 // bcd packs a decimal string right-justified into n bytes of BCD.

@@ -12,13 +12,14 @@
 // and to the cardholder through [PINPad]. The serial reader driver, a
 // virtual card (package emv/card) and the simulator all implement those.
 //
-// A transaction runs in two steps, matching the engine's card session:
+// A transaction runs in two steps, matching the engine's card session;
+// package emv/terminal maps the outcome and the host's answer to and from
+// the engine's types, which this package does not know:
 //
 //	k, _ := emv.NewKernel(emv.DefaultConfig())
 //	s := k.Contact(card, pinpad, tx)     // or Contactless, Swipe
 //	out, err := s.Read(ctx)              // up to the online request (ARQC)
-//	data := out.CardData()               // for daemon.AuthRequest
-//	final, err := s.Complete(ctx, emv.HostResponseFrom(authResponse))
+//	final, err := s.Complete(ctx, answer) // the host's answer (second GENERATE AC)
 //
 // # BER-TLV
 //

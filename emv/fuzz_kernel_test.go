@@ -87,7 +87,7 @@ func FuzzKernel(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_ = out.CardData()
+		_ = out.String()
 		issuer := emv.AppendTLV(nil, emv.TagIssuerAuthData, emv.MustHex("01020304050607083030"))
 		issuer = append(issuer, emv.AppendTLV(nil, emv.TagIssuerScript1, emv.AppendTLV(nil, emv.TagIssuerScriptCommand, emv.MustHex("841E000000")))...)
 		s.Complete(context.Background(), emv.HostResponse{Approved: true, ResponseCode: "00", IssuerData: issuer})

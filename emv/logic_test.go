@@ -261,16 +261,6 @@ func TestTrack2(t *testing.T) {
 
 func TestSchemes(t *testing.T) {
 	t.Parallel()
-	for pan, want := range map[string]string{
-		"4242424242424242": "visa", "5555555555554444": "mastercard", "2223003122003222": "mastercard",
-		"378282246310005": "amex", "6011111111111117": "discover", "6500000000000002": "discover",
-		"3566002020360505": "jcb", "6200000000000005": "unionpay", "6759649826438453": "maestro",
-		"5018000000000009": "maestro", "9999999999999995": "unknown", "": "unknown",
-	} {
-		if got := SchemeFromPAN(pan); got != want {
-			t.Errorf("SchemeFromPAN(%s) = %s, want %s", pan, got, want)
-		}
-	}
 	for aid, want := range map[string]string{
 		"A0000000031010": "visa", "A0000000032010": "visa", "A0000000041010": "mastercard",
 		"A0000000043060": "maestro", "A00000002501": "amex", "A0000001523010": "discover",
@@ -279,17 +269,6 @@ func TestSchemes(t *testing.T) {
 	} {
 		if got := SchemeFromAID(MustHex(aid)); got != want {
 			t.Errorf("SchemeFromAID(%s) = %q, want %q", aid, got, want)
-		}
-	}
-}
-
-func TestMaskPAN(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"4242424242424242": "************4242", "378282246310005": "***********0005", "1234": "****", "": "",
-	} {
-		if got := MaskPAN(in); got != want {
-			t.Errorf("MaskPAN(%s) = %s", in, got)
 		}
 	}
 }

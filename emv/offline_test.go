@@ -5,7 +5,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/emv"
 	"github.com/vinr/cashlessd/emv/card"
 )
@@ -109,14 +108,10 @@ func TestOfflineApprovalWhenHostUnreachable(t *testing.T) {
 			}
 			tr := &counter{t: c}
 			k := newKernel(t, tc.cfg...)
-			req := daemon.CardRequest{Kind: daemon.KindSale, Amount: tc.amount, Currency: "USD"}
-			if tc.preauth {
-				req.Kind = daemon.KindPreauth
-			}
-			tx, err := emv.TransactionFor(req, txTime)
-			if err != nil {
-				t.Fatal(err)
-			}
+			// A pre-authorisation is a purchase the card may not approve
+			// offline (emv/terminal maps the engine's kinds so).
+			tx := emv.Transaction{Type: emv.TypePurchase, Amount: tc.amount, Currency: "USD", Time: txTime,
+				NoOfflineApproval: tc.preauth}
 			var s *emv.Session
 			if tc.iface == emv.Contact {
 				s = k.Contact(tr, &pinPad{card: c}, tx)
@@ -131,7 +126,7 @@ func TestOfflineApprovalWhenHostUnreachable(t *testing.T) {
 				t.Fatalf("Read: %s %s; the terminal must always try the host first", first.Decision, first.CryptogramType)
 			}
 			sent := len(tr.commands)
-			final, err := s.Complete(context.Background(), emv.HostResponseFrom(daemon.AuthResponse{Unreachable: true}))
+			final, err := s.Complete(context.Background(), emv.HostUnreachable())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -243,20 +238,9 @@ func TestOfflineApprovalSettings(t *testing.T) {
 	}
 }
 
-func TestHostResponseFromUnreachable(t *testing.T) {
+func TestHostUnreachable(t *testing.T) {
 	t.Parallel()
-	hr := emv.HostResponseFrom(daemon.AuthResponse{Unreachable: true})
-	if !hr.Unreachable || hr.Approved {
-		t.Errorf("HostResponseFrom %+v", hr)
-	}
 	if u := emv.HostUnreachable(); !u.Unreachable || u.Approved {
-		t.Errorf("HostUnreachable %+v", emv.HostUnreachable())
-	}
-	tx, err := emv.TransactionFor(daemon.CardRequest{Kind: daemon.KindPreauth, Amount: 100, Currency: "USD"}, txTime)
-	if err != nil || !tx.NoOfflineApproval || tx.Type != emv.TypePurchase {
-		t.Errorf("pre-auth %+v %v", tx, err)
-	}
-	if tx, _ := emv.TransactionFor(daemon.CardRequest{Kind: daemon.KindSale, Amount: 100, Currency: "USD"}, txTime); tx.NoOfflineApproval {
-		t.Error("a sale may be approved offline")
+		t.Errorf("HostUnreachable %+v", u)
 	}
 }

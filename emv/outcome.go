@@ -3,7 +3,8 @@ package emv
 import (
 	"bytes"
 	"fmt"
-	"strings"
+
+	"github.com/vinr/cashlessd/pan"
 )
 
 // Decision is where a transaction stands after Read or Complete.
@@ -95,7 +96,7 @@ type Outcome struct {
 }
 
 // MaskedPAN is the PAN with every digit but the last four masked.
-func (o Outcome) MaskedPAN() string { return MaskPAN(o.PAN) }
+func (o Outcome) MaskedPAN() string { return pan.Mask(o.PAN) }
 
 // Approved reports whether the transaction is approved.
 func (o Outcome) Approved() bool { return o.Decision == DecisionApproved }
@@ -108,14 +109,6 @@ func (o Outcome) String() string {
 
 // GoString is String: %#v must not print the PAN either.
 func (o Outcome) GoString() string { return o.String() }
-
-// MaskPAN masks every digit of a PAN but the last four.
-func MaskPAN(pan string) string {
-	if len(pan) <= 4 {
-		return strings.Repeat("*", len(pan))
-	}
-	return strings.Repeat("*", len(pan)-4) + pan[len(pan)-4:]
-}
 
 // aidSchemes maps RID and AID prefixes to schemes, longest first. It is
 // read-only.
@@ -143,39 +136,6 @@ func SchemeFromAID(aid []byte) string {
 		}
 	}
 	return ""
-}
-
-// SchemeFromPAN names the scheme of a card number by its BIN, "unknown"
-// when no range matches.
-func SchemeFromPAN(pan string) string {
-	prefix := func(n int) int {
-		if len(pan) < n || !isDigits(pan[:n]) {
-			return -1
-		}
-		v := 0
-		for i := 0; i < n; i++ {
-			v = v*10 + int(pan[i]-'0')
-		}
-		return v
-	}
-	p1, p2, p3, p4 := prefix(1), prefix(2), prefix(3), prefix(4)
-	switch {
-	case p1 == 4:
-		return "visa"
-	case p2 == 34 || p2 == 37:
-		return "amex"
-	case (p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720):
-		return "mastercard"
-	case p4 == 6011 || (p3 >= 644 && p3 <= 649) || p2 == 65:
-		return "discover"
-	case p4 >= 3528 && p4 <= 3589:
-		return "jcb"
-	case p2 == 62 || p2 == 81:
-		return "unionpay"
-	case p2 == 50 || (p2 >= 56 && p2 <= 69):
-		return "maestro"
-	}
-	return "unknown"
 }
 
 // iccDataTags are the chip data sent to the host, in order.
@@ -238,7 +198,7 @@ func (s *Session) outcome(d Decision) Outcome {
 		o.ExpiryYYMM = s.track.Expiry
 		o.ServiceCode = s.track.ServiceCode
 		o.Track2 = s.track.ASCII()
-		o.Scheme = SchemeFromPAN(o.PAN)
+		o.Scheme = pan.Scheme(o.PAN)
 		o.POSEntryMode = "90"
 		if s.fallback && s.track.ChipCard() {
 			o.POSEntryMode = "80"
@@ -271,7 +231,7 @@ func (s *Session) outcome(d Decision) Outcome {
 		o.Scheme = SchemeFromAID(s.app.AID)
 	}
 	if o.Scheme == "" {
-		o.Scheme = SchemeFromPAN(o.PAN)
+		o.Scheme = pan.Scheme(o.PAN)
 	}
 	o.ApplicationLabel = s.app.DisplayName()
 	if v, ok := s.icc[TagCardholderName]; ok {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/vinr/cashlessd/pan"
 )
 
 // PINPad is the cardholder's PIN entry device. A nil PINPad means the
@@ -39,7 +41,7 @@ type PINRequest struct {
 
 // String masks the PAN.
 func (r PINRequest) String() string {
-	return fmt.Sprintf("PINRequest{PAN:%s Amount:%d Currency:%s TriesLeft:%d}", MaskPAN(r.PAN), r.Amount, r.Currency, r.TriesLeft)
+	return fmt.Sprintf("PINRequest{PAN:%s Amount:%d Currency:%s TriesLeft:%d}", pan.Mask(r.PAN), r.Amount, r.Currency, r.TriesLeft)
 }
 
 // GoString masks the PAN.

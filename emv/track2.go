@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/vinr/cashlessd/pan"
 )
 
 // ErrBadTrack means the swiped track 2 could not be read: a bad format or
@@ -27,7 +29,7 @@ type Track2 struct {
 
 // String masks the PAN and leaves out the discretionary data.
 func (t Track2) String() string {
-	return fmt.Sprintf("Track2{PAN:%s Expiry:%s ServiceCode:%s}", MaskPAN(t.PAN), t.Expiry, t.ServiceCode)
+	return fmt.Sprintf("Track2{PAN:%s Expiry:%s ServiceCode:%s}", pan.Mask(t.PAN), t.Expiry, t.ServiceCode)
 }
 
 // GoString masks like String.
@@ -111,7 +113,7 @@ func ParseTrack2(s string) (Track2, error) {
 	if err != nil {
 		return Track2{}, err
 	}
-	if !luhn(t.PAN) {
+	if !pan.Valid(t.PAN) {
 		return Track2{}, fmt.Errorf("%w: PAN check digit", ErrBadTrack)
 	}
 	return t, nil
@@ -158,24 +160,6 @@ func isDigits(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// luhn checks a PAN's check digit.
-func luhn(pan string) bool {
-	sum := 0
-	double := false
-	for i := len(pan) - 1; i >= 0; i-- {
-		d := int(pan[i] - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
 }
 
 // readSwipe checks a swiped track 2 and handles its PIN requirement.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/vinr/cashlessd/daemon/api/wire"
 )
 
 // servers starts cashlessd and the baseline answering the same status
@@ -18,7 +20,7 @@ func servers(ctx context.Context, s settings) (cd, base *proc, stop func(), err 
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	_, body, err := post(cd.client(true), cd.base+"/cashless/v1/status", "{}")
+	_, body, err := post(ctx, cd.client(true), wire.PathStatus, "{}")
 	if err == nil {
 		err = os.MkdirAll(filepath.Join(dir, "baseline"), 0o700)
 	}
@@ -46,11 +48,11 @@ func servers(ctx context.Context, s settings) (cd, base *proc, stop func(), err 
 func alternate(ctx context.Context, s settings, cd, base *proc, clients int, keepAlive bool) (float64, float64, error) {
 	var a, b float64
 	for i := 0; i < s.rounds; i++ {
-		x, err := load(ctx, cd, "/cashless/v1/status", "{}", clients, keepAlive, s.window, nil)
+		x, err := load(ctx, cd, wire.PathStatus, "{}", clients, keepAlive, s.window, nil)
 		if err != nil {
 			return 0, 0, fmt.Errorf("cashlessd: %w", err)
 		}
-		y, err := load(ctx, base, "/cashless/v1/status", "{}", clients, keepAlive, s.window, nil)
+		y, err := load(ctx, base, wire.PathStatus, "{}", clients, keepAlive, s.window, nil)
 		if err != nil {
 			return 0, 0, fmt.Errorf("baseline: %w", err)
 		}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vinr/cashlessd/certs"
+	"github.com/vinr/cashlessd/client"
 )
 
 const simKey = "ck_test_simulator"
@@ -141,14 +142,16 @@ func (p *proc) rss() (int64, error) {
 	return 0, errors.New("no VmRSS")
 }
 
-// client makes an HTTP client for the process; keepAlive false forces a
-// full TLS handshake per request (no session resumption).
-func (p *proc) client(keepAlive bool) *http.Client {
-	return &http.Client{Timeout: 150 * time.Second, Transport: &http.Transport{
-		TLSClientConfig:     &tls.Config{RootCAs: p.pool, MinVersion: tls.VersionTLS12},
-		DisableKeepAlives:   !keepAlive,
-		MaxIdleConnsPerHost: 1,
-	}}
+// client makes an API client for the process with the simulator key;
+// keepAlive false forces a full TLS handshake per request (no session
+// resumption).
+func (p *proc) client(keepAlive bool) *client.Client {
+	return client.New(client.Config{BaseURL: p.base, Key: simKey, HTTPClient: &http.Client{Timeout: 150 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig:     &tls.Config{RootCAs: p.pool, MinVersion: tls.VersionTLS12},
+			DisableKeepAlives:   !keepAlive,
+			MaxIdleConnsPerHost: 1,
+		}}})
 }
 
 // metric reads one un-labelled value from the metrics endpoint.

@@ -6,50 +6,25 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/vinr/cashlessd/daemon/api/wire"
+	"github.com/vinr/cashlessd/daemon/store"
 )
 
 // runSales posts n sequential sales with an instant card and returns the
 // rate.
 func runSales(p *proc, n int, prefix string) (float64, error) {
 	c := p.client(true)
-	if status, raw, err := post(c, p.base+"/simulator/v1/card", `{"presentAfterMs":0}`); err != nil || status != http.StatusOK {
+	if status, raw, err := post(context.Background(), c, wire.PathSimCard, `{"presentAfterMs":0}`); err != nil || status != http.StatusOK {
 		return 0, fmt.Errorf("card: %d %s %v", status, raw, err)
 	}
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		body := fmt.Sprintf(`{"amount":%d,"currency":"USD","reference":"%s-%d"}`, 100+i%900, prefix, i)
-		status, raw, err := post(c, p.base+"/cashless/v1/sale", body)
+		status, raw, err := post(context.Background(), c, wire.PathSale, body)
 		if err != nil || status != http.StatusOK {
 			return 0, fmt.Errorf("sale %d: %d %s %v", i, status, raw, err)
-		}
-	}
-	return float64(n) / time.Since(start).Seconds(), nil
-}
-
-// commitCeiling measures bbolt commits per second on the disk of dir, each
-// writing a value the size of a stored sale.
-func commitCeiling(dir string, n, valueSize int) (float64, error) {
-	db, err := bolt.Open(filepath.Join(dir, "ceiling.db"), 0o600, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer db.Close()
-	value := []byte(strings.Repeat("x", valueSize))
-	start := time.Now()
-	for i := 0; i < n; i++ {
-		err := db.Update(func(tx *bolt.Tx) error {
-			b, err := tx.CreateBucketIfNotExists([]byte("t"))
-			if err != nil {
-				return err
-			}
-			return b.Put([]byte(fmt.Sprintf("%012d", i)), value)
-		})
-		if err != nil {
-			return 0, err
 		}
 	}
 	return float64(n) / time.Since(start).Seconds(), nil
@@ -79,7 +54,7 @@ func benchSales(ctx context.Context, s settings, r *report) error {
 	}
 	after, _ := p.metric("cashless_db_commits_total")
 	perSale := (after - before) / float64(s.sales)
-	ceiling, err := commitCeiling(dir, s.sales, 2048)
+	ceiling, err := store.CommitRate(dir, s.sales, 2048)
 	if err != nil {
 		return err
 	}

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/vinr/cashlessd/daemon/api/wire"
 )
 
 // call is one request to the terminal and how to show its answer.
 type call struct {
 	path string
-	body map[string]any
+	body any // a request of package wire
 	// kind is the transaction type the call starts, as status names it
 	// (sale, preauth, completion, refund, batch_close); empty for calls
 	// that start none. A lost answer to such a call is looked up in status.
@@ -163,18 +165,26 @@ func (p *payment) register(fs *flag.FlagSet, o *options, amountHelp string) {
 	fs.Var(&p.print, "print", "print the receipt on the terminal (printReceipt)")
 }
 
-// body starts the request body with currency, reference and printReceipt.
-func (p *payment) body() map[string]any {
-	b := map[string]any{"currency": p.currency.v, "reference": p.reference.v}
+// printReceipt is printReceipt when --print was given, else left out.
+func (p *payment) printReceipt() *bool {
 	if p.print.set {
-		b["printReceipt"] = p.print.v
+		return wire.Ptr(p.print.v)
 	}
-	return b
+	return nil
+}
+
+// given is the flag's value when it was set, else nil (the field is left
+// out of the request).
+func given[T any](v T, set bool) *T {
+	if set {
+		return &v
+	}
+	return nil
 }
 
 func prepareStatus(*flag.FlagSet, *options) func() (*call, error) {
 	return func() (*call, error) {
-		return &call{path: "/cashless/v1/status", body: map[string]any{}, show: showStatus}, nil
+		return &call{path: wire.PathStatus, body: wire.EmptyRequest{}, show: showStatus}, nil
 	}
 }
 
@@ -187,12 +197,9 @@ func prepareSale(fs *flag.FlagSet, o *options) func() (*call, error) {
 		if err := requireFlags(fs, "amount", "currency", "reference"); err != nil {
 			return nil, err
 		}
-		b := p.body()
-		b["amount"] = p.amount.v
-		if tip.set {
-			b["tipAmount"] = tip.v
-		}
-		return &call{path: "/cashless/v1/sale", body: b, kind: "sale", reference: p.reference.v, show: showTransaction}, nil
+		b := wire.SaleRequest{Amount: &p.amount.v, Currency: &p.currency.v, Reference: &p.reference.v,
+			TipAmount: given(tip.v, tip.set), PrintReceipt: p.printReceipt()}
+		return &call{path: wire.PathSale, body: b, kind: "sale", reference: p.reference.v, show: showTransaction}, nil
 	}
 }
 
@@ -203,9 +210,9 @@ func preparePreauth(fs *flag.FlagSet, o *options) func() (*call, error) {
 		if err := requireFlags(fs, "amount", "currency", "reference"); err != nil {
 			return nil, err
 		}
-		b := p.body()
-		b["amount"] = p.amount.v
-		return &call{path: "/cashless/v1/preauth", body: b, kind: "preauth", reference: p.reference.v, show: showTransaction}, nil
+		b := wire.PreauthRequest{Amount: &p.amount.v, Currency: &p.currency.v, Reference: &p.reference.v,
+			PrintReceipt: p.printReceipt()}
+		return &call{path: wire.PathPreauth, body: b, kind: "preauth", reference: p.reference.v, show: showTransaction}, nil
 	}
 }
 
@@ -218,9 +225,9 @@ func prepareComplete(fs *flag.FlagSet, o *options) func() (*call, error) {
 		if err := requireFlags(fs, "original", "amount", "currency", "reference"); err != nil {
 			return nil, err
 		}
-		b := p.body()
-		b["originalReference"], b["captureAmount"] = original.v, p.amount.v
-		return &call{path: "/cashless/v1/preauth/complete", body: b, kind: "completion", reference: p.reference.v, show: showTransaction}, nil
+		b := wire.CompleteRequest{OriginalReference: &original.v, CaptureAmount: &p.amount.v, Currency: &p.currency.v,
+			Reference: &p.reference.v, PrintReceipt: p.printReceipt()}
+		return &call{path: wire.PathComplete, body: b, kind: "completion", reference: p.reference.v, show: showTransaction}, nil
 	}
 }
 
@@ -233,9 +240,9 @@ func prepareRefund(fs *flag.FlagSet, o *options) func() (*call, error) {
 		if err := requireFlags(fs, "original", "amount", "currency", "reference"); err != nil {
 			return nil, err
 		}
-		b := p.body()
-		b["originalReference"], b["amount"] = original.v, p.amount.v
-		return &call{path: "/cashless/v1/refund", body: b, kind: "refund", reference: p.reference.v, show: showTransaction}, nil
+		b := wire.RefundRequest{OriginalReference: &original.v, Amount: &p.amount.v, Currency: &p.currency.v,
+			Reference: &p.reference.v, PrintReceipt: p.printReceipt()}
+		return &call{path: wire.PathRefund, body: b, kind: "refund", reference: p.reference.v, show: showTransaction}, nil
 	}
 }
 
@@ -243,11 +250,7 @@ func prepareCancel(fs *flag.FlagSet, _ *options) func() (*call, error) {
 	var ref stringFlag
 	fs.Var(&ref, "reference", "cancel only this `reference` (default: whatever is active)")
 	return func() (*call, error) {
-		b := map[string]any{}
-		if ref.set {
-			b["reference"] = ref.v
-		}
-		return &call{path: "/cashless/v1/cancel", body: b, show: showCancel}, nil
+		return &call{path: wire.PathCancel, body: wire.CancelRequest{Reference: given(ref.v, ref.set)}, show: showCancel}, nil
 	}
 }
 
@@ -258,7 +261,7 @@ func prepareBatchClose(fs *flag.FlagSet, _ *options) func() (*call, error) {
 		if err := requireFlags(fs, "reference"); err != nil {
 			return nil, err
 		}
-		return &call{path: "/cashless/v1/batch/close", body: map[string]any{"reference": ref.v}, kind: "batch_close",
+		return &call{path: wire.PathBatchClose, body: wire.BatchCloseRequest{Reference: &ref.v}, kind: "batch_close",
 			reference: ref.v, show: showBatch}, nil
 	}
 }
@@ -272,7 +275,7 @@ func prepareReceiptLast(fs *flag.FlagSet, _ *options) func() (*call, error) {
 		default:
 			return nil, fmt.Errorf("--copy %q: want customer, merchant or both", copies.v)
 		}
-		return &call{path: "/cashless/v1/receipt/last", body: map[string]any{}, show: func(p *printer, a *answer) int {
+		return &call{path: wire.PathReceiptLast, body: wire.EmptyRequest{}, show: func(p *printer, a *answer) int {
 			return showReceipt(p, a, copies.v)
 		}}, nil
 	}
@@ -282,10 +285,6 @@ func prepareReprint(fs *flag.FlagSet, _ *options) func() (*call, error) {
 	var which stringFlag
 	fs.Var(&which, "type", "which copy to print: customer (the terminal's default), merchant or `both`")
 	return func() (*call, error) {
-		b := map[string]any{}
-		if which.set {
-			b["type"] = which.v
-		}
-		return &call{path: "/cashless/v1/receipt/reprint", body: b, show: showReprint}, nil
+		return &call{path: wire.PathReceiptReprint, body: wire.ReprintRequest{Type: given(which.v, which.set)}, show: showReprint}, nil
 	}
 }

@@ -4,11 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	apiclient "github.com/vinr/cashlessd/client"
 )
 
 // The CLI is tested in-process against a real cashlessd: the daemon's
@@ -67,7 +67,7 @@ type testDaemon struct {
 	addr   string // https://127.0.0.1:PORT
 	ca     string // the development CA bundle
 	logs   *lines
-	client *http.Client
+	client *apiclient.Client
 }
 
 // lines collects the daemon's log lines.
@@ -154,8 +154,7 @@ func startDaemon(t *testing.T, args ...string) *testDaemon {
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
-	d.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	d.client = apiclient.New(apiclient.Config{BaseURL: d.addr, Key: simKey, RootCAs: pool})
 	t.Cleanup(d.client.CloseIdleConnections)
 	return d
 }
@@ -163,20 +162,15 @@ func startDaemon(t *testing.T, args ...string) *testDaemon {
 // post calls the daemon directly (the simulator controls, status polls).
 func (d *testDaemon) post(t *testing.T, path, body string) map[string]any {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, d.addr+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set(keyHeader, simKey)
-	res, err := d.client.Do(req)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := d.client.Post(ctx, path, body)
 	if err != nil {
 		t.Fatalf("POST %s: %v", path, err)
 	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
 	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("POST %s %s: %d %s", path, body, res.StatusCode, raw)
+	if err := json.Unmarshal(res.Body, &out); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s %s: %d %s", path, body, res.StatusCode, res.Body)
 	}
 	return out
 }

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	apiclient "github.com/vinr/cashlessd/client"
+	"github.com/vinr/cashlessd/daemon/api/wire"
 )
 
 // statusTimeout bounds the status call made after a lost answer.
@@ -15,7 +18,7 @@ const statusTimeout = 15 * time.Second
 // with the transaction, so, as the Cashless API advises, status tells
 // whether it completed (lastTransaction with the same reference) or is
 // still running (activeTransaction). It returns the exit code.
-func (m *Main) followUp(ctx context.Context, s *session, p *printer, c *call, lost *transportError) int {
+func (m *Main) followUp(ctx context.Context, s *session, p *printer, c *call, lost *apiclient.TransportError) int {
 	why := "the connection was lost"
 	switch {
 	case errors.Is(lost, context.DeadlineExceeded):
@@ -24,24 +27,24 @@ func (m *Main) followUp(ctx context.Context, s *session, p *printer, c *call, lo
 		why = "interrupted"
 	}
 	fmt.Fprintf(m.Stderr, "cashless: %s (%v)\ncashless: asking the terminal's status whether %s %s completed…\n",
-		why, lost.err, c.kind, c.reference)
+		why, lost.Err, c.kind, c.reference)
 
 	// The status call must not die with the context that ended the first
 	// request (a timeout or Ctrl-C).
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), statusTimeout)
 	defer cancel()
-	a, err := s.client.postWithin(sctx, statusTimeout, "/cashless/v1/status", map[string]any{})
+	a, err := s.client.postWithin(sctx, statusTimeout, wire.PathStatus, wire.EmptyRequest{})
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "cashless: status failed too: %v\n", err)
 		m.unknown(c, "the outcome is unknown")
 		return exitUnknown
 	}
-	var st statusAnswer
-	if err := decode(a, &st); err != nil || st.Error != nil || a.status != 200 {
+	var st wire.Status
+	if err := decode(a, &st); err != nil || answerError(a) != nil || a.status != 200 {
 		if p.json {
 			p.raw(a.raw)
 		} else {
-			p.refused(a.status, st.Error)
+			p.refused(a.status, answerError(a))
 		}
 		m.unknown(c, "status gave no answer about it")
 		return exitUnknown

@@ -20,6 +20,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/vinr/cashlessd/discovery"
 )
 
 func main() {
@@ -100,9 +102,9 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return m.usageError(fmt.Sprintf("%s: %v", name, err))
 	}
-	var found *terminal
+	var found *discovery.Terminal
 	if o.terminal != "" && o.key != "" {
-		t, err := resolveTerminal(ctx, o.terminal, resolveWait)
+		t, err := discovery.Resolve(ctx, o.terminal, resolveWait)
 		if err != nil {
 			fmt.Fprintf(m.Stderr, "cashless: --terminal: %v\n", err)
 			return exitWith(exitTransport, err.Error())

@@ -5,6 +5,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/vinr/cashlessd/daemon/api/wire"
 )
 
 // printer writes answers for people (or, with json, as they came).
@@ -57,7 +59,7 @@ func prefixed(prefix, s string) string {
 }
 
 // refused prints an error answer: "ERROR 409 terminal_busy: …".
-func (p *printer) refused(httpStatus int, e *apiError) {
+func (p *printer) refused(httpStatus int, e *wire.Error) {
 	if e == nil {
 		fmt.Fprintf(p.err, "ERROR %d: the terminal gave no error object\n", httpStatus)
 		return
@@ -72,7 +74,7 @@ func (p *printer) unreadable(a *answer, err error) int {
 }
 
 func showTransaction(p *printer, a *answer) int {
-	var t txAnswer
+	var t wire.Transaction
 	if err := decode(a, &t); err != nil {
 		return p.unreadable(a, err)
 	}
@@ -102,7 +104,7 @@ func showTransaction(p *printer, a *answer) int {
 
 // showApproved prints "APPROVED  USD 28.00  visa ************4242  auth
 // A12345  tpay_…" and a detail line for the kind of transaction.
-func showApproved(w io.Writer, t *txAnswer, replayed bool) {
+func showApproved(w io.Writer, t *wire.Transaction, replayed bool) {
 	auth := prefixed("auth ", t.AuthCode)
 	amount := func(p *int64) int64 {
 		if p == nil {
@@ -138,7 +140,7 @@ func showApproved(w io.Writer, t *txAnswer, replayed bool) {
 	}
 }
 
-func showPrinted(w io.Writer, t *txAnswer) {
+func showPrinted(w io.Writer, t *wire.Transaction) {
 	switch {
 	case t.ReceiptPrinted == nil:
 	case *t.ReceiptPrinted:
@@ -149,13 +151,13 @@ func showPrinted(w io.Writer, t *txAnswer) {
 }
 
 func showStatus(p *printer, a *answer) int {
-	var s statusAnswer
+	var s wire.Status
 	if err := decode(a, &s); err != nil {
 		return p.unreadable(a, err)
 	}
-	if s.Error != nil || a.status != 200 {
-		p.refused(a.status, s.Error)
-		return outcome(a.status, "", s.Error)
+	if e := answerError(a); e != nil || a.status != 200 {
+		p.refused(a.status, e)
+		return outcome(a.status, "", e)
 	}
 	sim := ""
 	if s.Simulator {
@@ -182,13 +184,13 @@ func showStatus(p *printer, a *answer) int {
 }
 
 func showBatch(p *printer, a *answer) int {
-	var b batchAnswer
+	var b wire.Batch
 	if err := decode(a, &b); err != nil {
 		return p.unreadable(a, err)
 	}
-	if b.Error != nil || a.status != 200 {
-		p.refused(a.status, b.Error)
-		return outcome(a.status, "", b.Error)
+	if e := answerError(a); e != nil || a.status != 200 {
+		p.refused(a.status, e)
+		return outcome(a.status, "", e)
 	}
 	auto := ""
 	if b.Automatic {
@@ -196,7 +198,7 @@ func showBatch(p *printer, a *answer) int {
 	}
 	line(p.out, "CLOSED", b.BatchID, b.Reference, fmt.Sprintf("%d transactions", b.TransactionCount),
 		money(b.TotalAmount, b.Currency), b.ClosedAt, auto)
-	row := func(name string, k kindTotal) {
+	row := func(name string, k wire.KindTotal) {
 		fmt.Fprintf(p.out, "  %-12s %5d  %s\n", name, k.Count, money(k.Amount, b.Currency))
 	}
 	row("sales", b.Totals.Sales)
@@ -217,13 +219,13 @@ func showBatch(p *printer, a *answer) int {
 }
 
 func showReceipt(p *printer, a *answer, copies string) int {
-	var r receiptAnswer
+	var r wire.LastReceipt
 	if err := decode(a, &r); err != nil {
 		return p.unreadable(a, err)
 	}
-	if r.Error != nil || a.status != 200 {
-		p.refused(a.status, r.Error)
-		return outcome(a.status, "", r.Error)
+	if e := answerError(a); e != nil || a.status != 200 {
+		p.refused(a.status, e)
+		return outcome(a.status, "", e)
 	}
 	line(p.out, strings.ToUpper(r.Status), r.Reference, r.TransactionID, r.CompletedAt)
 	if r.ReceiptData.SignatureRequired {
@@ -239,26 +241,26 @@ func showReceipt(p *printer, a *answer, copies string) int {
 }
 
 func showReprint(p *printer, a *answer) int {
-	var r reprintAnswer
+	var r wire.Reprinted
 	if err := decode(a, &r); err != nil {
 		return p.unreadable(a, err)
 	}
-	if r.Error != nil || a.status != 200 {
-		p.refused(a.status, r.Error)
-		return outcome(a.status, "", r.Error)
+	if e := answerError(a); e != nil || a.status != 200 {
+		p.refused(a.status, e)
+		return outcome(a.status, "", e)
 	}
 	line(p.out, strings.ToUpper(r.Status), r.Type)
 	return exitOK
 }
 
 func showCancel(p *printer, a *answer) int {
-	var c cancelAnswer
+	var c wire.Cancelled
 	if err := decode(a, &c); err != nil {
 		return p.unreadable(a, err)
 	}
-	if c.Error != nil || a.status != 200 {
-		p.refused(a.status, c.Error)
-		return outcome(a.status, "", c.Error)
+	if e := answerError(a); e != nil || a.status != 200 {
+		p.refused(a.status, e)
+		return outcome(a.status, "", e)
 	}
 	line(p.out, strings.ToUpper(c.Status), c.Reference, c.CancelledAt)
 	return exitOK

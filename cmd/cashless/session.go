@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	apiclient "github.com/vinr/cashlessd/client"
 )
 
 // session is a resolved terminal with the options of one run.
@@ -31,9 +33,9 @@ func (m *Main) do(ctx context.Context, s *session, c *call) error {
 	defer s.client.close()
 	p := &printer{out: m.Stdout, err: m.Stderr, json: s.opts.json}
 	a, err := s.client.post(ctx, c.path, c.body)
-	var te *transportError
+	var te *apiclient.TransportError
 	switch {
-	case errors.As(err, &te) && te.sent && c.kind != "":
+	case errors.As(err, &te) && te.Sent && c.kind != "":
 		return exitWith(m.followUp(ctx, s, p, c, te), "answer lost")
 	case err != nil:
 		fmt.Fprintf(m.Stderr, "cashless: %s: %v\n", s.client.base, err)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vinr/cashlessd/daemon/diag"
 	vreader "github.com/vinr/cashlessd/emv/reader/virtual"
 	"github.com/vinr/cashlessd/printer/virtual"
 )
@@ -33,14 +33,14 @@ func runDiag(t *testing.T, args ...string) (string, error) {
 }
 
 // diagJSON runs diag --json and decodes the report.
-func diagJSON(t *testing.T, args ...string) (diagReport, map[string]diagCheck, error) {
+func diagJSON(t *testing.T, args ...string) (diag.Report, map[string]diag.Check, error) {
 	t.Helper()
 	out, err := runDiag(t, append(args, "--json")...)
-	var r diagReport
+	var r diag.Report
 	if jerr := json.Unmarshal([]byte(out), &r); jerr != nil {
 		t.Fatalf("diag --json printed no JSON report (%v): %q", jerr, out)
 	}
-	byName := map[string]diagCheck{}
+	byName := map[string]diag.Check{}
 	for _, c := range r.Checks {
 		byName[c.Name] = c
 	}
@@ -68,7 +68,7 @@ func TestDiagHealthySimulator(t *testing.T) {
 	if err != nil || !r.OK || len(r.Checks) != 8 || r.TerminalID != "term_SIM_0001" || !r.Simulator {
 		t.Fatalf("json report: err %v, %+v", err, r)
 	}
-	if c := checks["host"]; c.Status != diagOK || !strings.Contains(c.Detail, "echo (0800)") {
+	if c := checks["host"]; c.Status != diag.OK || !strings.Contains(c.Detail, "echo (0800)") {
 		t.Errorf("host: %+v", c)
 	}
 }
@@ -85,10 +85,10 @@ func TestDiagChecksDatabaseAndCertificatesOfADaemon(t *testing.T) {
 	if err != nil {
 		t.Fatalf("diag beside a running daemon failed: %v %+v", err, checks)
 	}
-	if c := checks["database"]; c.Status != diagSkip || !strings.Contains(c.Detail, "in use by the running daemon") {
+	if c := checks["database"]; c.Status != diag.Skip || !strings.Contains(c.Detail, "in use by the running daemon") {
 		t.Errorf("database while the daemon runs: %+v", c)
 	}
-	if c := checks["certificates"]; c.Status != diagOK || !strings.Contains(c.Detail, "chains to ca.pem") {
+	if c := checks["certificates"]; c.Status != diag.OK || !strings.Contains(c.Detail, "chains to ca.pem") {
 		t.Errorf("certificates: %+v", c)
 	}
 
@@ -97,7 +97,7 @@ func TestDiagChecksDatabaseAndCertificatesOfADaemon(t *testing.T) {
 	if err != nil {
 		t.Fatalf("diag after the daemon stopped: %v", err)
 	}
-	if c := checks["database"]; c.Status != diagOK || !strings.Contains(c.Detail, "consistent") || !strings.Contains(c.Detail, "1 transactions") {
+	if c := checks["database"]; c.Status != diag.OK || !strings.Contains(c.Detail, "consistent") || !strings.Contains(c.Detail, "1 transactions") {
 		t.Errorf("database: %+v", c)
 	}
 }
@@ -160,11 +160,11 @@ func TestDiagLeavesDevicesOfARunningDaemonAlone(t *testing.T) {
 		t.Fatalf("diag: %v %+v", err, checks)
 	}
 	for _, name := range []string{"reader", "printer"} {
-		if c := checks[name]; c.Status != diagSkip || !strings.Contains(c.Detail, "in use by the running daemon") {
+		if c := checks[name]; c.Status != diag.Skip || !strings.Contains(c.Detail, "in use by the running daemon") {
 			t.Errorf("%s: %+v", name, c)
 		}
 	}
-	if c := checks["host"]; c.Status != diagOK {
+	if c := checks["host"]; c.Status != diag.OK {
 		t.Errorf("host: %+v", c)
 	}
 }
@@ -208,14 +208,14 @@ func TestDiagReportsPaperOutAndUnreachableHost(t *testing.T) {
 	if r.OK {
 		t.Error("report says ok")
 	}
-	if c := checks["printer"]; c.Status != diagFail || !strings.Contains(c.Detail, "paper_out") {
+	if c := checks["printer"]; c.Status != diag.Fail || !strings.Contains(c.Detail, "paper_out") {
 		t.Errorf("printer: %+v", c)
 	}
-	if c := checks["host"]; c.Status != diagFail || !strings.Contains(c.Detail, "unreachable") || !strings.Contains(c.Detail, "refused") {
+	if c := checks["host"]; c.Status != diag.Fail || !strings.Contains(c.Detail, "unreachable") || !strings.Contains(c.Detail, "refused") {
 		t.Errorf("host: %+v", c)
 	}
 	for _, name := range []string{"config", "reader", "clock", "disk", "database", "certificates"} {
-		if c := checks[name]; c.Status != diagOK {
+		if c := checks[name]; c.Status != diag.OK {
 			t.Errorf("%s should pass: %+v", name, c)
 		}
 	}
@@ -234,7 +234,7 @@ func TestDiagReportsMissingPrinterDevice(t *testing.T) {
 	if c := checks["printer"]; !strings.Contains(c.Detail, "unavailable") || !strings.Contains(c.Detail, "no such file") {
 		t.Errorf("printer: %+v", c)
 	}
-	if c := checks["host"]; c.Status != diagOK {
+	if c := checks["host"]; c.Status != diag.OK {
 		t.Errorf("host: %+v", c)
 	}
 }
@@ -273,36 +273,11 @@ func TestDiagReportsCorruptDatabaseAndBadConfig(t *testing.T) {
 
 	cfg := writeConfig(t, "model = \"nokia_3310\"\n")
 	_, checks, err = diagJSON(t, "--config", cfg, "--simulator", "--data-dir", t.TempDir())
-	if !errors.As(err, &de) || checks["config"].Status != diagFail || !strings.Contains(checks["config"].Detail, "nokia_3310") {
+	if !errors.As(err, &de) || checks["config"].Status != diag.Fail || !strings.Contains(checks["config"].Detail, "nokia_3310") {
 		t.Fatalf("bad model: %v %+v", err, checks["config"])
 	}
 	_, checks, err = diagJSON(t, "--config", writeConfig(t, "no_such_key = 1\n"))
-	if !errors.As(err, &de) || checks["config"].Status != diagFail || checks["host"].Status != diagSkip {
+	if !errors.As(err, &de) || checks["config"].Status != diag.Fail || checks["host"].Status != diag.Skip {
 		t.Fatalf("unknown key: %v %+v", err, checks)
-	}
-}
-
-func TestDiagClock(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		now    time.Time
-		status string
-	}{
-		{time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), diagFail},
-		{time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), diagOK},
-	} {
-		d := &diagnosis{now: func() time.Time { return tc.now }}
-		d.cfg.Timezone = "UTC"
-		d.checkClock()
-		if got := d.report.Checks[0]; got.Status != tc.status {
-			t.Errorf("%s: %+v", tc.now, got)
-		}
-	}
-	// A clock a day behind the certificate it was issued with is late.
-	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	d := &diagnosis{now: func() time.Time { return now }, leaf: &x509.Certificate{NotBefore: now.Add(24 * time.Hour)}}
-	d.checkClock()
-	if got := d.report.Checks[0]; got.Status != diagFail || !strings.Contains(got.Detail, "behind the certificate") {
-		t.Errorf("late clock: %+v", got)
 	}
 }

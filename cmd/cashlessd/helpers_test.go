@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/vinr/cashlessd/certs"
+	"github.com/vinr/cashlessd/client"
+	"github.com/vinr/cashlessd/emv/card"
 )
 
 const simKey = "ck_test_simulator"
@@ -123,37 +125,19 @@ func (d *daemonUnderTest) post(path string, body any) response {
 	return d.postKey(path, body, d.key)
 }
 
+// postKey sends a JSON body (a string is sent as is) with key; an empty
+// key sends no key header.
 func (d *daemonUnderTest) postKey(path string, body any, key string) response {
 	d.t.Helper()
-	var raw []byte
-	switch b := body.(type) {
-	case string:
-		raw = []byte(b)
-	case nil:
-	default:
-		var err error
-		if raw, err = json.Marshal(b); err != nil {
-			d.t.Fatal(err)
-		}
-	}
-	req, err := http.NewRequest(http.MethodPost, d.base+path, bytes.NewReader(raw))
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if key != "" {
-		req.Header.Set("X-VINR-Cashless-Key", key)
-	}
-	resp, err := d.client.Do(req)
+	api := client.New(client.Config{BaseURL: d.base, Key: key, HTTPClient: d.client})
+	res, err := api.Post(context.Background(), path, body)
 	if err != nil {
 		d.t.Fatalf("POST %s: %v", path, err)
 	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	r := response{status: resp.StatusCode, header: resp.Header, raw: out}
-	if len(out) > 0 {
-		if err := json.Unmarshal(out, &r.body); err != nil {
-			d.t.Fatalf("POST %s: body is not JSON: %q", path, out)
+	r := response{status: res.StatusCode, header: res.Header, raw: res.Body}
+	if len(res.Body) > 0 {
+		if err := json.Unmarshal(res.Body, &r.body); err != nil {
+			d.t.Fatalf("POST %s: body is not JSON: %q", path, res.Body)
 		}
 	}
 	return r
@@ -252,4 +236,18 @@ func writeConfig(t *testing.T, body string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// cardImage returns a built-in card image as JSON.
+func cardImage(t testing.TB, name string) json.RawMessage {
+	t.Helper()
+	img, err := card.Builtin(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }

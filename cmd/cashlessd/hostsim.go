@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/vinr/cashlessd/daemon/host/hostsim"
+	"github.com/vinr/cashlessd/daemon/logging"
 )
 
 // hostSim runs the simulated acquirer on its own, as a separate process:
@@ -21,7 +22,7 @@ func (m *Main) hostSim(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
-	log := newLogger(m.Stderr, "info")
+	log := logging.New(m.Stderr, "info")
 	s, err := hostsim.New(hostsim.Config{LedgerPath: *ledger, Log: log})
 	if err != nil {
 		return err

@@ -494,7 +494,7 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 }
 
 // TestOpenAPIErrorCodesMatchTheDaemon keeps the spec's ErrorCode enum equal
-// to the daemon's Code constants.
+// to the Code constants of the engine and of the API's wire.
 func TestOpenAPIErrorCodesMatchTheDaemon(t *testing.T) {
 	t.Parallel()
 	s := loadSpec(t)
@@ -502,11 +502,24 @@ func TestOpenAPIErrorCodesMatchTheDaemon(t *testing.T) {
 	for _, v := range s.schema("ErrorCode").Enum {
 		inSpec = append(inSpec, v.Value)
 	}
-	f, err := parser.ParseFile(token.NewFileSet(), "../../daemon/errors.go", nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var inDaemon []string
+	for _, file := range []string{"../../daemon/errors.go", "../../daemon/api/wire/wire.go"} {
+		f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inDaemon = append(inDaemon, codeConstants(f)...)
+	}
+	sort.Strings(inSpec)
+	sort.Strings(inDaemon)
+	if !slices.Equal(inSpec, inDaemon) {
+		t.Errorf("error codes differ:\n spec   %v\n daemon %v", inSpec, inDaemon)
+	}
+}
+
+// codeConstants is the values of the string constants named Code… in f.
+func codeConstants(f *ast.File) []string {
+	var codes []string
 	ast.Inspect(f, func(n ast.Node) bool {
 		vs, ok := n.(*ast.ValueSpec)
 		if !ok {
@@ -518,14 +531,10 @@ func TestOpenAPIErrorCodesMatchTheDaemon(t *testing.T) {
 			}
 			if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
 				v, _ := strconv.Unquote(lit.Value)
-				inDaemon = append(inDaemon, v)
+				codes = append(codes, v)
 			}
 		}
 		return true
 	})
-	sort.Strings(inSpec)
-	sort.Strings(inDaemon)
-	if !slices.Equal(inSpec, inDaemon) {
-		t.Errorf("error codes differ:\n spec   %v\n daemon %v", inSpec, inDaemon)
-	}
+	return codes
 }

@@ -21,8 +21,10 @@ import (
 	"github.com/vinr/cashlessd/daemon/auth"
 	"github.com/vinr/cashlessd/daemon/config"
 	"github.com/vinr/cashlessd/daemon/hardware"
+	"github.com/vinr/cashlessd/daemon/logging"
 	"github.com/vinr/cashlessd/daemon/metrics"
 	"github.com/vinr/cashlessd/daemon/store"
+	"github.com/vinr/cashlessd/discovery"
 )
 
 // maxConnections caps concurrent ECR connections; more wait in the
@@ -82,12 +84,12 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	logOut, closeLog, err := openLogOutput(cfg, m.Stderr)
+	logOut, closeLog, err := logging.Open(cfg, m.Stderr)
 	if err != nil {
 		return err
 	}
 	defer closeLog()
-	log := newLogger(logOut, cfg.Log.Level).With().Str("terminalId", cfg.TerminalID).Logger()
+	log := logging.New(logOut, cfg.Log.Level).With().Str("terminalId", cfg.TerminalID).Logger()
 
 	db, err := store.Open(cfg.DataDir, 2*time.Second)
 	if err != nil {
@@ -190,8 +192,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	go func() { served <- httpSrv.ServeTLS(ln, "", "") }()
 	log.Log().Str("listen", ln.Addr().String()).Str("caBundle", caFile).Bool("simulator", cfg.Simulator).
 		Str("model", cfg.Model).Str("version", m.Version).Msg("cashlessd ready")
-	stopDiscovery := startDiscovery(cfg, ln.Addr(), tlsConfig, m.Version, log)
-	defer stopDiscovery()
+	if cfg.DiscoveryEnabled() {
+		stopDiscovery := discovery.Announce(discovery.Announcement{TerminalID: cfg.TerminalID, Model: cfg.Model,
+			Version: m.Version, CertSHA256: fingerprint(tlsConfig), Addr: ln.Addr(), Interfaces: cfg.Discovery.Interfaces}, log)
+		defer stopDiscovery()
+	}
 	if m.Ready != nil {
 		m.Ready(ln.Addr())
 	}
@@ -240,17 +245,16 @@ func (m *Main) tlsConfig(cfg config.Config) (*tls.Config, string, error) {
 	return tc, files.CA, err
 }
 
-// newLogger makes the JSON logger at the configured level.
-func newLogger(w interface{ Write([]byte) (int, error) }, level string) zerolog.Logger {
-	lvl, err := zerolog.ParseLevel(level)
-	if err != nil || level == "" {
-		lvl = zerolog.InfoLevel
+// fingerprint is the SHA-256 of the served certificate, when known.
+func fingerprint(tc *tls.Config) string {
+	if tc == nil || len(tc.Certificates) == 0 || tc.Certificates[0].Leaf == nil {
+		return ""
 	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+	return certs.Fingerprint(tc.Certificates[0].Leaf)
 }
 
-// serveMetrics starts the Prometheus endpoint on its own plain-HTTP
-// listener (bind it to loopback or a management network).
+// serveMetrics adds the store's and the engine's gauges and starts the
+// Prometheus endpoint on its own listener.
 func serveMetrics(addr string, m *metrics.Metrics, db *store.DB, engine *daemon.Engine, log zerolog.Logger) (func(), error) {
 	m.Gauge("cashless_db_commits_total", func() float64 { return float64(db.Commits()) })
 	m.Gauge("cashless_pending_reversals", func() float64 {
@@ -263,12 +267,10 @@ func serveMetrics(addr string, m *metrics.Metrics, db *store.DB, engine *daemon.
 		}
 		return 0
 	})
-	ln, err := net.Listen("tcp", addr)
+	at, stop, err := m.Listen(addr)
 	if err != nil {
-		return nil, fmt.Errorf("metrics listener: %w", err)
+		return nil, err
 	}
-	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	log.Log().Str("metrics", ln.Addr().String()).Msg("metrics listening")
-	return func() { _ = srv.Close() }, nil
+	log.Log().Str("metrics", at.String()).Msg("metrics listening")
+	return stop, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/money"
 )
 
 // maxAmount is the largest amount ISO 8583 field 4 carries (12 digits).
@@ -128,7 +129,7 @@ func (v *validator) currency(p *string) string {
 	switch {
 	case p == nil:
 		v.fail("currency", "is required (ISO 4217, e.g. \"USD\")")
-	case !daemon.ValidCurrency(*p):
+	case !money.Valid(*p):
 		v.fail("currency", "%q is not an ISO 4217 currency code", *p)
 	default:
 		return *p

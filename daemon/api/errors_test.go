@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/daemon/api/wire"
 )
 
 type allowAll struct{}
@@ -25,7 +26,7 @@ func TestPanicsAndUnexpectedErrorsAreInternalErrors(t *testing.T) {
 	for _, path := range []string{"/panic", "/oops"} {
 		rec := httptest.NewRecorder()
 		s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, strings.NewReader("{}")))
-		var body errorResponse
+		var body wire.ErrorResponse
 		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 			t.Fatal(err)
 		}

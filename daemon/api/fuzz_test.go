@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/vinr/cashlessd/daemon/api/wire"
 )
 
 // FuzzDecode feeds arbitrary bodies to the strict decoder of every request
@@ -23,8 +25,8 @@ func FuzzDecode(f *testing.F) {
 	}
 	e := echo.New()
 	f.Fuzz(func(t *testing.T, body string) {
-		targets := []any{&emptyRequest{}, &saleRequest{}, &preauthRequest{}, &completeRequest{}, &refundRequest{},
-			&cancelRequest{}, &batchCloseRequest{}, &reprintRequest{}, &simCardRequest{}, &simHostRequest{}}
+		targets := []any{&wire.EmptyRequest{}, &wire.SaleRequest{}, &wire.PreauthRequest{}, &wire.CompleteRequest{}, &wire.RefundRequest{},
+			&wire.CancelRequest{}, &wire.BatchCloseRequest{}, &wire.ReprintRequest{}, &wire.SimCardRequest{}, &wire.SimHostRequest{}}
 		for _, v := range targets {
 			c := e.NewContext(httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body)), httptest.NewRecorder())
 			if err := decode(c, v); err != nil {
@@ -33,7 +35,7 @@ func FuzzDecode(f *testing.F) {
 				}
 				continue
 			}
-			if r, ok := v.(*saleRequest); ok {
+			if r, ok := v.(*wire.SaleRequest); ok {
 				var val validator
 				val.amount("amount", r.Amount)
 				val.currency(r.Currency)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"log"
 	"net/http"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/daemon/api/wire"
 )
 
 func newStdLogger(l zerolog.Logger) *log.Logger {
@@ -15,7 +17,7 @@ func newStdLogger(l zerolog.Logger) *log.Logger {
 }
 
 func (s *Server) status(c echo.Context) error {
-	if err := decode(c, &emptyRequest{}); err != nil {
+	if err := decode(c, &wire.EmptyRequest{}); err != nil {
 		return err
 	}
 	st, err := s.engine.Status(c.Request().Context())
@@ -23,39 +25,72 @@ func (s *Server) status(c echo.Context) error {
 		return err
 	}
 	cfg := s.engine.Config()
-	resp := statusResponse{
+	resp := wire.Status{
 		Status:           "ready",
 		TerminalID:       cfg.TerminalID,
 		Model:            cfg.Model,
 		SoftwareVersion:  cfg.SoftwareVersion,
-		Printer:          st.Printer,
 		PendingReversals: st.PendingReversals,
 		PendingAdvices:   st.PendingAdvices,
-		OpenBatch:        openBatch{TransactionCount: st.OpenBatchCount, TotalAmount: st.OpenBatchAmount, Currency: cfg.Currency},
+		OpenBatch:        wire.OpenBatch{TransactionCount: st.OpenBatchCount, TotalAmount: st.OpenBatchAmount, Currency: cfg.Currency},
 		NextSettlementAt: timestamp(st.NextAutoSettle),
 		Simulator:        s.sim != nil,
 	}
+	if p := st.Printer; p != nil {
+		resp.Printer = &wire.Printer{State: string(p.State), Message: p.Message}
+	}
 	if b := st.Settling; b != nil {
-		resp.PendingSettlement = &pendingSettlement{Reference: b.Reference, TransactionCount: b.TransactionCount(),
+		resp.PendingSettlement = &wire.PendingSettlement{Reference: b.Reference, TransactionCount: b.TransactionCount(),
 			TotalAmount: b.TotalAmount(), Currency: b.Currency}
 	}
 	if st.Busy {
 		resp.Status = "busy"
-		resp.ActiveTransaction = &activeTransaction{Reference: st.ActiveReference, StartedAt: timestamp(st.ActiveStartedAt),
+		resp.ActiveTransaction = &wire.ActiveTransaction{Reference: st.ActiveReference, StartedAt: timestamp(st.ActiveStartedAt),
 			Type: st.ActiveKind, Stage: string(st.ActiveStage)}
 	}
 	if t := st.LastTransaction; t != nil {
-		resp.LastTransaction = &lastTransaction{Reference: t.Reference, Status: string(t.Status),
+		resp.LastTransaction = &wire.LastTransaction{Reference: t.Reference, Status: string(t.Status),
 			CompletedAt: timestamp(t.CompletedAt), TransactionID: t.ID, Type: string(t.Kind)}
 	}
 	return c.JSON(http.StatusOK, resp)
 }
 
 func (s *Server) sale(c echo.Context) error {
-	var r saleRequest
-	if err := decode(c, &r); err != nil {
+	return transact(s, c, saleRequest, s.engine.Sale)
+}
+
+func (s *Server) preauth(c echo.Context) error {
+	return transact(s, c, preauthRequest, s.engine.Preauth)
+}
+
+func (s *Server) complete(c echo.Context) error {
+	return transact(s, c, completionRequest, s.engine.Complete)
+}
+
+func (s *Server) refund(c echo.Context) error {
+	return transact(s, c, refundRequest, s.engine.Refund)
+}
+
+// transact is the shape of the four transaction calls: decode the body
+// strictly into its wire type, check it and turn it into the engine's
+// request (check also returns the reference, for the request log), run it
+// and answer with the finished transaction.
+func transact[In, Req any](s *Server, c echo.Context, check func(*In) (Req, string, error),
+	run func(context.Context, Req) (*daemon.Result, error)) error {
+	var in In
+	if err := decode(c, &in); err != nil {
 		return err
 	}
+	req, reference, err := check(&in)
+	if err != nil {
+		return err
+	}
+	c.Set("reference", reference)
+	res, err := run(c.Request().Context(), req)
+	return s.respond(c, res, err)
+}
+
+func saleRequest(r *wire.SaleRequest) (daemon.SaleRequest, string, error) {
 	var v validator
 	req := daemon.SaleRequest{
 		Amount:       v.amount("amount", r.Amount),
@@ -65,21 +100,15 @@ func (s *Server) sale(c echo.Context) error {
 		PrintReceipt: boolOr(r.PrintReceipt, false),
 	}
 	if err := v.check(); err != nil {
-		return err
+		return req, "", err
 	}
 	if req.Amount+req.TipAmount > maxAmount {
-		return invalid("tipAmount: amount plus tip must be at most 999999999999")
+		return req, "", invalid("tipAmount: amount plus tip must be at most 999999999999")
 	}
-	c.Set("reference", req.Reference)
-	res, err := s.engine.Sale(c.Request().Context(), req)
-	return s.respond(c, res, err)
+	return req, req.Reference, nil
 }
 
-func (s *Server) preauth(c echo.Context) error {
-	var r preauthRequest
-	if err := decode(c, &r); err != nil {
-		return err
-	}
+func preauthRequest(r *wire.PreauthRequest) (daemon.PreauthRequest, string, error) {
 	var v validator
 	req := daemon.PreauthRequest{
 		Amount:       v.amount("amount", r.Amount),
@@ -87,19 +116,10 @@ func (s *Server) preauth(c echo.Context) error {
 		Reference:    v.reference("reference", r.Reference, true),
 		PrintReceipt: boolOr(r.PrintReceipt, false),
 	}
-	if err := v.check(); err != nil {
-		return err
-	}
-	c.Set("reference", req.Reference)
-	res, err := s.engine.Preauth(c.Request().Context(), req)
-	return s.respond(c, res, err)
+	return req, req.Reference, v.check()
 }
 
-func (s *Server) complete(c echo.Context) error {
-	var r completeRequest
-	if err := decode(c, &r); err != nil {
-		return err
-	}
+func completionRequest(r *wire.CompleteRequest) (daemon.CompletionRequest, string, error) {
 	var v validator
 	req := daemon.CompletionRequest{
 		OriginalReference: v.reference("originalReference", r.OriginalReference, true),
@@ -108,19 +128,10 @@ func (s *Server) complete(c echo.Context) error {
 		Reference:         v.reference("reference", r.Reference, true),
 		PrintReceipt:      boolOr(r.PrintReceipt, false),
 	}
-	if err := v.check(); err != nil {
-		return err
-	}
-	c.Set("reference", req.Reference)
-	res, err := s.engine.Complete(c.Request().Context(), req)
-	return s.respond(c, res, err)
+	return req, req.Reference, v.check()
 }
 
-func (s *Server) refund(c echo.Context) error {
-	var r refundRequest
-	if err := decode(c, &r); err != nil {
-		return err
-	}
+func refundRequest(r *wire.RefundRequest) (daemon.RefundRequest, string, error) {
 	var v validator
 	req := daemon.RefundRequest{
 		OriginalReference: v.reference("originalReference", r.OriginalReference, true),
@@ -129,12 +140,7 @@ func (s *Server) refund(c echo.Context) error {
 		Reference:         v.reference("reference", r.Reference, true),
 		PrintReceipt:      boolOr(r.PrintReceipt, false),
 	}
-	if err := v.check(); err != nil {
-		return err
-	}
-	c.Set("reference", req.Reference)
-	res, err := s.engine.Refund(c.Request().Context(), req)
-	return s.respond(c, res, err)
+	return req, req.Reference, v.check()
 }
 
 // respond writes a finished transaction: 200 approved, 402 declined, 409
@@ -155,7 +161,7 @@ func (s *Server) respond(c echo.Context, res *daemon.Result, err error) error {
 }
 
 func (s *Server) cancel(c echo.Context) error {
-	var r cancelRequest
+	var r wire.CancelRequest
 	if err := decode(c, &r); err != nil {
 		return err
 	}
@@ -169,11 +175,11 @@ func (s *Server) cancel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, cancelResponse{Status: "cancelled", Reference: res.Reference, CancelledAt: timestamp(res.CancelledAt)})
+	return c.JSON(http.StatusOK, wire.Cancelled{Status: "cancelled", Reference: res.Reference, CancelledAt: timestamp(res.CancelledAt)})
 }
 
 func (s *Server) batchClose(c echo.Context) error {
-	var r batchCloseRequest
+	var r wire.BatchCloseRequest
 	if err := decode(c, &r); err != nil {
 		return err
 	}
@@ -197,7 +203,7 @@ func (s *Server) batchClose(c echo.Context) error {
 }
 
 func (s *Server) receiptLast(c echo.Context) error {
-	if err := decode(c, &emptyRequest{}); err != nil {
+	if err := decode(c, &wire.EmptyRequest{}); err != nil {
 		return err
 	}
 	t, err := s.engine.LastReceipt()
@@ -205,17 +211,17 @@ func (s *Server) receiptLast(c echo.Context) error {
 		return err
 	}
 	c.Set("reference", t.Reference)
-	return c.JSON(http.StatusOK, receiptLastResponse{
+	return c.JSON(http.StatusOK, wire.LastReceipt{
 		TransactionID: t.ID,
 		Reference:     t.Reference,
 		Status:        string(t.Status),
-		ReceiptData:   receiptData{MerchantReceipt: t.Receipts.Merchant, CustomerReceipt: t.Receipts.Customer, SignatureRequired: t.Receipts.SignatureRequired},
+		ReceiptData:   wire.ReceiptData{MerchantReceipt: t.Receipts.Merchant, CustomerReceipt: t.Receipts.Customer, SignatureRequired: t.Receipts.SignatureRequired},
 		CompletedAt:   timestamp(t.CompletedAt),
 	})
 }
 
 func (s *Server) reprint(c echo.Context) error {
-	var r reprintRequest
+	var r wire.ReprintRequest
 	if err := decode(c, &r); err != nil {
 		return err
 	}
@@ -231,5 +237,5 @@ func (s *Server) reprint(c echo.Context) error {
 	if err := s.engine.Reprint(c.Request().Context(), which); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, reprintResponse{Status: "printed", Type: which})
+	return c.JSON(http.StatusOK, wire.Reprinted{Status: "printed", Type: which})
 }

@@ -2,8 +2,10 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/daemon/api/wire"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -11,15 +13,15 @@ func ptr[T any](v T) *T { return &v }
 // render turns a finished transaction into its response body and HTTP
 // status. The same stored transaction always renders the same body, which
 // is what an idempotent replay returns.
-func render(t *daemon.Transaction) (transactionResponse, int) {
-	r := transactionResponse{
+func render(t *daemon.Transaction) (wire.Transaction, int) {
+	r := wire.Transaction{
 		Status:        string(t.Status),
 		Reference:     t.Reference,
 		TransactionID: t.ID,
 		CompletedAt:   timestamp(t.CompletedAt),
 	}
 	if t.Receipts != nil {
-		r.ReceiptData = &receiptData{MerchantReceipt: t.Receipts.Merchant, CustomerReceipt: t.Receipts.Customer,
+		r.ReceiptData = &wire.ReceiptData{MerchantReceipt: t.Receipts.Merchant, CustomerReceipt: t.Receipts.Customer,
 			SignatureRequired: t.Receipts.SignatureRequired}
 	}
 	if t.PrintReceipt && (t.Status == daemon.StatusApproved || t.Status == daemon.StatusDeclined) {
@@ -30,7 +32,7 @@ func render(t *daemon.Transaction) (transactionResponse, int) {
 	case daemon.StatusApproved:
 	case daemon.StatusDeclined:
 		r.DeclineCode, r.DeclineMessage = t.DeclineCode, t.DeclineMessage
-		r.Error = &errorBody{Code: daemon.CodeCardDeclined, Message: t.DeclineMessage}
+		r.Error = &wire.Error{Code: daemon.CodeCardDeclined, Message: t.DeclineMessage}
 		r.Currency = t.Currency
 		amounts(&r, t)
 		return r, http.StatusPaymentRequired
@@ -39,7 +41,7 @@ func render(t *daemon.Transaction) (transactionResponse, int) {
 		if code == "" {
 			code = daemon.CodeInternalError
 		}
-		r.Error = &errorBody{Code: code, Message: t.ErrorMessage}
+		r.Error = &wire.Error{Code: code, Message: t.ErrorMessage}
 		return r, httpStatus(code)
 	}
 	r.Currency = t.Currency
@@ -68,7 +70,7 @@ func render(t *daemon.Transaction) (transactionResponse, int) {
 // amounts sets the amount fields each kind answers with, the same for an
 // approval and a decline: a sale's amount, tip and total, a completion's
 // captureAmount, a pre-auth's or refund's amount.
-func amounts(r *transactionResponse, t *daemon.Transaction) {
+func amounts(r *wire.Transaction, t *daemon.Transaction) {
 	switch t.Kind {
 	case daemon.KindSale:
 		r.Amount, r.TipAmount, r.TotalAmount = ptr(t.Amount), ptr(t.TipAmount), ptr(t.TotalAmount())
@@ -80,8 +82,8 @@ func amounts(r *transactionResponse, t *daemon.Transaction) {
 }
 
 // renderBatch is the batch/close answer.
-func renderBatch(b *daemon.Batch) batchResponse {
-	r := batchResponse{
+func renderBatch(b *daemon.Batch) wire.Batch {
+	r := wire.Batch{
 		Status:           "closed",
 		BatchID:          b.ID,
 		Reference:        b.Reference,
@@ -89,18 +91,26 @@ func renderBatch(b *daemon.Batch) batchResponse {
 		TotalAmount:      b.TotalAmount(),
 		Currency:         b.Currency,
 		ClosedAt:         timestamp(b.ClosedAt),
-		Totals: batchTotals{
-			Sales:       kindTotal{Count: b.SaleCount, Amount: b.SaleAmount},
-			Completions: kindTotal{Count: b.CompletionCount, Amount: b.CompletionAmount},
-			Refunds:     kindTotal{Count: b.RefundCount, Amount: b.RefundAmount},
+		Totals: wire.BatchTotals{
+			Sales:       wire.KindTotal{Count: b.SaleCount, Amount: b.SaleAmount},
+			Completions: wire.KindTotal{Count: b.CompletionCount, Amount: b.CompletionAmount},
+			Refunds:     wire.KindTotal{Count: b.RefundCount, Amount: b.RefundAmount},
 		},
 		Automatic: b.Automatic,
 	}
 	if len(b.Schemes) > 0 {
-		r.Schemes = map[string]kindTotal{}
+		r.Schemes = map[string]wire.KindTotal{}
 		for k, v := range b.Schemes {
-			r.Schemes[k] = kindTotal{Count: v.Count, Amount: v.Amount}
+			r.Schemes[k] = wire.KindTotal{Count: v.Count, Amount: v.Amount}
 		}
 	}
 	return r
+}
+
+// timestamp is RFC 3339 UTC with seconds, as the reference writes it.
+func timestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }

@@ -1,14 +1,17 @@
 // Package api is the HTTP side of cashlessd: the /cashless/v1 routes on
-// echo, key authentication, strict JSON wire types, error mapping to the
-// reference's error shape, request logging, and the /simulator/v1 control
-// routes in simulator mode.
+// echo over an Engine, key authentication, strict decoding and validation
+// of the wire types (package wire), the engine's errors mapped to HTTP
+// statuses and the reference's error shape, request logging, and the
+// /simulator/v1 control routes in simulator mode.
 package api
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -16,13 +19,14 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/daemon/api/wire"
 )
 
 // KeyHeader carries the shared key.
-const KeyHeader = "X-VINR-Cashless-Key"
+const KeyHeader = wire.KeyHeader
 
 // ReplayHeader marks a response replayed for a repeated reference.
-const ReplayHeader = "Idempotent-Replayed"
+const ReplayHeader = wire.ReplayHeader
 
 // MaxBody bounds a request body.
 const MaxBody = "64KiB"
@@ -32,9 +36,32 @@ type KeyVerifier interface {
 	Verify(key string) bool
 }
 
+// Engine is what the API asks of the payment engine (*daemon.Engine):
+// the status and configuration it reports, the transactions it runs, and
+// the last receipt.
+type Engine interface {
+	// Config is the terminal's configuration (IDs, currency).
+	Config() daemon.Config
+	// Status is the terminal's state now.
+	Status(ctx context.Context) (daemon.StatusInfo, error)
+	// Sale, Preauth, Complete and Refund run one transaction to its end.
+	Sale(ctx context.Context, r daemon.SaleRequest) (*daemon.Result, error)
+	Preauth(ctx context.Context, r daemon.PreauthRequest) (*daemon.Result, error)
+	Complete(ctx context.Context, r daemon.CompletionRequest) (*daemon.Result, error)
+	Refund(ctx context.Context, r daemon.RefundRequest) (*daemon.Result, error)
+	// Cancel aborts the transaction waiting for a card ("" for any).
+	Cancel(reference string) (*daemon.CancelResult, error)
+	// CloseBatch settles and closes the open batch.
+	CloseBatch(ctx context.Context, reference string) (*daemon.BatchResult, error)
+	// LastReceipt is the last approved or declined transaction.
+	LastReceipt() (*daemon.Transaction, error)
+	// Reprint prints the last receipt again.
+	Reprint(ctx context.Context, which string) error
+}
+
 // Options wires the server.
 type Options struct {
-	Engine    *daemon.Engine
+	Engine    Engine
 	Keys      KeyVerifier
 	Simulator daemon.Simulator // nil outside simulator mode
 	Log       zerolog.Logger
@@ -49,7 +76,7 @@ type RequestObserver interface {
 // Server is the Cashless API.
 type Server struct {
 	echo   *echo.Echo
-	engine *daemon.Engine
+	engine Engine
 	keys   KeyVerifier
 	sim    daemon.Simulator
 	log    zerolog.Logger
@@ -70,24 +97,20 @@ func New(o Options) *Server {
 	e.Use(middleware.Recover())
 	e.Use(middleware.BodyLimit(MaxBody))
 
-	v1 := e.Group("/cashless/v1")
-	v1.POST("/status", s.status, s.authenticate)
-	v1.POST("/sale", s.sale, s.authenticate)
-	v1.POST("/preauth", s.preauth, s.authenticate)
-	v1.POST("/preauth/complete", s.complete, s.authenticate)
-	v1.POST("/cancel", s.cancel, s.authenticate)
-	v1.POST("/refund", s.refund, s.authenticate)
-	v1.POST("/batch/close", s.batchClose, s.authenticate)
-	v1.POST("/receipt/last", s.receiptLast, s.authenticate)
-	v1.POST("/receipt/reprint", s.reprint, s.authenticate)
-
+	for path, h := range map[string]echo.HandlerFunc{
+		wire.PathStatus: s.status, wire.PathSale: s.sale, wire.PathPreauth: s.preauth, wire.PathComplete: s.complete,
+		wire.PathCancel: s.cancel, wire.PathRefund: s.refund, wire.PathBatchClose: s.batchClose,
+		wire.PathReceiptLast: s.receiptLast, wire.PathReceiptReprint: s.reprint,
+	} {
+		e.POST(path, h, s.authenticate)
+	}
 	if s.sim != nil {
-		sim := e.Group("/simulator/v1")
-		sim.POST("/card", s.simCard, s.authenticate)
-		sim.POST("/host", s.simHost, s.authenticate)
-		sim.POST("/printer", s.simPrinter, s.authenticate)
-		sim.POST("/reader", s.simReader, s.authenticate)
-		sim.POST("/clock", s.simClock, s.authenticate)
+		for path, h := range map[string]echo.HandlerFunc{
+			wire.PathSimCard: s.simCard, wire.PathSimHost: s.simHost, wire.PathSimPrinter: s.simPrinter,
+			wire.PathSimReader: s.simReader, wire.PathSimClock: s.simClock,
+		} {
+			e.POST(path, h, s.authenticate)
+		}
 	}
 	return s
 }
@@ -130,11 +153,11 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if wait, blocked := s.limit.blocked(client); blocked {
 			secs := int(wait/time.Second) + 1
 			c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-			return daemon.Errorf(daemon.CodeTooManyAttempts, "Too many failed key attempts from %s; retry in %d s.", client, secs)
+			return daemon.Errorf(wire.CodeTooManyAttempts, "Too many failed key attempts from %s; retry in %d s.", client, secs)
 		}
 		if !s.keys.Verify(c.Request().Header.Get(KeyHeader)) {
 			s.limit.failed(client)
-			return &daemon.Error{Code: daemon.CodeInvalidKey, Message: "Shared key missing or incorrect (header " + KeyHeader + ")."}
+			return &daemon.Error{Code: wire.CodeInvalidKey, Message: "Shared key missing or incorrect (header " + KeyHeader + ")."}
 		}
 		return next(c)
 	}
@@ -145,20 +168,20 @@ func httpStatus(code string) int {
 	switch code {
 	case daemon.CodeInvalidRequest:
 		return http.StatusBadRequest
-	case daemon.CodeInvalidKey:
+	case wire.CodeInvalidKey:
 		return http.StatusUnauthorized
 	case daemon.CodeCardDeclined:
 		return http.StatusPaymentRequired
-	case daemon.CodeTransactionNotFound, daemon.CodeNotFound:
+	case daemon.CodeTransactionNotFound, wire.CodeNotFound:
 		return http.StatusNotFound
-	case daemon.CodeMethodNotAllowed:
+	case wire.CodeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
 	case daemon.CodeTerminalBusy, daemon.CodeDuplicateReference, daemon.CodeTransactionCancelled:
 		return http.StatusConflict
 	case daemon.CodeCancelNotAllowed, daemon.CodeAmountExceedsOriginal, daemon.CodePreauthExpired,
 		daemon.CodePreauthCompleted, daemon.CodePrinterUnavailable:
 		return http.StatusUnprocessableEntity
-	case daemon.CodeTooManyAttempts:
+	case wire.CodeTooManyAttempts:
 		return http.StatusTooManyRequests
 	case daemon.CodeCommunicationError, daemon.CodePrinterError, daemon.CodeReaderError, daemon.CodeStorageUnavailable:
 		return http.StatusServiceUnavailable
@@ -175,12 +198,16 @@ func (s *Server) handleError(err error, c echo.Context) {
 	var httpErr *echo.HTTPError
 	switch {
 	case errors.As(err, &apiErr):
+		if errors.Is(apiErr, daemon.ErrStillRunning) {
+			apiErr = &daemon.Error{Code: apiErr.Code, Message: strings.TrimSuffix(apiErr.Message, ".") +
+				"; poll " + wire.PathStatus + " for its outcome."}
+		}
 	case errors.As(err, &httpErr):
 		switch httpErr.Code {
 		case http.StatusNotFound:
-			apiErr = &daemon.Error{Code: daemon.CodeNotFound, Message: "No such endpoint; see /cashless/v1/…"}
+			apiErr = &daemon.Error{Code: wire.CodeNotFound, Message: "No such endpoint; see /cashless/v1/…"}
 		case http.StatusMethodNotAllowed:
-			apiErr = &daemon.Error{Code: daemon.CodeMethodNotAllowed, Message: "Every Cashless API call is POST with a JSON body."}
+			apiErr = &daemon.Error{Code: wire.CodeMethodNotAllowed, Message: "Every Cashless API call is POST with a JSON body."}
 		case http.StatusRequestEntityTooLarge:
 			apiErr = &daemon.Error{Code: daemon.CodeInvalidRequest, Message: "The request body is larger than " + MaxBody + "."}
 		case http.StatusBadRequest:
@@ -200,7 +227,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		_ = c.NoContent(status)
 		return
 	}
-	_ = c.JSON(status, errorResponse{Error: errorBody{Code: apiErr.Code, Message: apiErr.Message}})
+	_ = c.JSON(status, wire.ErrorResponse{Error: wire.Error{Code: apiErr.Code, Message: apiErr.Message}})
 }
 
 // logRequests writes one JSON log line per request: request ID, method,
@@ -221,7 +248,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			s.obs.Request(route, res.Status, time.Since(start))
 		}
 		ev := s.log.Info()
-		if c.Request().URL.Path == "/cashless/v1/status" && res.Status == http.StatusOK {
+		if c.Request().URL.Path == wire.PathStatus && res.Status == http.StatusOK {
 			ev = s.log.Debug() // ECRs poll status in tight loops
 		}
 		if res.Status >= 500 {

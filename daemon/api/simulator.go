@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/daemon/api/wire"
 )
 
 // The /simulator/v1 routes exist only in simulator mode. Each sets part of
@@ -21,7 +22,7 @@ func ms(p *int64) *time.Duration {
 }
 
 func (s *Server) simCard(c echo.Context) error {
-	var r simCardRequest
+	var r wire.SimCardRequest
 	if err := decode(c, &r); err != nil {
 		return err
 	}
@@ -32,11 +33,11 @@ func (s *Server) simCard(c echo.Context) error {
 		Present: r.Present, PIN: r.PIN, Image: r.Image}); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, okResponse{Status: "ok"})
+	return c.JSON(http.StatusOK, wire.OK{Status: "ok"})
 }
 
 func (s *Server) simHost(c echo.Context) error {
-	var r simHostRequest
+	var r wire.SimHostRequest
 	if err := decode(c, &r); err != nil {
 		return err
 	}
@@ -50,11 +51,11 @@ func (s *Server) simHost(c echo.Context) error {
 	if err := s.sim.SetHost(h); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, okResponse{Status: "ok"})
+	return c.JSON(http.StatusOK, wire.OK{Status: "ok"})
 }
 
 func (s *Server) simPrinter(c echo.Context) error {
-	var r simPrinterRequest
+	var r wire.SimPrinterRequest
 	if err := decode(c, &r); err != nil {
 		return err
 	}
@@ -64,11 +65,11 @@ func (s *Server) simPrinter(c echo.Context) error {
 	if err := s.sim.SetPaper(*r.Paper); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, okResponse{Status: "ok"})
+	return c.JSON(http.StatusOK, wire.OK{Status: "ok"})
 }
 
 func (s *Server) simClock(c echo.Context) error {
-	var r simClockRequest
+	var r wire.SimClockRequest
 	if err := decode(c, &r); err != nil {
 		return err
 	}
@@ -78,11 +79,11 @@ func (s *Server) simClock(c echo.Context) error {
 	if err := s.sim.AdvanceClock(time.Duration(*r.AdvanceSeconds) * time.Second); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, okResponse{Status: "ok"})
+	return c.JSON(http.StatusOK, wire.OK{Status: "ok"})
 }
 
 func (s *Server) simReader(c echo.Context) error {
-	var r simReaderRequest
+	var r wire.SimReaderRequest
 	if err := decode(c, &r); err != nil {
 		return err
 	}
@@ -103,5 +104,5 @@ func (s *Server) simReader(c echo.Context) error {
 	if err := s.sim.SetReader(sr); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, okResponse{Status: "ok"})
+	return c.JSON(http.StatusOK, wire.OK{Status: "ok"})
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/money"
 )
 
 // Duration is a time.Duration written as "60s", "168h" in TOML.
@@ -278,7 +278,7 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir is required"))
 	}
-	if !daemon.ValidCurrency(c.Currency) {
+	if !money.Valid(c.Currency) {
 		errs = append(errs, fmt.Errorf("currency %q is not an ISO 4217 code", c.Currency))
 	}
 	if _, err := time.LoadLocation(c.Timezone); err != nil {

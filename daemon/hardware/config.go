@@ -10,6 +10,7 @@ import (
 	"github.com/vinr/cashlessd/certs"
 	"github.com/vinr/cashlessd/daemon/config"
 	"github.com/vinr/cashlessd/daemon/host"
+	"github.com/vinr/cashlessd/daemon/store"
 	"github.com/vinr/cashlessd/emv"
 	"github.com/vinr/cashlessd/emv/reader"
 	"github.com/vinr/cashlessd/printer"
@@ -74,6 +75,12 @@ func HostConfig(cfg config.Config, log zerolog.Logger) (host.Config, error) {
 		h.TLS = tc
 	}
 	return h, nil
+}
+
+// HostCounters are the host link's persisted counters (STAN, batch
+// number) over db: six digits, STANs reserved in blocks.
+func HostCounters(db *store.DB) *store.Counters {
+	return store.NewCounters(db, host.CounterWrap, host.CounterBlocks())
 }
 
 // PrinterConfig maps the [printer] section onto the serial driver.

@@ -22,6 +22,7 @@ import (
 	"github.com/vinr/cashlessd/emv/reader"
 	vreader "github.com/vinr/cashlessd/emv/reader/virtual"
 	"github.com/vinr/cashlessd/emv/terminal"
+	"github.com/vinr/cashlessd/money"
 	"github.com/vinr/cashlessd/printer"
 	"github.com/vinr/cashlessd/printer/virtual"
 )
@@ -68,7 +69,7 @@ func (d *Devices) onClose(f func() error) { d.closers = append(d.closers, f) }
 // opened before it is closed again and the error returned.
 func Open(ctx context.Context, cfg config.Config, db *store.DB, log zerolog.Logger) (_ *Devices, err error) {
 	ctx = context.WithoutCancel(ctx)
-	if _, err := host.NumericCurrency(cfg.Currency); err != nil {
+	if _, err := money.Numeric(cfg.Currency); err != nil {
 		return nil, fmt.Errorf("currency %s: %w", cfg.Currency, err)
 	}
 	d := &Devices{Clock: daemon.SystemClock{}}
@@ -136,7 +137,7 @@ func (d *Devices) openHost(ctx context.Context, cfg config.Config, db *store.DB,
 	if err != nil {
 		return err
 	}
-	hcfg.Counters = store.NewCounters(db, host.CounterWrap, host.CounterBlocks())
+	hcfg.Counters = HostCounters(db)
 	if cfg.Simulator && cfg.Host.Address == "" {
 		ledger := ""
 		if cfg.Sim.HostLedger {

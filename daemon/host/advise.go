@@ -9,6 +9,7 @@ import (
 
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/emv"
+	"github.com/vinr/cashlessd/money"
 )
 
 // ErrAdviceRejected wraps the host's refusal of an advice: an answer other
@@ -49,7 +50,7 @@ func (c *Client) Advise(ctx context.Context, req daemon.AdviceRequest) error {
 	if req.Amount <= 0 || req.Amount > 999_999_999_999 {
 		return fmt.Errorf("%w: amount %d", ErrInvalidRequest, req.Amount)
 	}
-	currency, err := NumericCurrency(req.Currency)
+	currency, err := money.Numeric(req.Currency)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/money"
 )
 
 // ErrInvalidRequest wraps a request the client refuses to send; nothing
@@ -32,7 +33,7 @@ func (c *Client) Authorise(ctx context.Context, req daemon.AuthRequest) (daemon.
 	if req.TransactionID == "" || len(req.TransactionID) > 32 {
 		return daemon.AuthResponse{}, fmt.Errorf("%w: transaction ID %q", ErrInvalidRequest, req.TransactionID)
 	}
-	currency, err := NumericCurrency(req.Currency)
+	currency, err := money.Numeric(req.Currency)
 	if err != nil {
 		return daemon.AuthResponse{}, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
@@ -187,4 +188,13 @@ func fit(v string, n int) (string, bool) {
 		return "", false
 	}
 	return v + strings.Repeat(" ", n-len(v)), true
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -2,6 +2,7 @@ package host
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/vinr/cashlessd/daemon"
 )
@@ -44,4 +45,37 @@ func CounterBlocks() map[string]uint32 { return map[string]uint32{CounterSTAN: S
 // numbers wrap.
 func sixDigits(n uint32) string {
 	return fmt.Sprintf("%06d", (uint64(n)+999998)%999999+1)
+}
+
+// MemoryCounters are counters kept only in memory, from given starting
+// values: for a one-off exchange, such as a technician's echo, beside a
+// daemon whose persisted counters must not be written.
+type MemoryCounters struct {
+	mu sync.Mutex
+	n  map[string]uint32
+}
+
+// NewMemoryCounters starts the named counters at the given values; the
+// first Next returns the value plus one.
+func NewMemoryCounters(start map[string]uint32) *MemoryCounters {
+	n := make(map[string]uint32, len(start))
+	for k, v := range start {
+		n[k] = v
+	}
+	return &MemoryCounters{n: n}
+}
+
+// Next advances the named counter by one and returns the new value.
+func (c *MemoryCounters) Next(name string) (uint32, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n[name]++
+	return c.n[name], nil
+}
+
+// Current returns the named counter's value.
+func (c *MemoryCounters) Current(name string) (uint32, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[name], nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/vinr/cashlessd/daemon/host/hostsim"
 	"github.com/vinr/cashlessd/emv/reader/dukpt"
 	"github.com/vinr/cashlessd/emv/reader/virtual"
+	"github.com/vinr/cashlessd/pan"
 )
 
 // memCounters is an in-memory host.Counters for tests.
@@ -141,13 +142,13 @@ func testCtx(t testing.TB) context.Context {
 
 const approvedPAN = "4242424242424242"
 
-func card(pan string) *daemon.CardData {
+func card(number string) *daemon.CardData {
 	ksn := []byte{0xFF, 0xFF, 0x98, 0x76, 0x54, 0x32, 0x10, 0xE0, 0x00, 0x01}
 	return &daemon.CardData{
-		PAN: pan, ExpiryYYMM: "3012", CardSequenceNo: "1",
-		Info:     daemon.CardInfo{MaskedPAN: host.MaskPAN(pan), Scheme: "visa", EntryMethod: daemon.EntryChip},
+		PAN: number, ExpiryYYMM: "3012", CardSequenceNo: "1",
+		Info:     daemon.CardInfo{MaskedPAN: pan.Mask(number), Scheme: "visa", EntryMethod: daemon.EntryChip},
 		ICCData:  []byte{0x9F, 0x26, 0x08, 1, 2, 3, 4, 5, 6, 7, 8},
-		PINBlock: pinBlock(pan, "1234", ksn),
+		PINBlock: pinBlock(number, "1234", ksn),
 		KSN:      ksn,
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/money"
 )
 
 // reversalAttempts is how many times one Reverse call sends the reversal
@@ -34,7 +35,7 @@ func (c *Client) Reverse(ctx context.Context, req daemon.ReversalRequest) error 
 	var currency string
 	if req.Currency != "" {
 		var err error
-		if currency, err = NumericCurrency(req.Currency); err != nil {
+		if currency, err = money.Numeric(req.Currency); err != nil {
 			return fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/money"
 )
 
 // ErrTotalsMismatch means the host's totals for the batch differ from the
@@ -119,7 +120,7 @@ func (c *Client) Settle(ctx context.Context, req daemon.SettlementRequest) error
 	}
 	var currency string
 	if req.Batch.Currency != "" {
-		if currency, err = NumericCurrency(req.Batch.Currency); err != nil {
+		if currency, err = money.Numeric(req.Batch.Currency); err != nil {
 			return fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 		}
 	}

@@ -71,28 +71,3 @@ func TestDeclineFor(t *testing.T) {
 		}
 	}
 }
-
-func TestMaskPAN(t *testing.T) {
-	t.Parallel()
-	for pan, want := range map[string]string{"4242424242424242": "424242******4242", "4000000000009995": "400000******9995",
-		"12345": "*2345", "": ""} {
-		if got := host.MaskPAN(pan); got != want {
-			t.Errorf("MaskPAN(%q) = %q, want %q", pan, got, want)
-		}
-	}
-}
-
-func TestNumericCurrency(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{"MYR": "458", "usd": "840", "EUR": "978", "036": "036"} {
-		if got, err := host.NumericCurrency(in); err != nil || got != want {
-			t.Errorf("NumericCurrency(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	if _, err := host.NumericCurrency("XXZ"); err == nil {
-		t.Error("unknown currency accepted")
-	}
-	if got := host.AlphaCurrency("458"); got != "MYR" {
-		t.Errorf("AlphaCurrency(458) = %q", got)
-	}
-}

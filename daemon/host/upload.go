@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/money"
 )
 
 // ErrUploadRejected wraps the host's refusal of one or more transactions
@@ -151,7 +152,7 @@ func (c *Client) uploadFields(t *daemon.Transaction, batchCurrency string) (*Fie
 	if cur == "" {
 		cur = batchCurrency
 	}
-	currency, err := NumericCurrency(cur)
+	currency, err := money.Numeric(cur)
 	if err != nil {
 		return nil, err
 	}

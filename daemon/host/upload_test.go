@@ -44,7 +44,7 @@ func approved(id string, kind daemon.Kind, amount int64, resp daemon.AuthRespons
 	return &daemon.Transaction{ID: id, Kind: kind, Reference: "ref-" + id, Status: daemon.StatusApproved,
 		Stage: daemon.StageDone, Amount: amount, Currency: "MYR", AuthCode: resp.AuthCode,
 		HostReference: resp.HostReference, ResponseCode: resp.ResponseCode, StartedAt: time.Now(), CompletedAt: time.Now(),
-		Card: &daemon.CardInfo{MaskedPAN: "424242******4242", Scheme: "visa", EntryMethod: daemon.EntryChip}}
+		Card: &daemon.CardInfo{MaskedPAN: "************4242", Scheme: "visa", EntryMethod: daemon.EntryChip}}
 }
 
 // offlineSale is a chip sale the card approved offline: no RRN.

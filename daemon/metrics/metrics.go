@@ -8,6 +8,7 @@ package metrics
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -62,4 +63,17 @@ func (m *Metrics) Handler() http.Handler {
 		m.WritePrometheus(w)
 	})
 	return mux
+}
+
+// Listen serves /metrics over plain HTTP on addr (bind it to loopback or a
+// management network) until the returned stop is called; it returns the
+// address it listens on.
+func (m *Metrics) Listen(addr string) (net.Addr, func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("metrics listener: %w", err)
+	}
+	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return ln.Addr(), func() { _ = srv.Close() }, nil
 }

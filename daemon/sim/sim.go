@@ -12,6 +12,7 @@ import (
 
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/emv/card"
+	"github.com/vinr/cashlessd/pan"
 )
 
 // DefaultPAN is the card presented until the simulator is told otherwise.
@@ -54,7 +55,7 @@ func (w *World) SetCard(c daemon.SimCard) error {
 	defer w.mu.Unlock()
 	next := w.card
 	if c.PAN != nil {
-		if !daemon.LuhnValid(*c.PAN) {
+		if !pan.Valid(*c.PAN) {
 			return daemon.Errorf(daemon.CodeInvalidRequest, "pan: must be 12 to 19 digits with a valid Luhn check digit.")
 		}
 		next.pan, next.image, next.present = *c.PAN, nil, true

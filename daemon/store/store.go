@@ -185,9 +185,6 @@ func openedReadOnly(db *bolt.DB, path string) (*DB, error) {
 // Close closes the database.
 func (s *DB) Close() error { return s.db.Close() }
 
-// Bolt exposes the underlying database for checks and benchmarks.
-func (s *DB) Bolt() *bolt.DB { return s.db }
-
 func u64(v uint64) []byte {
 	b := make([]byte, 8)
 	binary.BigEndian.PutUint64(b, v)

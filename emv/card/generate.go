@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/vinr/cashlessd/emv"
+	"github.com/vinr/cashlessd/pan"
 )
 
 // Spec describes a generated test card: the built-in images are made from
@@ -139,7 +140,7 @@ func ascii(s string) []byte { return []byte(s) }
 
 // Generate turns a spec into a card image.
 func Generate(s Spec) (*Image, error) {
-	if !luhn(s.PAN) {
+	if !pan.Valid(s.PAN) {
 		return nil, fmt.Errorf("card: %s: PAN fails Luhn", s.File)
 	}
 	sc := schemeOf(s.Scheme)
@@ -271,21 +272,6 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
-func luhn(pan string) bool {
-	sum, double := 0, false
-	for i := len(pan) - 1; i >= 0; i-- {
-		d := int(pan[i] - '0')
-		if double {
-			if d *= 2; d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
-}
-
 // ForPAN returns the built-in image with the card number, or generates a
 // card of the number's scheme (contact, contactless and magstripe, generic
 // CVM list) so that any Luhn-valid number can be presented.
@@ -300,9 +286,9 @@ func ForPAN(pan string) (*Image, error) {
 // code 101), for swipe transactions.
 func MagstripeOnly(pan string) (*Image, error) { return generateFor(pan, "101") }
 
-func generateFor(pan, serviceCode string) (*Image, error) {
-	s := Spec{ServiceCode: serviceCode, File: "generated", Name: "generated " + emv.SchemeFromPAN(pan) + " card", PAN: pan, Holder: "TEST/CARDHOLDER",
-		Scheme: emv.SchemeFromPAN(pan), Expiry: "311231", Contact: true, Contactless: true, PSE: true, CVM: cvmGeneric, CTQ: "4000"}
+func generateFor(number, serviceCode string) (*Image, error) {
+	s := Spec{ServiceCode: serviceCode, File: "generated", Name: "generated " + pan.Scheme(number) + " card", PAN: number, Holder: "TEST/CARDHOLDER",
+		Scheme: pan.Scheme(number), Expiry: "311231", Contact: true, Contactless: true, PSE: true, CVM: cvmGeneric, CTQ: "4000"}
 	switch s.Scheme {
 	case "visa", "mastercard", "maestro", "amex", "discover", "jcb", "unionpay":
 	default:

@@ -7,6 +7,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/vinr/cashlessd/pan"
 )
 
 // builtin holds the simulator's test cards (see images/README.md).
@@ -38,22 +40,15 @@ func Builtin(name string) (*Image, error) {
 }
 
 // BuiltinByPAN returns the built-in card image with a card number.
-func BuiltinByPAN(pan string) (*Image, error) {
+func BuiltinByPAN(number string) (*Image, error) {
 	for _, n := range BuiltinNames() {
 		img, err := Builtin(n)
 		if err != nil {
 			return nil, err
 		}
-		if img.PAN() == pan {
+		if img.PAN() == number {
 			return img, nil
 		}
 	}
-	return nil, fmt.Errorf("card: no built-in image for %s", maskPAN(pan))
-}
-
-func maskPAN(pan string) string {
-	if len(pan) <= 4 {
-		return strings.Repeat("*", len(pan))
-	}
-	return strings.Repeat("*", len(pan)-4) + pan[len(pan)-4:]
+	return nil, fmt.Errorf("card: no built-in image for %s", pan.Mask(number))
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/vinr/cashlessd/pan"
 )
 
 // This file holds the payloads of commands, responses and events, shared
@@ -197,7 +199,7 @@ type OnlinePINRequest struct {
 
 // String masks the PAN.
 func (r OnlinePINRequest) String() string {
-	return fmt.Sprintf("OnlinePINRequest{Timeout:%s PAN:%s AmountText:%q}", r.Timeout, MaskPAN(r.PAN), r.AmountText)
+	return fmt.Sprintf("OnlinePINRequest{Timeout:%s PAN:%s AmountText:%q}", r.Timeout, pan.Mask(r.PAN), r.AmountText)
 }
 
 // GoString masks the PAN, like String.
@@ -381,15 +383,6 @@ func CheckPAN(pan string) error {
 		}
 	}
 	return nil
-}
-
-// MaskPAN keeps the first six and last four digits of a PAN (PCI DSS) and
-// masks the rest; anything shorter than 13 characters is masked entirely.
-func MaskPAN(pan string) string {
-	if len(pan) < 13 {
-		return strings.Repeat("*", len(pan))
-	}
-	return pan[:6] + strings.Repeat("*", len(pan)-10) + pan[len(pan)-4:]
 }
 
 // seconds rounds d up to whole seconds for the wire, at most 65535.

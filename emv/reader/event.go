@@ -2,6 +2,8 @@ package reader
 
 import (
 	"fmt"
+
+	"github.com/vinr/cashlessd/pan"
 )
 
 // EventKind is what happened at the reader.
@@ -63,14 +65,14 @@ func (e Event) String() string {
 	if e.Kind != CardSwiped {
 		return e.Kind.String()
 	}
-	pan := e.Track2
-	for i, c := range pan {
+	number := e.Track2
+	for i, c := range number {
 		if c == '=' || c == 'D' {
-			pan = pan[:i]
+			number = number[:i]
 			break
 		}
 	}
-	return fmt.Sprintf("%s (PAN %s)", e.Kind, MaskPAN(string(pan)))
+	return fmt.Sprintf("%s (PAN %s)", e.Kind, pan.Mask(string(number)))
 }
 
 // GoString is String: %#v must not print track data either.

@@ -1,8 +1,9 @@
 // Package terminal accepts cards for the engine: it drives the card reader
 // and PIN pad through the serial driver (emv/reader) and runs the EMV
-// kernel (emv) over it, offering the engine's daemon.CardReader. A chip
-// card swiped is asked to be inserted; a swipe falls back only after a
-// failed chip read.
+// kernel (emv) over it, offering the engine's daemon.CardReader. It is
+// the one place where the kernel's types meet the engine's (engine.go):
+// the kernel does not import the engine. A chip card swiped is asked to
+// be inserted; a swipe falls back only after a failed chip read.
 package terminal
 
 import (
@@ -45,7 +46,7 @@ func New(r *reader.Reader, k *emv.Kernel, now func() time.Time, log zerolog.Logg
 // chip; the context ending (cancel, card timeout) ends detection on the
 // reader too.
 func (a *Acceptor) Detect(ctx context.Context, req daemon.CardRequest) (daemon.CardSession, error) {
-	tx, err := emv.TransactionFor(req, a.now())
+	tx, err := transaction(req, a.now())
 	if err != nil {
 		return nil, err
 	}
@@ -110,10 +111,10 @@ func (s *session) Read(ctx context.Context) (daemon.CardData, error) {
 	out, err := s.s.Read(ctx)
 	switch {
 	case err == nil:
-		return out.CardData(), nil
+		return cardData(out), nil
 	case errors.Is(err, emv.ErrDeclined):
 		// The card declined offline (AAC): a decline with a receipt.
-		return out.CardData(), fmt.Errorf("%w: %v", daemon.ErrDeclinedByCard, err)
+		return cardData(out), fmt.Errorf("%w: %v", daemon.ErrDeclinedByCard, err)
 	case errors.Is(err, emv.ErrPINBypassed), errors.Is(err, reader.ErrCardholderCancel):
 		return daemon.CardData{}, daemon.ErrCardholderCancelled
 	}
@@ -122,7 +123,7 @@ func (s *session) Read(ctx context.Context) (daemon.CardData, error) {
 
 // Complete hands the card the host's answer (second GENERATE AC).
 func (s *session) Complete(ctx context.Context, answer daemon.AuthResponse) (bool, error) {
-	out, err := s.s.Complete(ctx, emv.HostResponseFrom(answer))
+	out, err := s.s.Complete(ctx, hostResponse(answer))
 	if err != nil {
 		if errors.Is(err, emv.ErrDeclined) {
 			return false, nil

@@ -1,25 +1,27 @@
 package faults
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"io"
 	"net/http"
 	"time"
 
 	"github.com/vinr/cashlessd/certs"
+	"github.com/vinr/cashlessd/client"
 )
 
 // SimKey is the simulator's shared key.
 const SimKey = "ck_test_simulator"
 
-// ECR is the register's side of the Cashless API.
+// ECR is the register's side of the Cashless API: the API client with the
+// key the harness sends (changed to try wrong or live keys) and answers
+// kept whole for the checks.
 type ECR struct {
 	Base string
 	Key  string
 	hc   *http.Client
+	api  *client.Client
 }
 
 // NewECR makes a client that trusts the daemon's development CA.
@@ -28,10 +30,11 @@ func NewECR(base, caFile string) (*ECR, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ECR{Base: base, Key: SimKey, hc: &http.Client{Timeout: 120 * time.Second, Transport: &http.Transport{
+	hc := &http.Client{Timeout: 120 * time.Second, Transport: &http.Transport{
 		TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
 		MaxIdleConnsPerHost: 16,
-	}}}, nil
+	}}
+	return &ECR{Base: base, Key: SimKey, hc: hc, api: client.New(client.Config{BaseURL: base, HTTPClient: hc})}, nil
 }
 
 // Close drops idle connections.
@@ -88,35 +91,16 @@ func (a Answer) Outcome() string {
 	return itoa(a.Status)
 }
 
-// Post sends body (a string is sent as is) to path.
+// Post sends body (a string or []byte is sent as is) to path with the
+// ECR's key.
 func (e *ECR) Post(ctx context.Context, path string, body any) Answer {
-	var raw []byte
-	switch b := body.(type) {
-	case string:
-		raw = []byte(b)
-	case []byte:
-		raw = b
-	case nil:
-	default:
-		raw, _ = json.Marshal(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.Base+path, bytes.NewReader(raw))
+	res, err := e.api.WithKey(e.Key).Post(ctx, path, body)
 	if err != nil {
 		return Answer{Err: err, At: time.Now()}
 	}
-	req.Header.Set("Content-Type", "application/json")
-	if e.Key != "" {
-		req.Header.Set("X-VINR-Cashless-Key", e.Key)
-	}
-	resp, err := e.hc.Do(req)
-	if err != nil {
-		return Answer{Err: err, At: time.Now()}
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	a := Answer{Status: resp.StatusCode, Raw: out, Header: resp.Header, Replayed: resp.Header.Get("Idempotent-Replayed") == "true", Err: err, At: time.Now()}
-	if len(out) > 0 {
-		_ = json.Unmarshal(out, &a.Body)
+	a := Answer{Status: res.StatusCode, Raw: res.Body, Header: res.Header, Replayed: res.Replayed(), At: time.Now()}
+	if len(res.Body) > 0 {
+		_ = json.Unmarshal(res.Body, &a.Body)
 	}
 	return a
 }

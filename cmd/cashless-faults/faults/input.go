@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/daemon/api/wire"
 )
 
 // field is one key and raw JSON value of a body.
@@ -236,7 +237,7 @@ func (h *Harness) keyGuessing(ctx context.Context, wait bool) error {
 	}
 	right := h.ecr.Post(ctx, "/cashless/v1/status", "{}")
 	bad := 0
-	if blocked.Status != 429 || blocked.Code() != daemon.CodeTooManyAttempts || blocked.Header.Get("Retry-After") == "" {
+	if blocked.Status != 429 || blocked.Code() != wire.CodeTooManyAttempts || blocked.Header.Get("Retry-After") == "" {
 		bad++
 		h.Report.Violate(Violation{VECR, "12 wrong keys never got 429 too_many_attempts with Retry-After: " + t.String()})
 	}

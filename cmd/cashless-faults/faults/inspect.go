@@ -1,8 +1,6 @@
 package faults
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,8 +8,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/daemon/host"
@@ -23,10 +19,11 @@ import (
 type Snapshot struct {
 	Txs       map[string]*daemon.Transaction
 	Batches   map[string]*daemon.Batch
-	Refs      map[string]string // kind "\x00" reference → transaction ID
+	Refs      map[string]string // store.RefKey(kind, reference) → transaction ID
 	BatchRefs map[string]string // reference → batch ID
 	Pending   map[string]bool
 	Reversals map[string]bool
+	Advices   map[string]bool
 	OpenBatch string
 }
 
@@ -54,78 +51,24 @@ func (s *Snapshot) ByReference(kind daemon.Kind, ref string) []*daemon.Transacti
 	return out
 }
 
-// ReadSnapshot opens the database read-only (it must not be in use),
-// checks bbolt's consistency, and reads every bucket the reconciliation
-// needs. It then opens a copy with the daemon's own store code, to prove
-// the file opens as the daemon would open it, and cross-checks the
-// reference index through it.
+// ReadSnapshot reads the database read-only (it must not be in use) with
+// store.Inspect, which checks bbolt's consistency and reads every bucket
+// the reconciliation needs. It then opens a copy with the daemon's own
+// store code, to prove the file opens as the daemon would open it, and
+// cross-checks the reference index through it.
 func ReadSnapshot(dataDir, scratch string) (*Snapshot, error) {
-	path := filepath.Join(dataDir, store.FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second})
+	c, err := store.Inspect(dataDir, 2*time.Second)
 	if err != nil {
-		return nil, fmt.Errorf("database does not open: %w", err)
+		return nil, fmt.Errorf("database: %w", err)
 	}
-	defer db.Close()
-	s := &Snapshot{Txs: map[string]*daemon.Transaction{}, Batches: map[string]*daemon.Batch{}, Refs: map[string]string{},
-		BatchRefs: map[string]string{}, Pending: map[string]bool{}, Reversals: map[string]bool{}}
-	err = db.View(func(tx *bolt.Tx) error {
-		var problems []string
-		for e := range tx.Check() {
-			problems = append(problems, e.Error())
-		}
-		if len(problems) > 0 {
-			return fmt.Errorf("bbolt check: %s", strings.Join(problems, "; "))
-		}
-		b := tx.Bucket([]byte("transactions"))
-		if b == nil {
-			return errors.New("no transactions bucket")
-		}
-		if err := b.ForEach(func(k, v []byte) error {
-			var t daemon.Transaction
-			if err := json.Unmarshal(v, &t); err != nil {
-				return fmt.Errorf("transaction %s: %w", k, err)
-			}
-			s.Txs[string(k)] = &t
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := each(tx, "batches", func(k, v []byte) error {
-			var bt daemon.Batch
-			if err := json.Unmarshal(v, &bt); err != nil {
-				return fmt.Errorf("batch %s: %w", k, err)
-			}
-			s.Batches[string(k)] = &bt
-			return nil
-		}); err != nil {
-			return err
-		}
-		_ = each(tx, "refs", func(k, v []byte) error { s.Refs[string(k)] = string(v); return nil })
-		_ = each(tx, "batch_refs", func(k, v []byte) error { s.BatchRefs[string(k)] = string(v); return nil })
-		_ = each(tx, "pending", func(k, _ []byte) error { s.Pending[string(k)] = true; return nil })
-		_ = each(tx, "reversals", func(k, _ []byte) error { s.Reversals[string(k)] = true; return nil })
-		if m := tx.Bucket([]byte("meta")); m != nil {
-			s.OpenBatch = string(m.Get([]byte("open_batch")))
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
+	s := &Snapshot{Txs: c.Transactions, Batches: c.Batches, Refs: c.Refs, BatchRefs: c.BatchRefs,
+		Pending: c.Pending, Reversals: c.Reversals, Advices: c.Advices, OpenBatch: c.OpenBatch}
 	if scratch != "" {
-		if err := s.checkWithStore(path, scratch); err != nil {
+		if err := s.checkWithStore(filepath.Join(dataDir, store.FileName), scratch); err != nil {
 			return s, err
 		}
 	}
 	return s, nil
-}
-
-func each(tx *bolt.Tx, bucket string, fn func(k, v []byte) error) error {
-	b := tx.Bucket([]byte(bucket))
-	if b == nil {
-		return nil
-	}
-	return b.ForEach(fn)
 }
 
 // checkWithStore opens a copy of the file with store.Open and checks that
@@ -294,8 +237,8 @@ func Reconcile(s *Snapshot, l hostsim.Ledger, terminalID string, doubt Doubt) []
 		}
 		k := string(t.Kind) + "\x00" + t.Reference
 		booked[k] = append(booked[k], t.ID)
-		if s.Refs[k] != t.ID {
-			add(VDatabase, "approved %s %q (%s) is not the one the reference index points to (%s)", t.Kind, t.Reference, t.ID, s.Refs[k])
+		if indexed := s.Refs[store.RefKey(t.Kind, t.Reference)]; indexed != t.ID {
+			add(VDatabase, "approved %s %q (%s) is not the one the reference index points to (%s)", t.Kind, t.Reference, t.ID, indexed)
 		}
 		a := held[t.ID]
 		if a == nil {

@@ -6,6 +6,7 @@ import (
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/daemon/host"
 	"github.com/vinr/cashlessd/daemon/host/hostsim"
+	"github.com/vinr/cashlessd/daemon/store"
 )
 
 // The reconciliation must catch what it is there to catch: each case
@@ -24,7 +25,7 @@ func TestReconcileCatchesEachViolation(t *testing.T) {
 		for _, t := range txs {
 			s.Txs[t.ID] = t
 			if t.Status == daemon.StatusApproved {
-				s.Refs[string(t.Kind)+"\x00"+t.Reference] = t.ID
+				s.Refs[store.RefKey(t.Kind, t.Reference)] = t.ID
 			}
 			if t.Status == daemon.StatusPending {
 				s.Pending[t.ID] = true

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vinr/cashlessd/daemon/host"
+	"github.com/vinr/cashlessd/pan"
 )
 
 // handle answers one request, booking it first. It returns nil when the
@@ -89,7 +90,7 @@ func (s *Server) financial(now time.Time, req, resp *host.Fields) bool {
 	amount, err := strconv.ParseInt(req.Amount, 10, 64)
 	term := strings.TrimSpace(req.TerminalID)
 	log := s.log.With().Str("mti", req.MTI).Str("stan", req.STAN).Str("terminalId", term).
-		Str("kind", kind).Str("pan", host.MaskPAN(req.PAN)).Logger()
+		Str("kind", kind).Str("pan", pan.Mask(req.PAN)).Logger()
 	switch {
 	case kind == "":
 		resp.ResponseCode = host.RCInvalidTxn
@@ -142,7 +143,7 @@ func (s *Server) financial(now time.Time, req, resp *host.Fields) bool {
 		Kind: kind, MTI: req.MTI, TerminalID: term, MerchantID: strings.TrimSpace(req.MerchantID),
 		STAN: req.STAN, TransactionID: req.TransactionID,
 		RRN: newRRN(now, s.ledger.Sequence), AuthCode: authCode,
-		MaskedPAN: host.MaskPAN(req.PAN), Amount: amount, Currency: host.AlphaCurrency(req.Currency),
+		MaskedPAN: pan.Mask(req.PAN), Amount: amount, Currency: alphaCurrency(req.Currency),
 		Batch: req.Batch, ApprovedAt: now,
 	}
 	if orig != nil {
@@ -169,7 +170,7 @@ func (s *Server) financial(now time.Time, req, resp *host.Fields) bool {
 func (s *Server) advice(now time.Time, req, resp *host.Fields) bool {
 	term, id := strings.TrimSpace(req.TerminalID), req.TransactionID
 	amount, err := strconv.ParseInt(req.Amount, 10, 64)
-	currency := host.AlphaCurrency(req.Currency)
+	currency := alphaCurrency(req.Currency)
 	authCode := strings.TrimSpace(req.AuthCode)
 	resp.AuthCode = req.AuthCode
 	log := s.log.With().Str("mti", req.MTI).Str("stan", req.STAN).Str("terminalId", term).

@@ -92,7 +92,7 @@ func TestRawSignOnAndSale(t *testing.T) {
 		t.Fatalf("sale answer %+v", resp)
 	}
 	l := s.Ledger()
-	if len(l.Approvals) != 1 || l.Approvals[0].MaskedPAN != "424242******4242" || l.Approvals[0].RRN != resp.RRN {
+	if len(l.Approvals) != 1 || l.Approvals[0].MaskedPAN != "************4242" || l.Approvals[0].RRN != resp.RRN {
 		t.Fatalf("ledger %+v", l)
 	}
 	if tr := s.Traffic(); tr.MessagesIn != 2 || tr.MessagesOut != 2 || tr.BytesIn == 0 || tr.BytesOut == 0 {

@@ -32,7 +32,7 @@ func (s *Server) upload(now time.Time, req, resp *host.Fields) bool {
 	term, id, batch := strings.TrimSpace(req.TerminalID), req.TransactionID, req.Batch
 	rrn, authCode := strings.TrimSpace(req.RRN), strings.TrimSpace(req.AuthCode)
 	amount, err := strconv.ParseInt(req.Amount, 10, 64)
-	currency := host.AlphaCurrency(req.Currency)
+	currency := alphaCurrency(req.Currency)
 	kind := uploadKind(req.ProcessingCode, req.ConditionCode)
 	offline := req.ResponseCode == host.RCOfflineApproved || req.ResponseCode == host.RCOfflineApprovedFirstGenAC
 	resp.AuthCode = req.AuthCode

@@ -1,4 +1,6 @@
-package main
+// Package logging is where the daemon's JSON log lines go — stderr, a
+// size-capped rotating file, or both — and the logger that writes them.
+package logging
 
 import (
 	"fmt"
@@ -6,20 +8,21 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/rs/zerolog"
 	"gopkg.in/natefinch/lumberjack.v2"
 
 	"github.com/vinr/cashlessd/daemon/config"
 )
 
-// openLogOutput is where serve's JSON log lines go: stderr, a size-capped
+// Open is where serve's JSON log lines go: stderr, a size-capped
 // rotating file, or both ([log] file, max_size_mb, max_backups,
 // max_age_days, compress, stderr). At most (1 + max_backups) × max_size_mb
 // of logs stay on the terminal's flash. close flushes and closes the file.
-func openLogOutput(cfg config.Config, stderr io.Writer) (out io.Writer, close func(), err error) {
+func Open(cfg config.Config, stderr io.Writer) (out io.Writer, close func(), err error) {
 	if cfg.Log.File == "" {
 		return stderr, func() {}, nil
 	}
-	path := logFilePath(cfg)
+	path := FilePath(cfg)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, nil, fmt.Errorf("log.file: %w", err)
 	}
@@ -43,8 +46,8 @@ func openLogOutput(cfg config.Config, stderr io.Writer) (out io.Writer, close fu
 	return lj, func() { _ = lj.Close() }, nil
 }
 
-// logFilePath resolves log.file: a relative path is inside data_dir.
-func logFilePath(cfg config.Config) string {
+// FilePath resolves log.file: a relative path is inside data_dir.
+func FilePath(cfg config.Config) string {
 	if filepath.IsAbs(cfg.Log.File) {
 		return cfg.Log.File
 	}
@@ -62,4 +65,14 @@ func (t teeWriter) Write(p []byte) (int, error) {
 	n, err := t.file.Write(p)
 	_, _ = t.also.Write(p)
 	return n, err
+}
+
+// New makes the JSON logger at the configured level (info when unset or
+// unknown).
+func New(w io.Writer, level string) zerolog.Logger {
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil || level == "" {
+		lvl = zerolog.InfoLevel
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
 }
