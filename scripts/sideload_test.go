@@ -197,7 +197,13 @@ func TestSideloadInstallUpgradeRollbackRemove(t *testing.T) {
 	// A broken upgrade: the binary runs `version` but cannot serve. The
 	// health check fails, and the previous release comes back with its data.
 	broken := writeFile(t, "cashlessd-broken", "#!/bin/sh\n[ \"$1\" = version ] && { echo 9.9.9-broken; exit 0; }\necho 'broken build' >&2\nexit 1\n", 0o755)
+	// The health check waits out its whole timeout on a release that never
+	// comes up, and stopping it waits out the supervisor's restart delay:
+	// shorter ones here, still ample for the previous release, which comes
+	// back within a second.
+	d.extra = append(d.extra, "SIDELOAD_HEALTH_TIMEOUT=5", "CASHLESSD_RESTART_DELAY=1")
 	code, out = d.sideload("--binary", broken, "--config", cfg)
+	d.extra = d.extra[:len(d.extra)-2]
 	if code != 1 || !strings.Contains(out, "rolled back to "+release) {
 		t.Fatalf("broken upgrade: exit %d, want 1 with a roll back to %s", code, release)
 	}
