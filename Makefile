@@ -18,8 +18,11 @@ run: build
 	@echo "        -d '{\"amount\":2500,\"currency\":\"USD\",\"reference\":\"POS-ORDER-0821\"}' https://localhost:8443/cashless/v1/sale"
 	bin/cashlessd serve --simulator --listen $(LISTEN) --data-dir $(RUN_DIR)
 
+# Most end-to-end tests wait on ptys, sockets and child processes rather
+# than the CPU: more of them run at once than there are cores (-parallel
+# within a package, -p packages side by side).
 test:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -p 4 -parallel 4 ./...
 
 vet:
 	$(GO) vet ./...

@@ -10,6 +10,7 @@ import (
 )
 
 func TestEnsureDevMakesAP256ChainAndKeepsTheCA(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	now := time.Now()
 	f, err := EnsureDev(dir, []string{"terminal.shop.lan", "192.168.1.51"}, now)

@@ -14,6 +14,7 @@ func sampleSale() *Transaction {
 }
 
 func TestStoredReceiptsKeepTheDocumentsAndRenderTheTexts(t *testing.T) {
+	t.Parallel()
 	r := BuildReceipts(ReceiptLayout{Merchant: Merchant{Name: "STORED SHOP"}, TerminalID: "term_1", Width: 32, QR: true}, sampleSale())
 	raw, err := json.Marshal(r)
 	if err != nil {
@@ -36,6 +37,7 @@ func TestStoredReceiptsKeepTheDocumentsAndRenderTheTexts(t *testing.T) {
 }
 
 func TestTextOnlyRecordsStillHaveReceipts(t *testing.T) {
+	t.Parallel()
 	// As the release before documents were stored wrote them.
 	merchant := "        OLD SHOP\nTID           term_1\n" + "X" + strings.Repeat("_", 31) + "\n   MERCHANT COPY\n"
 	old, err := json.Marshal(map[string]any{"merchant": merchant, "customer": "   CUSTOMER COPY\n", "signatureRequired": true})
@@ -65,6 +67,7 @@ func TestTextOnlyRecordsStillHaveReceipts(t *testing.T) {
 }
 
 func TestReprintedMarksTheCopyAndLeavesTheDocument(t *testing.T) {
+	t.Parallel()
 	doc := BuildReceipt(ReceiptLayout{Merchant: Merchant{Name: "SHOP"}, Width: 32}, sampleSale(), CustomerCopy)
 	before := doc.Text()
 	p := Reprinted(doc)

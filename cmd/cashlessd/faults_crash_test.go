@@ -32,6 +32,7 @@ func faultSeed(t *testing.T) uint64 {
 // ledger is reconciled with the terminal's database after every kill and
 // at the end. `make reliability` runs the full suite (500+ kills).
 func TestFaultsCrashShort(t *testing.T) {
+	t.Parallel()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 // positive control, every PAN and PIN block that crossed the host link
 // must be among the patterns.
 func TestFaultNoCardDataOrKeysWritten(t *testing.T) {
+	t.Parallel()
 	p, ledger, cfg := hostBehindProxy(t, 10*time.Second)
 	cfgDebug := writeConfig(t, readFile(t, cfg)+"[log]\nlevel = \"debug\"\n")
 	dir := t.TempDir()

@@ -11,6 +11,7 @@ import (
 )
 
 func TestReceiptLastAndReprint(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	d := startDaemon(t, dir)
 	d.post("/cashless/v1/receipt/last", map[string]any{}).expect(t, 404, "transaction_not_found")
@@ -60,6 +61,7 @@ func TestReceiptLastAndReprint(t *testing.T) {
 }
 
 func TestDeclinedTransactionHasALastReceipt(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	d.card(map[string]any{"pan": "4000000000000002", "presentAfterMs": 0})
 	d.sale("DECL-1", 100).expect(t, 402, "card_declined")
@@ -70,6 +72,7 @@ func TestDeclinedTransactionHasALastReceipt(t *testing.T) {
 }
 
 func TestModelWithoutPrinter(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir(), "--model", "nexgo_n86pro", "--terminal-id", "term_N86_0007")
 	d.card(map[string]any{"presentAfterMs": 0})
 	r := d.post("/cashless/v1/sale", map[string]any{"amount": 100, "currency": "USD", "reference": "NOPRN-1", "printReceipt": true}).expect(t, 200, "")
@@ -84,6 +87,7 @@ func TestModelWithoutPrinter(t *testing.T) {
 }
 
 func TestReceiptsUseTheCurrencysDecimals(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ cur, want string }{{"JPY", "JPY 2500"}, {"KWD", "KWD 2.500"}, {"EUR", "EUR 25.00"}} {
 		cfg := writeConfig(t, "currency = \""+c.cur+"\"\n[merchant]\nname = \"Café Zürich with a very long name that wraps\"\n")
 		d := startDaemon(t, t.TempDir(), "--config", cfg)
