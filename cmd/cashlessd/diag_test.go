@@ -15,6 +15,7 @@ import (
 
 	"github.com/vinr/cashlessd/daemon/diag"
 	vreader "github.com/vinr/cashlessd/emv/reader/virtual"
+	"github.com/vinr/cashlessd/internal/logbuf"
 	"github.com/vinr/cashlessd/printer/virtual"
 )
 
@@ -242,8 +243,8 @@ func TestDiagReportsMissingPrinterDevice(t *testing.T) {
 // startHostSim runs `cashlessd hostsim` in-process and returns its address.
 func startHostSim(t *testing.T) string {
 	t.Helper()
-	out := &syncBuffer{}
-	m := &Main{Stdout: out, Stderr: &syncBuffer{}}
+	out := &logbuf.Buffer{}
+	m := &Main{Stdout: out, Stderr: &logbuf.Buffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx, []string{"hostsim", "--ledger", filepath.Join(t.TempDir(), "ledger.json")}) }()

@@ -115,28 +115,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	defer devs.Close()
 	meters := metrics.New()
-	settleAt, _ := cfg.SettleAt()
-	engine := daemon.New(daemon.Config{
-		TerminalID:      cfg.TerminalID,
-		Model:           cfg.Model,
-		SoftwareVersion: m.Version,
-		Currency:        cfg.Currency,
-		HasPrinter:      cfg.HasPrinter(),
-		CardTimeout:     cfg.CardTimeout.Duration,
-		PreauthValidity: cfg.PreauthValidity.Duration,
-		Receipt: daemon.ReceiptLayout{
-			Merchant:   daemon.Merchant{Name: cfg.Merchant.Name, Address: cfg.Merchant.Address, ID: cfg.Merchant.ID},
-			TerminalID: cfg.TerminalID,
-			Location:   cfg.Location(),
-			Width:      cfg.Receipt.Width,
-			QR:         cfg.Receipt.QR,
-		},
-		AutoSettle:       cfg.Settlement.Auto,
-		SettleAt:         settleAt,
-		PrintSettlement:  cfg.Settlement.PrintReport,
-		OfflineApprovals: cfg.Offline.Approvals,
-		FloorLimit:       cfg.Offline.FloorLimit,
-	}, daemon.Deps{
+	engine := daemon.New(cfg.Engine(m.Version), daemon.Deps{
 		Store:    db,
 		Reader:   devs.Reader,
 		Printer:  devs.Printer,
