@@ -209,8 +209,8 @@ func TestIssueDropCAKey(t *testing.T) {
 	}
 	// A restart with the same names keeps the certificate.
 	r, err = id.Ensure()
-	if err != nil || r.Issued || r.NewCA || !r.CAKeyRemoved || r.Leaf.SerialNumber.Cmp(issued.SerialNumber) != 0 {
-		t.Fatalf("restart: %+v, %v", r, err)
+	if err != nil || r.Issued || r.NewCA || !r.CAKeyRemoved || r.Leaf.SerialNumber.Cmp(issued.SerialNumber) != 0 || len(r.Warnings()) > 0 {
+		t.Fatalf("restart: %+v, %v, warnings %q", r, err, r.Warnings())
 	}
 	// A new address cannot be added: the certificate stays, with a warning.
 	id.Hosts = append(id.Hosts, "192.168.1.60")
@@ -220,6 +220,12 @@ func TestIssueDropCAKey(t *testing.T) {
 	}
 	if w := strings.Join(r.Warnings(), "\n"); !strings.Contains(w, "192.168.1.60") || !strings.Contains(w, "key was removed") {
 		t.Errorf("warnings: %s", w)
+	}
+	// Near its end the operator is told it cannot be renewed.
+	late := id
+	late.Hosts, late.Now = []string{"terminal.shop.lan"}, issued.NotAfter.Add(-24*time.Hour)
+	if r, err := late.Ensure(); err != nil || !r.Ending || !strings.Contains(strings.Join(r.Warnings(), "\n"), "cannot be renewed") {
+		t.Errorf("near the end: %+v, %v", r, err)
 	}
 	// Issuing again is refused, with what to do instead.
 	if _, err := id.Issue(false); !errors.Is(err, ErrCAKeyRemoved) || !strings.Contains(err.Error(), "merchant's CA") {

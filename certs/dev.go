@@ -106,6 +106,9 @@ type DevResult struct {
 	// Unconstrained: the CA was made by an earlier version, without name
 	// constraints.
 	Unconstrained bool
+	// Ending: the terminal certificate ends within 30 days and, the CA's
+	// key being removed, cannot be renewed.
+	Ending bool
 	// Missing are requested names the terminal certificate does not name:
 	// outside the CA's name constraints, or the CA's key is removed.
 	Missing []string
@@ -195,6 +198,7 @@ func (d DevIdentity) ensure(force bool) (DevResult, error) {
 				"CA (every ECR must then trust the new ca.pem)", ErrCAKeyRemoved, keyPath, d.Dir)
 		case usable:
 			r.Leaf, r.Missing = leaf, uncovered(leaf, names)
+			r.Ending = !leaf.NotAfter.After(now.Add(renewBefore))
 			return r, nil
 		}
 		return r, fmt.Errorf("%w (%s) and the terminal certificate %s is missing or expired: install a certificate from "+
@@ -214,8 +218,8 @@ func (d DevIdentity) ensure(force bool) (DevResult, error) {
 }
 
 // Warnings say, one sentence each, what an operator must know about the
-// identity: names ECRs cannot verify, a removed CA key with the terminal
-// certificate near its end, a renewed CA, a CA without name constraints.
+// identity: names ECRs cannot verify, a terminal certificate near its end
+// that cannot be renewed, a renewed CA, a CA without name constraints.
 func (r DevResult) Warnings() []string {
 	dir := filepath.Dir(r.Files.CA)
 	var out []string
@@ -230,9 +234,10 @@ func (r DevResult) Warnings() []string {
 			"ca.pem) or install a certificate from the merchant's CA (see docs/tls.md)",
 			strings.Join(r.Missing, ", "), constraints(r.CA), dir))
 	}
-	if r.CAKeyRemoved && r.Leaf != nil {
-		out = append(out, fmt.Sprintf("the development CA's key was removed: the terminal certificate ends %s and "+
-			"cannot be renewed on this terminal", r.Leaf.NotAfter.UTC().Format("2006-01-02")))
+	if r.Ending {
+		out = append(out, fmt.Sprintf("the terminal certificate ends %s and cannot be renewed: the development "+
+			"CA's key was removed; install a certificate from the merchant's CA (see docs/tls.md)",
+			r.Leaf.NotAfter.UTC().Format("2006-01-02")))
 	}
 	if r.RenewedCA {
 		out = append(out, "the development CA was near its end and was replaced: every ECR must trust the new "+r.Files.CA)
