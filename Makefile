@@ -18,8 +18,11 @@ run: build
 	@echo "        -d '{\"amount\":2500,\"currency\":\"USD\",\"reference\":\"POS-ORDER-0821\"}' https://localhost:8443/cashless/v1/sale"
 	bin/cashlessd serve --simulator --listen $(LISTEN) --data-dir $(RUN_DIR)
 
+# Most end-to-end tests wait on ptys, sockets and child processes rather
+# than the CPU: more of them run at once than there are cores (-parallel
+# within a package, -p packages side by side).
 test:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -p 4 -parallel 4 ./...
 
 vet:
 	$(GO) vet ./...
@@ -30,13 +33,13 @@ lint: vet
 
 # Every performance figure with its floor and ratio (BENCH_QUICK=1: a fast look).
 bench: build
-	$(GO) run ./cmd/cashless-bench -daemon bin/cashlessd
+	$(GO) run ./tools/cashless-bench -daemon bin/cashlessd
 
 # The full fault suite (500 kill points, devices, storage, load, hostile
 # input, secrets); writes its tables into docs/reliability.md. The short
 # version runs in make test (go test ./cmd/cashlessd -run TestFault).
 reliability: build
-	$(GO) run ./cmd/cashless-faults -daemon bin/cashlessd -markdown docs/reliability.md
+	$(GO) run ./tools/cashless-faults -daemon bin/cashlessd -markdown docs/reliability.md
 
 # The Go micro-benchmarks of each package.
 bench-micro:

@@ -9,6 +9,7 @@ import (
 )
 
 func TestExamplesLoadAndValidate(t *testing.T) {
+	t.Parallel()
 	for _, f := range []string{"cashlessd.toml", "simulator.toml"} {
 		c, err := config.Load(f)
 		if err != nil {

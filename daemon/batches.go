@@ -151,7 +151,7 @@ func (e *Engine) closed(b *Batch) *Batch {
 	if e.cfg.PrintSettlement && e.cfg.HasPrinter && e.deps.Printer != nil {
 		ctx, cancel := context.WithTimeout(e.base, printTimeout)
 		err := e.deps.Printer.Print(ctx, BuildSettlementReport(e.cfg.Receipt, b))
-		e.forgetPrinterStatus()
+		e.printed()
 		if err != nil {
 			e.deps.Log.Warn().Err(err).Str("batchId", b.ID).Msg("settlement report not printed")
 		}

@@ -76,11 +76,17 @@ type CardInfo struct {
 	PINVerified       bool   `json:"pinVerified,omitempty"`
 }
 
-// Receipts are the rendered merchant and customer copies of a transaction.
+// Receipts are a transaction's receipt, laid out once when it finished and
+// stored with it (see BuildReceipts): the documents are what the printer
+// prints and reprints, and the texts (receiptData) are rendered from them.
+// Only the documents are stored; records written before documents were
+// stored hold the texts only (see receipt.go).
 type Receipts struct {
-	Merchant          string `json:"merchant"`
-	Customer          string `json:"customer"`
-	SignatureRequired bool   `json:"signatureRequired"`
+	Merchant          string
+	Customer          string
+	SignatureRequired bool
+	MerchantDocument  *Document
+	CustomerDocument  *Document
 }
 
 // Transaction is one payment, as stored. It holds no sensitive card data.

@@ -173,6 +173,9 @@ type PrinterStatus struct {
 
 // Printer is the terminal's thermal printer. Print returns an error that
 // says why the document was not printed (paper out, cover open, offline).
+// Status may wait for the serial line and for a running job: the engine
+// asks it in the background and after each job, never while answering a
+// status request.
 type Printer interface {
 	Print(ctx context.Context, doc Document) error
 	Status(ctx context.Context) PrinterStatus

@@ -50,6 +50,18 @@ func (d Document) Text() string {
 	return b.String()
 }
 
+// TextDocument makes a document of plain text, one left-aligned line per
+// text line, as wide as its widest line: its Text is the text again.
+func TextDocument(text string) Document {
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	d := Document{Lines: make([]Line, 0, len(lines))}
+	for _, l := range lines {
+		d.Width = max(d.Width, utf8.RuneCountInString(l))
+		d.Lines = append(d.Lines, Line{Text: l})
+	}
+	return d
+}
+
 // pad aligns text within width columns.
 func pad(text string, width int, align Align) string {
 	n := utf8.RuneCountInString(text)

@@ -31,6 +31,9 @@ type Config struct {
 	SettleAt   time.Duration
 	// PrintSettlement prints a settlement report after each batch close.
 	PrintSettlement bool
+	// PrinterRefresh is how often the printer's state is asked for in the
+	// background (status answers from the state seen last); 0 means 2 s.
+	PrinterRefresh time.Duration
 	// ReversalRetry is how often pending reversals and advices are retried.
 	ReversalRetry time.Duration
 	// OfflineApprovals lets a chip card approve a sale up to FloorLimit
@@ -132,6 +135,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.mu.Unlock()
 	e.loops.Add(1)
 	go e.loop()
+	e.startPrinterWatch()
 	return nil
 }
 
@@ -325,7 +329,7 @@ func (e *Engine) Status(ctx context.Context) (StatusInfo, error) {
 	}
 	s.LastTransaction = last
 	if e.deps.Printer != nil {
-		ps := e.printerStatus(ctx)
+		ps := e.printerStatus()
 		s.Printer = &ps
 	}
 	if b, err := e.deps.Store.OpenBatch(); err == nil {

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -167,14 +168,91 @@ func BuildReceipt(l ReceiptLayout, t *Transaction, c Copy) Document {
 	return b.Document()
 }
 
-// BuildReceipts renders both copies as receiptData text.
+// BuildReceipts lays out both copies of a finished transaction's receipt.
+// It runs once, when the transaction finishes: the result is stored with
+// the transaction, and printing, reprints and receipt/last all use what
+// was stored, so a later change of the layout (header, width) never makes
+// paper and receiptData differ.
 func BuildReceipts(l ReceiptLayout, t *Transaction) *Receipts {
-	sig := t.Card != nil && t.Card.SignatureRequired && t.Status == StatusApproved
+	merchant, customer := BuildReceipt(l, t, MerchantCopy), BuildReceipt(l, t, CustomerCopy)
 	return &Receipts{
-		Merchant:          BuildReceipt(l, t, MerchantCopy).Text(),
-		Customer:          BuildReceipt(l, t, CustomerCopy).Text(),
-		SignatureRequired: sig,
+		Merchant:          merchant.Text(),
+		Customer:          customer.Text(),
+		SignatureRequired: t.Card != nil && t.Card.SignatureRequired && t.Status == StatusApproved,
+		MerchantDocument:  &merchant,
+		CustomerDocument:  &customer,
 	}
+}
+
+// storedReceipts is how Receipts are stored: the documents, or, in records
+// written before documents were stored, the texts.
+type storedReceipts struct {
+	Merchant          string    `json:"merchant,omitempty"`
+	Customer          string    `json:"customer,omitempty"`
+	SignatureRequired bool      `json:"signatureRequired"`
+	MerchantDocument  *Document `json:"merchantDocument,omitempty"`
+	CustomerDocument  *Document `json:"customerDocument,omitempty"`
+}
+
+// MarshalJSON stores the documents; the texts are rendered from them when
+// the record is read. Receipts without documents (read from an older
+// record) keep their texts.
+func (r Receipts) MarshalJSON() ([]byte, error) {
+	s := storedReceipts{SignatureRequired: r.SignatureRequired, MerchantDocument: r.MerchantDocument, CustomerDocument: r.CustomerDocument}
+	if s.MerchantDocument == nil {
+		s.Merchant = r.Merchant
+	}
+	if s.CustomerDocument == nil {
+		s.Customer = r.Customer
+	}
+	return json.Marshal(s)
+}
+
+// UnmarshalJSON reads stored receipts and renders the texts from the
+// documents; an older record's texts are taken as they are.
+func (r *Receipts) UnmarshalJSON(b []byte) error {
+	var s storedReceipts
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	*r = Receipts(s)
+	if s.MerchantDocument != nil {
+		r.Merchant = s.MerchantDocument.Text()
+	}
+	if s.CustomerDocument != nil {
+		r.Customer = s.CustomerDocument.Text()
+	}
+	return nil
+}
+
+// Document returns the stored document of one copy. A record written
+// before documents were stored has only the copy's text; its document is
+// that text, line by line, so a reprint still says exactly what
+// receiptData says (without the emphasis the paper had).
+func (r *Receipts) Document(c Copy) Document {
+	doc, text := r.CustomerDocument, r.Customer
+	if c == MerchantCopy {
+		doc, text = r.MerchantDocument, r.Merchant
+	}
+	if doc != nil {
+		return *doc
+	}
+	return TextDocument(text)
+}
+
+// reprintMark is printed at the top and the bottom of a reprinted copy.
+const reprintMark = "*** DUPLICATE ***"
+
+// Reprinted returns the document as a reprint prints it: the same lines
+// between two lines that mark it as a duplicate. The document itself is
+// not changed.
+func Reprinted(d Document) Document {
+	mark := Line{Text: reprintMark, Align: AlignCenter, Bold: true}
+	lines := make([]Line, 0, len(d.Lines)+2)
+	lines = append(lines, mark)
+	lines = append(lines, d.Lines...)
+	lines = append(lines, mark)
+	return Document{Width: d.Width, Lines: lines}
 }
 
 // BuildSettlementReport lays out a closed batch's totals per kind and scheme.

@@ -7,6 +7,7 @@ import (
 )
 
 func TestFormatAmountUsesMinorUnits(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		minor int64
 		cur   string
@@ -22,6 +23,7 @@ func TestFormatAmountUsesMinorUnits(t *testing.T) {
 }
 
 func TestWrapBreaksAtWordsAndHardBreaksLongWords(t *testing.T) {
+	t.Parallel()
 	got := Wrap("Café Zürich with a remarkably long merchant name", 12)
 	want := []string{"Café Zürich", "with a", "remarkably", "long", "merchant", "name"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
@@ -33,6 +35,7 @@ func TestWrapBreaksAtWordsAndHardBreaksLongWords(t *testing.T) {
 }
 
 func TestReceiptFitsThePaper(t *testing.T) {
+	t.Parallel()
 	tx := &Transaction{ID: "tpay_01HZ5QA7BKXXXXXXXXXXXXXXXX", Kind: KindSale, Reference: strings.Repeat("R", 64), Status: StatusApproved,
 		Amount: 2500, TipAmount: 300, Currency: "USD", AuthCode: "A12345", CompletedAt: time.Date(2026, 6, 11, 10, 15, 11, 0, time.UTC),
 		Card: &CardInfo{MaskedPAN: "************4242", Scheme: "visa", EntryMethod: EntryChip, AID: "A0000000031010",
@@ -54,6 +57,7 @@ func TestReceiptFitsThePaper(t *testing.T) {
 }
 
 func TestBatchTotals(t *testing.T) {
+	t.Parallel()
 	var b Batch
 	b.Add(&Transaction{Kind: KindSale, Amount: 1000, TipAmount: 100, Card: &CardInfo{Scheme: "visa"}})
 	b.Add(&Transaction{Kind: KindCompletion, Amount: 500, Card: &CardInfo{Scheme: "mastercard"}})

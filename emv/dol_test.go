@@ -9,6 +9,7 @@ import (
 var cdol1 = MustHex("9F02 06 9F03 06 9F1A 02 95 05 5F2A 02 9A 03 9C 01 9F37 04")
 
 func TestParseDOL(t *testing.T) {
+	t.Parallel()
 	d, err := ParseDOL(cdol1)
 	if err != nil {
 		t.Fatal(err)
@@ -40,6 +41,7 @@ func TestParseDOL(t *testing.T) {
 
 // TestDOLBuild follows the padding and truncation rules of EMV Book 3 5.4.
 func TestDOLBuild(t *testing.T) {
+	t.Parallel()
 	values := map[Tag][]byte{
 		0x9F02: MustHex("000000001000"),     // n12
 		0x5A:   MustHex("4761739001010010"), // cn
@@ -74,6 +76,7 @@ func TestDOLBuild(t *testing.T) {
 }
 
 func TestDOLSplit(t *testing.T) {
+	t.Parallel()
 	d, _ := ParseDOL(cdol1)
 	data := bytes.Repeat([]byte{1}, 29)
 	parts, err := d.Split(data)

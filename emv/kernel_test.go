@@ -25,6 +25,7 @@ const (
 )
 
 func TestContactOnlinePIN(t *testing.T) {
+	t.Parallel()
 	c, img := insert(t, "mastercard-online-pin", emv.Contact)
 	tr := &counter{t: c}
 	pins := &pinPad{card: c}
@@ -91,6 +92,7 @@ func TestContactOnlinePIN(t *testing.T) {
 }
 
 func TestContactSignatureWithExternalAuthenticate(t *testing.T) {
+	t.Parallel()
 	c, img := insert(t, "visa-signature", emv.Contact)
 	tr := &counter{t: c}
 	s := newKernel(t).Contact(tr, &pinPad{card: c}, sale(1999))
@@ -121,6 +123,7 @@ func TestContactSignatureWithExternalAuthenticate(t *testing.T) {
 }
 
 func TestOfflinePIN(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		typed    []string
@@ -185,6 +188,7 @@ func TestOfflinePIN(t *testing.T) {
 }
 
 func TestOfflinePINBypassed(t *testing.T) {
+	t.Parallel()
 	c, _ := insert(t, "visa-offline-pin", emv.Contact)
 	out, err := newKernel(t).Contact(c, &pinPad{card: c, bypass: true}, sale(4200)).Read(context.Background())
 	if err != nil {
@@ -196,6 +200,7 @@ func TestOfflinePINBypassed(t *testing.T) {
 }
 
 func TestNoPINPad(t *testing.T) {
+	t.Parallel()
 	c, _ := insert(t, "mastercard-online-pin", emv.Contact)
 	out, err := newKernel(t).Contact(c, nil, sale(2500)).Read(context.Background())
 	if err != nil {
@@ -209,6 +214,7 @@ func TestNoPINPad(t *testing.T) {
 }
 
 func TestGenericCVMByAmount(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		amount    int64
 		signature bool
@@ -237,6 +243,7 @@ func TestGenericCVMByAmount(t *testing.T) {
 }
 
 func TestHostDeclinesAndUnreachable(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		resp emv.HostResponse
@@ -274,6 +281,7 @@ func TestHostDeclinesAndUnreachable(t *testing.T) {
 }
 
 func TestIssuerAuthenticationFails(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"visa-approved", "mastercard"} { // EXTERNAL AUTHENTICATE; 91 in CDOL2
 		c, _ := insert(t, name, emv.Contact)
 		s := newKernel(t).Contact(c, &pinPad{card: c}, sale(1500))
@@ -296,6 +304,7 @@ func TestIssuerAuthenticationFails(t *testing.T) {
 }
 
 func TestIssuerScripts(t *testing.T) {
+	t.Parallel()
 	c, img := insert(t, "visa-approved", emv.Contact)
 	tr := &counter{t: c}
 	s := newKernel(t).Contact(tr, &pinPad{card: c}, sale(1500))
@@ -338,6 +347,7 @@ func TestIssuerScripts(t *testing.T) {
 }
 
 func TestApplicationBlockedByScript(t *testing.T) {
+	t.Parallel()
 	c, img := insert(t, "visa-approved", emv.Contact)
 	s := newKernel(t).Contact(c, &pinPad{card: c}, sale(1500))
 	out, err := s.Read(context.Background())
@@ -360,6 +370,7 @@ func TestApplicationBlockedByScript(t *testing.T) {
 }
 
 func TestExpiredCard(t *testing.T) {
+	t.Parallel()
 	c, _ := insert(t, "visa-expired", emv.Contact)
 	out, err := newKernel(t).Contact(c, &pinPad{card: c}, sale(1500)).Read(context.Background())
 	if err != nil {
@@ -384,6 +395,7 @@ func TestExpiredCard(t *testing.T) {
 }
 
 func TestAACFromCard(t *testing.T) {
+	t.Parallel()
 	// A recorded card whose first GENERATE AC answer is replayed: an AAC
 	// in format 1.
 	img, err := card.Builtin("visa-approved")
@@ -411,6 +423,7 @@ func TestAACFromCard(t *testing.T) {
 }
 
 func TestRefund(t *testing.T) {
+	t.Parallel()
 	c, _ := insert(t, "visa-approved", emv.Contact)
 	tr := &counter{t: c}
 	tx := sale(1500)
@@ -428,6 +441,7 @@ func TestRefund(t *testing.T) {
 }
 
 func TestContactless(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		card      string
@@ -482,6 +496,7 @@ func TestContactless(t *testing.T) {
 }
 
 func TestContactlessLimitsAndInterfaces(t *testing.T) {
+	t.Parallel()
 	c, _ := insert(t, "visa-approved", emv.Contactless)
 	k := newKernel(t, func(cfg *emv.Config) { cfg.ContactlessTransactionLimit = 20000 })
 	if _, err := k.Contactless(c, nil, sale(20000)).Read(context.Background()); !errors.Is(err, emv.ErrInsertCard) {
@@ -516,6 +531,7 @@ func TestContactlessLimitsAndInterfaces(t *testing.T) {
 }
 
 func TestSwipe(t *testing.T) {
+	t.Parallel()
 	img, _ := card.Builtin("visa-approved")
 	track, ok := img.Track2()
 	if !ok {
@@ -578,6 +594,7 @@ func TestSwipe(t *testing.T) {
 }
 
 func TestEveryBuiltinCardRuns(t *testing.T) {
+	t.Parallel()
 	for _, name := range card.BuiltinNames() {
 		img, err := card.Builtin(name)
 		if err != nil {
@@ -616,6 +633,7 @@ func TestEveryBuiltinCardRuns(t *testing.T) {
 }
 
 func TestApplicationSelection(t *testing.T) {
+	t.Parallel()
 	// A card with two applications: Visa credit (priority 2) and Visa
 	// debit (priority 1), both in the PSE; and a third asking for
 	// confirmation with the highest priority.
@@ -698,6 +716,7 @@ func (c *chooser) ChooseApplication(_ context.Context, list []emv.Candidate) (in
 }
 
 func TestCancelledAtPIN(t *testing.T) {
+	t.Parallel()
 	c, _ := insert(t, "mastercard-online-pin", emv.Contact)
 	ctx, cancel := context.WithCancel(context.Background())
 	pins := &pinPad{card: c, block: func(ctx context.Context) error { cancel(); return ctx.Err() }}
@@ -708,6 +727,7 @@ func TestCancelledAtPIN(t *testing.T) {
 }
 
 func TestSessionMisuse(t *testing.T) {
+	t.Parallel()
 	c, _ := insert(t, "visa-approved", emv.Contact)
 	s := newKernel(t).Contact(c, nil, sale(100))
 	if _, err := s.Complete(context.Background(), emv.HostResponse{}); !errors.Is(err, emv.ErrSession) {
@@ -729,6 +749,7 @@ func TestSessionMisuse(t *testing.T) {
 // TestOutcomeNeverPrintsPAN guards the logs: however an Outcome or a
 // Track2 is formatted, the PAN does not appear.
 func TestOutcomeNeverPrintsPAN(t *testing.T) {
+	t.Parallel()
 	c, _ := insert(t, "visa-approved", emv.Contact)
 	out, err := newKernel(t).Contact(c, nil, sale(100)).Read(context.Background())
 	if err != nil {

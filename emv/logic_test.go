@@ -10,6 +10,7 @@ import (
 )
 
 func TestTVRBits(t *testing.T) {
+	t.Parallel()
 	var tvr TVR
 	tvr.Set(TVROfflineDataAuthNotPerformed)
 	tvr.Set(TVRExpired)
@@ -39,6 +40,7 @@ func tvrOf(s string) TVR {
 
 // TestActionAnalysis covers EMV Book 3 10.7 with the Visa TACs.
 func TestActionAnalysis(t *testing.T) {
+	t.Parallel()
 	visa := actionCodes{tacDenial: MustHex("0010000000"), tacOnline: MustHex("DC4004F800")}
 	for _, tc := range []struct {
 		name       string
@@ -68,6 +70,7 @@ func withIAC(c actionCodes, denial, online string) actionCodes {
 }
 
 func TestVelocity(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name             string
 		atc, last        uint16
@@ -90,6 +93,7 @@ func TestVelocity(t *testing.T) {
 }
 
 func TestAUC(t *testing.T) {
+	t.Parallel()
 	us, de := MustHex("0840"), MustHex("0276")
 	for _, tc := range []struct {
 		name    string
@@ -119,6 +123,7 @@ func TestAUC(t *testing.T) {
 }
 
 func TestCardDates(t *testing.T) {
+	t.Parallel()
 	day := time.Date(2026, 3, 15, 10, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		date          string
@@ -142,6 +147,7 @@ func TestCardDates(t *testing.T) {
 }
 
 func TestParseCVMList(t *testing.T) {
+	t.Parallel()
 	// Book 3 Annex C3 example style: X = 10.00, Y = 0; offline PIN then
 	// signature then no CVM.
 	l, err := ParseCVMList(MustHex("000003E8 00000000 4103 5E03 1F03"))
@@ -168,6 +174,7 @@ func TestParseCVMList(t *testing.T) {
 }
 
 func TestCVMConditions(t *testing.T) {
+	t.Parallel()
 	all := func(CVMMethod) bool { return true }
 	none := func(CVMMethod) bool { return false }
 	base := cvmConditions{txType: TypePurchase, amount: 1500, appCurrency: true, supports: all}
@@ -203,6 +210,7 @@ func TestCVMConditions(t *testing.T) {
 func with(c cvmConditions, f func(*cvmConditions)) cvmConditions { f(&c); return c }
 
 func TestTrack2(t *testing.T) {
+	t.Parallel()
 	tr, err := ParseTrack2(";4242424242424242=31122011010000000000?7")
 	if err != nil {
 		t.Fatal(err)
@@ -252,6 +260,7 @@ func TestTrack2(t *testing.T) {
 }
 
 func TestSchemes(t *testing.T) {
+	t.Parallel()
 	for aid, want := range map[string]string{
 		"A0000000031010": "visa", "A0000000032010": "visa", "A0000000041010": "mastercard",
 		"A0000000043060": "maestro", "A00000002501": "amex", "A0000001523010": "discover",
@@ -265,6 +274,7 @@ func TestSchemes(t *testing.T) {
 }
 
 func TestCurrencyAndBCD(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{"USD": "840", "eur": "978", "JPY": "392", "978": "978", "999": "999"} {
 		if code, _, ok := CurrencyCode(in); !ok || code != want {
 			t.Errorf("CurrencyCode(%s) = %s %v", in, code, ok)
@@ -288,6 +298,7 @@ func TestCurrencyAndBCD(t *testing.T) {
 }
 
 func TestParseAFL(t *testing.T) {
+	t.Parallel()
 	afl, err := ParseAFL(MustHex("08010100 10010301 18010200"))
 	if err != nil || len(afl) != 3 || afl[1] != (AFLEntry{SFI: 2, First: 1, Last: 3, ODA: 1}) {
 		t.Fatalf("%v %v", afl, err)
@@ -300,6 +311,7 @@ func TestParseAFL(t *testing.T) {
 }
 
 func TestOfflinePINResult(t *testing.T) {
+	t.Parallel()
 	for sw, want := range map[uint16]OfflinePINResult{
 		0x9000: {PINVerified, -1}, 0x63C2: {PINWrong, 2}, 0x63C0: {PINBlocked, 0},
 		0x6983: {PINBlocked, 0}, 0x6984: {PINBlocked, 0},
@@ -341,6 +353,7 @@ func (s *scripted) Transmit(_ context.Context, apdu []byte) ([]byte, error) {
 // TestExchangeT0 covers EMV Book 1 9.3: 61xx fetches with GET RESPONSE, 6Cxx
 // resends with the right Le.
 func TestExchangeT0(t *testing.T) {
+	t.Parallel()
 	tr := &scripted{answers: []string{"6110", "0102030405060708 6108", "090A0B0C0D0E0F10 9000"}}
 	data, sw, err := Exchange(context.Background(), tr, SelectCommand([]byte("1PAY.SYS.DDF01"), false))
 	if err != nil || sw != SWOK || !bytes.Equal(data, MustHex("0102030405060708090A0B0C0D0E0F10")) {
@@ -389,6 +402,7 @@ func TestExchangeT0(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
+	t.Parallel()
 	if _, err := NewKernel(DefaultConfig()); err != nil {
 		t.Fatal(err)
 	}
@@ -416,6 +430,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestMatchAID(t *testing.T) {
+	t.Parallel()
 	aids := []AIDConfig{
 		{AID: MustHex("A0000000031010"), Scheme: "visa", Contact: true},
 		{AID: MustHex("A000000003"), Scheme: "visa-partial", PartialMatch: true, Contact: true, Contactless: true},
@@ -447,6 +462,7 @@ func TestMatchAID(t *testing.T) {
 
 // TestDefaultAction covers EMV Book 3 10.7 "unable to go online".
 func TestDefaultAction(t *testing.T) {
+	t.Parallel()
 	visaDefault := MustHex("DC4000A800")
 	for _, tc := range []struct {
 		name     string

@@ -46,6 +46,7 @@ func offlineConfig(c *emv.Config) {
 }
 
 func TestOfflineApprovalWhenHostUnreachable(t *testing.T) {
+	t.Parallel()
 	lenientVisa := func(t testing.TB) *card.Image { return offlineCard(t, "visa", "4111111111111111", lenientVisaDefault) }
 	lenientMC := func(t testing.TB) *card.Image {
 		return offlineCard(t, "mastercard", "5105105105105100", lenientMCDefault)
@@ -185,6 +186,7 @@ func TestOfflineApprovalWhenHostUnreachable(t *testing.T) {
 // offline approvals, and an online PIN the issuer never checked keeps
 // default action analysis from approving.
 func TestOfflineApprovalSettings(t *testing.T) {
+	t.Parallel()
 	k := newKernel(t, offlineConfig)
 	// The host approves: an ordinary online approval, not offline.
 	c, img := insert(t, "visa-approved", emv.Contact)
@@ -237,6 +239,7 @@ func TestOfflineApprovalSettings(t *testing.T) {
 }
 
 func TestHostUnreachable(t *testing.T) {
+	t.Parallel()
 	if u := emv.HostUnreachable(); !u.Unreachable || u.Approved {
 		t.Errorf("HostUnreachable %+v", u)
 	}

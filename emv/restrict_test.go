@@ -45,6 +45,7 @@ func setCardData(t *testing.T, img *card.Image, aid string, tg emv.Tag, value []
 }
 
 func TestRestrictionsAndCVMEdges(t *testing.T) {
+	t.Parallel()
 	const aid = "A0000000031010"
 	for _, tc := range []struct {
 		name     string
@@ -95,6 +96,7 @@ func TestRestrictionsAndCVMEdges(t *testing.T) {
 }
 
 func TestMandatoryDataMissing(t *testing.T) {
+	t.Parallel()
 	img, _ := card.Builtin("visa-approved")
 	setCardData(t, img, "A0000000031010", emv.TagCDOL1, nil)
 	c, _ := card.New(img, emv.Contact)
@@ -111,6 +113,7 @@ func TestMandatoryDataMissing(t *testing.T) {
 }
 
 func TestCVMNotSupportedByCard(t *testing.T) {
+	t.Parallel()
 	img, _ := card.Builtin("visa-approved")
 	f := img.Files["A0000000031010"]
 	f.Data["82"] = emv.MustHex("2C00") // no cardholder verification
@@ -128,6 +131,7 @@ func TestCVMNotSupportedByCard(t *testing.T) {
 // TestContactlessTrack2Only: a contactless card that gives its PAN and
 // expiry only in the track 2 equivalent data.
 func TestContactlessTrack2Only(t *testing.T) {
+	t.Parallel()
 	img, _ := card.Builtin("visa-contactless")
 	f := img.Contactless["A0000000031010"]
 	rec := f.Records["1"][0]

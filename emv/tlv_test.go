@@ -11,6 +11,7 @@ import (
 var pseFCI = MustHex("6F 1A 84 0E 315041592E5359532E4444463031 A5 08 88 01 02 5F 2D 02 65 6E")
 
 func TestParseTag(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in   string
 		tag  Tag
@@ -45,6 +46,7 @@ func TestParseTag(t *testing.T) {
 }
 
 func TestTagProperties(t *testing.T) {
+	t.Parallel()
 	if !Tag(0x6F).Constructed() || !Tag(0xBF0C).Constructed() || !Tag(0x70).Constructed() || !Tag(0x77).Constructed() {
 		t.Error("templates must be constructed")
 	}
@@ -63,6 +65,7 @@ func TestTagProperties(t *testing.T) {
 }
 
 func TestParseLength(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in   string
 		l, n int
@@ -86,6 +89,7 @@ func TestParseLength(t *testing.T) {
 }
 
 func TestParseTLVFCI(t *testing.T) {
+	t.Parallel()
 	objs, err := ParseTLV(pseFCI)
 	if err != nil || len(objs) != 1 || objs[0].Tag != TagFCI {
 		t.Fatalf("ParseTLV: %v %v", objs, err)
@@ -118,6 +122,7 @@ func TestParseTLVFCI(t *testing.T) {
 // Find must keep searching siblings after a constructed object that does
 // not hold the tag (moov-io/bertlv v0.1.0's FindFirstTag does not).
 func TestFindAfterConstructedSibling(t *testing.T) {
+	t.Parallel()
 	b := MustHex("A5 03 50 01 41 5A 02 4242")
 	if v, ok := Find(b, TagPAN); !ok || !bytes.Equal(v, MustHex("4242")) {
 		t.Errorf("Find = % X %v", v, ok)
@@ -125,6 +130,7 @@ func TestFindAfterConstructedSibling(t *testing.T) {
 }
 
 func TestParseTLVPaddingAndErrors(t *testing.T) {
+	t.Parallel()
 	objs, err := ParseTLV(MustHex("00 00 5A 01 42 00 9F02 01 01 00"))
 	if err != nil || len(objs) != 2 {
 		t.Fatalf("padding: %v %v", objs, err)
@@ -146,6 +152,7 @@ func TestParseTLVPaddingAndErrors(t *testing.T) {
 }
 
 func TestEncodeLongLengths(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{0, 127, 128, 255, 256, 65535, 65536} {
 		v := bytes.Repeat([]byte{0xAB}, n)
 		enc := AppendTLV(nil, 0x9F10, v)
@@ -160,6 +167,7 @@ func TestEncodeLongLengths(t *testing.T) {
 }
 
 func TestFlattenDepthLimit(t *testing.T) {
+	t.Parallel()
 	b := MustHex("5A0142")
 	for range maxDepth + 2 {
 		b = AppendTLV(nil, 0x70, b)

@@ -6,6 +6,7 @@ import (
 )
 
 func TestTransliteration(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		cp       CodePage
 		in, want string // want: what the printer shows
@@ -47,6 +48,7 @@ func TestTransliteration(t *testing.T) {
 // visible character becomes exactly one printable byte, so laid-out lines
 // keep their width.
 func TestEveryRuneOneByte(t *testing.T) {
+	t.Parallel()
 	for _, cp := range []CodePage{CP437, CP858, WPC1252} {
 		cm := cp.charmap()
 		for r := rune(0x20); r < 0x10000; r++ {
@@ -62,6 +64,7 @@ func TestEveryRuneOneByte(t *testing.T) {
 }
 
 func TestCodePageTables(t *testing.T) {
+	t.Parallel()
 	for _, cp := range []CodePage{CP437, CP858, WPC1252} {
 		got, ok := codePageOf(cp.Table())
 		if !ok || got != cp {

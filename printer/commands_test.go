@@ -6,6 +6,7 @@ import (
 )
 
 func TestCommandBytes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		got  []byte
@@ -44,6 +45,7 @@ func TestCommandBytes(t *testing.T) {
 }
 
 func TestQRLevels(t *testing.T) {
+	t.Parallel()
 	for l, want := range map[QRLevel]byte{QRLevelL: 48, QRLevelM: 49, QRLevelQ: 50, QRLevelH: 51, 0: 49} {
 		if got := l.gsParam(); got != want {
 			t.Errorf("level %q: %d, want %d", l, got, want)
@@ -52,6 +54,7 @@ func TestQRLevels(t *testing.T) {
 }
 
 func TestQRStoreLength(t *testing.T) {
+	t.Parallel()
 	data := bytes.Repeat([]byte{'x'}, 300) // pL pH = 303 = 0x012f
 	got := cmdQR(nil, data, 4, QRLevelL)
 	store := []byte{0x1d, 0x28, 0x6b, 0x2f, 0x01, 49, 80, 48}

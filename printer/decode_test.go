@@ -12,6 +12,7 @@ import (
 )
 
 func TestDecodeRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, doc := range []daemon.Document{SampleReceipt(), SampleReceiptQR()} {
 		lines := Decode(Encode(doc))
 		if !reflect.DeepEqual(lines, doc.Lines) {
@@ -25,6 +26,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 }
 
 func TestRenderMatchesTheReceiptText(t *testing.T) {
+	t.Parallel()
 	doc := SampleReceiptQR()
 	got := Render(Decode(Encode(doc)), doc.Width)
 	if got != doc.Text() {
@@ -36,6 +38,7 @@ func TestRenderMatchesTheReceiptText(t *testing.T) {
 }
 
 func TestDecodeModes(t *testing.T) {
+	t.Parallel()
 	var in []byte
 	in = append(in, "power-on\n"...)
 	in = append(in, 0x1b, 't', 0, 0x82, '\n')       // PC437 é
@@ -59,6 +62,7 @@ func TestDecodeModes(t *testing.T) {
 }
 
 func TestDecodeCutsAndQR(t *testing.T) {
+	t.Parallel()
 	var in []byte
 	in = append(in, "a"...)
 	in = append(in, 0x1d, 'V', 0)                                // cut flushes the line
@@ -85,6 +89,7 @@ func TestDecodeCutsAndQR(t *testing.T) {
 // TestScanNeedsMore checks that every proper prefix of a command asks for
 // more bytes, and that at EOF it is consumed instead.
 func TestScanNeedsMore(t *testing.T) {
+	t.Parallel()
 	cmds := [][]byte{
 		{0x1b, 'a', 1}, {0x1b, 't', 19}, {0x1b, 'E', 1}, {0x1d, '!', 0x11},
 		{0x1d, 'V', 66, 0}, {0x1d, 'V', 1}, {0x10, 0x04, 1}, {0x10, 0x14, 1, 0, 1},

@@ -9,6 +9,7 @@ import (
 )
 
 func TestEncodeExactBytes(t *testing.T) {
+	t.Parallel()
 	doc := daemon.Document{Width: 32, Lines: []daemon.Line{
 		{Text: "SHOP", Align: daemon.AlignCenter, Bold: true, Double: true},
 		{Text: "Total        1,00 €", Bold: true},
@@ -35,6 +36,7 @@ func TestEncodeExactBytes(t *testing.T) {
 }
 
 func TestEncodeOptions(t *testing.T) {
+	t.Parallel()
 	doc := daemon.Document{Width: 32, Lines: []daemon.Line{{QR: "x"}}}
 	e := Encoder{CodePage: CP437, FullCut: true, CutFeed: 48, QRModule: 3, QRLevel: QRLevelH}
 	got := e.Encode(doc)
@@ -47,6 +49,7 @@ func TestEncodeOptions(t *testing.T) {
 }
 
 func TestEncodeEmptyDocument(t *testing.T) {
+	t.Parallel()
 	want := []byte{0x1b, 0x40, 0x1b, 0x74, 19, 0x1d, 0x56, 66, 0}
 	if got := Encode(daemon.Document{Width: 32}); !bytes.Equal(got, want) {
 		t.Errorf("got % x, want % x", got, want)
@@ -54,6 +57,7 @@ func TestEncodeEmptyDocument(t *testing.T) {
 }
 
 func TestEncodeLongQRPrintsText(t *testing.T) {
+	t.Parallel()
 	payload := strings.Repeat("A", QRLevelM.capacity()+1)
 	got := Encode(daemon.Document{Width: 32, Lines: []daemon.Line{{QR: payload}}})
 	if bytes.Contains(got, []byte{0x1d, 0x28, 0x6b}) {
@@ -69,6 +73,7 @@ func TestEncodeLongQRPrintsText(t *testing.T) {
 // a command: the job scans as the commands the encoder wrote and nothing
 // else.
 func TestEncodeTextNeverCommands(t *testing.T) {
+	t.Parallel()
 	nasty := "a\x1b@b\x1d\x56\x00c\x10\x04\x01d\n\r\t\x00\x7f\u0085\u200b\ufeffe"
 	job := Encode(daemon.Document{Width: 32, Lines: []daemon.Line{{Text: nasty}}})
 	var ops []Op

@@ -65,6 +65,7 @@ func goldenCases() []goldenCase {
 }
 
 func TestGoldenReceipts(t *testing.T) {
+	t.Parallel()
 	for _, c := range goldenCases() {
 		t.Run(c.name, func(t *testing.T) {
 			layout := daemon.ReceiptLayout{Merchant: daemon.Merchant{Name: "VINR PAYMENTS DEMO", Address: "1 Market St", ID: "MID000123"},

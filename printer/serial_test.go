@@ -63,6 +63,7 @@ func wantState(t *testing.T, s *printer.Serial, want daemon.PrinterState) {
 }
 
 func TestPrint(t *testing.T) {
+	t.Parallel()
 	vp := startPrinter(t)
 	s := newDriver(t, printer.SerialConfig{Device: vp.Path(), Baud: 115200})
 	docs := []daemon.Document{printer.SampleReceipt(), printer.SampleReceiptQR()}
@@ -82,6 +83,7 @@ func TestPrint(t *testing.T) {
 }
 
 func TestPaperOut(t *testing.T) {
+	t.Parallel()
 	vp := startPrinter(t)
 	s := newDriver(t, printer.SerialConfig{Device: vp.Path()})
 	doc := printer.SampleReceipt()
@@ -113,6 +115,7 @@ func TestPaperOut(t *testing.T) {
 }
 
 func TestRefusals(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		set   func(*virtual.Printer, bool)
@@ -148,6 +151,7 @@ func TestRefusals(t *testing.T) {
 }
 
 func TestPaperNearEndPrints(t *testing.T) {
+	t.Parallel()
 	vp := startPrinter(t)
 	s := newDriver(t, printer.SerialConfig{Device: vp.Path()})
 	vp.SetPaperNearEnd(true)
@@ -160,6 +164,7 @@ func TestPaperNearEndPrints(t *testing.T) {
 // TestUnplugReplug configures the driver with a symlink, as udev gives a
 // USB printer, and takes the printer behind it away and back.
 func TestUnplugReplug(t *testing.T) {
+	t.Parallel()
 	link := filepath.Join(t.TempDir(), "printer")
 	plug := func(vp *virtual.Printer) {
 		os.Remove(link)
@@ -213,6 +218,7 @@ func TestUnplugReplug(t *testing.T) {
 }
 
 func TestMissingDevice(t *testing.T) {
+	t.Parallel()
 	s := newDriver(t, printer.SerialConfig{Device: filepath.Join(t.TempDir(), "ttyUSB9")})
 	err := s.Print(t.Context(), printer.SampleReceipt())
 	if !errors.Is(err, printer.ErrUnavailable) {
@@ -227,6 +233,7 @@ func TestMissingDevice(t *testing.T) {
 // TestNoReply is a device that never answers: a printer switched off, or a
 // wrong baud rate.
 func TestNoReply(t *testing.T) {
+	t.Parallel()
 	master, slave, err := pty.Open()
 	if err != nil {
 		t.Fatal(err)
@@ -244,6 +251,7 @@ func TestNoReply(t *testing.T) {
 // TestJobTimeout is a printer that answers the status queries and then
 // stops taking data: the job ends at JobTimeout instead of hanging.
 func TestJobTimeout(t *testing.T) {
+	t.Parallel()
 	master, slave, err := pty.Open()
 	if err != nil {
 		t.Fatal(err)
@@ -273,6 +281,7 @@ func TestJobTimeout(t *testing.T) {
 }
 
 func TestXONXOFF(t *testing.T) {
+	t.Parallel()
 	vp := startPrinter(t)
 	doc := printer.SampleReceipt()
 
@@ -327,6 +336,7 @@ func TestXONXOFF(t *testing.T) {
 }
 
 func TestRTSCTSNeedsModemLines(t *testing.T) {
+	t.Parallel()
 	vp := startPrinter(t) // a pty has no CTS line
 	s := newDriver(t, printer.SerialConfig{Device: vp.Path(), FlowControl: printer.FlowRTSCTS})
 	err := s.Print(t.Context(), printer.SampleReceipt())
@@ -338,6 +348,7 @@ func TestRTSCTSNeedsModemLines(t *testing.T) {
 // TestConcurrentJobs checks that jobs from several goroutines take turns
 // and never mix on the wire.
 func TestConcurrentJobs(t *testing.T) {
+	t.Parallel()
 	vp := startPrinter(t)
 	s := newDriver(t, printer.SerialConfig{Device: vp.Path()})
 	doc := printer.SampleReceiptQR()
@@ -361,6 +372,7 @@ func TestConcurrentJobs(t *testing.T) {
 }
 
 func TestClosedDriver(t *testing.T) {
+	t.Parallel()
 	vp := startPrinter(t)
 	s := newDriver(t, printer.SerialConfig{Device: vp.Path()})
 	s.Close()
@@ -371,6 +383,7 @@ func TestClosedDriver(t *testing.T) {
 }
 
 func TestConfig(t *testing.T) {
+	t.Parallel()
 	bad := []printer.SerialConfig{
 		{},
 		{Device: "/dev/null", Baud: -1},
@@ -387,6 +400,7 @@ func TestConfig(t *testing.T) {
 // TestPaperRunsOutDuringJob: the status check before the job passes, the
 // roll ends within it, and the check after it says so.
 func TestPaperRunsOutDuringJob(t *testing.T) {
+	t.Parallel()
 	vp := startPrinter(t)
 	s := newDriver(t, printer.SerialConfig{Device: vp.Path()})
 	vp.SetRoll(10)

@@ -10,6 +10,7 @@ import (
 // TestConditionReplies checks the replies against the bytes an Epson
 // printer sends (ESC/POS DLE EOT, replies of the form 0xx1xx10).
 func TestConditionReplies(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		c          Condition
@@ -41,6 +42,7 @@ func TestConditionReplies(t *testing.T) {
 }
 
 func TestConditionRoundTrip(t *testing.T) {
+	t.Parallel()
 	for i := range 16 {
 		c := Condition{Offline: i&1 != 0, CoverOpen: i&2 != 0, PaperOut: i&4 != 0, PaperNearEnd: i&8 != 0}
 		r1, _ := c.Reply(1)
@@ -56,6 +58,7 @@ func TestConditionRoundTrip(t *testing.T) {
 }
 
 func TestConditionStatus(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		c     Condition
 		state daemon.PrinterState
@@ -78,6 +81,7 @@ func TestConditionStatus(t *testing.T) {
 }
 
 func TestStateError(t *testing.T) {
+	t.Parallel()
 	err := error(&StateError{State: daemon.PrinterPaperOut})
 	if err.Error() != "printer out of paper" || !errors.Is(err, ErrPaperOut) || errors.Is(err, ErrCoverOpen) {
 		t.Errorf("paper out: %v", err)

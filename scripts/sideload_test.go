@@ -145,6 +145,7 @@ max_backups = 2
 `
 
 func TestSideloadInstallUpgradeRollbackRemove(t *testing.T) {
+	t.Parallel()
 	good := buildDaemon(t)
 	d := newDevice(t)
 	cfg := writeFile(t, "cashlessd.toml", deviceConfig, 0o644)
@@ -196,7 +197,13 @@ func TestSideloadInstallUpgradeRollbackRemove(t *testing.T) {
 	// A broken upgrade: the binary runs `version` but cannot serve. The
 	// health check fails, and the previous release comes back with its data.
 	broken := writeFile(t, "cashlessd-broken", "#!/bin/sh\n[ \"$1\" = version ] && { echo 9.9.9-broken; exit 0; }\necho 'broken build' >&2\nexit 1\n", 0o755)
+	// The health check waits out its whole timeout on a release that never
+	// comes up, and stopping it waits out the supervisor's restart delay:
+	// shorter ones here, still ample for the previous release, which comes
+	// back within a second.
+	d.extra = append(d.extra, "SIDELOAD_HEALTH_TIMEOUT=5", "CASHLESSD_RESTART_DELAY=1")
 	code, out = d.sideload("--binary", broken, "--config", cfg)
+	d.extra = d.extra[:len(d.extra)-2]
 	if code != 1 || !strings.Contains(out, "rolled back to "+release) {
 		t.Fatalf("broken upgrade: exit %d, want 1 with a roll back to %s", code, release)
 	}
@@ -234,6 +241,7 @@ func TestSideloadInstallUpgradeRollbackRemove(t *testing.T) {
 // A device whose /system cannot be written (verity) fails before anything
 // running is touched, and says what to do.
 func TestSideloadReadOnlySystem(t *testing.T) {
+	t.Parallel()
 	d := newDevice(t)
 	d.extra = []string{"FAKE_RO_SYSTEM=1"}
 	bin := writeFile(t, "cashlessd", "#!/bin/sh\necho 1.0.0\n", 0o755)
@@ -254,6 +262,7 @@ func TestSideloadReadOnlySystem(t *testing.T) {
 }
 
 func TestSideloadUsage(t *testing.T) {
+	t.Parallel()
 	d := newDevice(t)
 	if code, out := d.sideload(); code != 2 || !strings.Contains(out, "--config is required") {
 		t.Errorf("no arguments: exit %d", code)

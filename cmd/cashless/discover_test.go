@@ -72,6 +72,7 @@ func inPrivateNetwork(t *testing.T) bool {
 // announces itself over real multicast DNS on a loopback-only network;
 // `cashless discover` lists it and `--terminal` reaches it by its ID.
 func TestDiscoverFindsSimulatorDaemon(t *testing.T) {
+	t.Parallel()
 	if !inPrivateNetwork(t) {
 		return
 	}
@@ -111,6 +112,7 @@ interfaces = ["lo"]
 
 // Without discovery (the simulator's default) nothing answers.
 func TestDiscoverSimulatorDefaultsOff(t *testing.T) {
+	t.Parallel()
 	if !inPrivateNetwork(t) {
 		return
 	}

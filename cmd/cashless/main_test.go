@@ -15,6 +15,7 @@ import (
 )
 
 func TestSaleApprovedReplayedAndDeclined(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t)
 	d.card(t, `{"pan":"4242424242424242","presentAfterMs":0}`)
 	sale := []string{"sale", "--amount", "2500", "--currency", "USD", "--reference", "POS-1", "--tip", "300", "--print"}
@@ -39,6 +40,7 @@ func TestSaleApprovedReplayedAndDeclined(t *testing.T) {
 }
 
 func TestRefund(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t)
 	d.card(t, `{"presentAfterMs":0}`)
 	d.cli(t, "sale", "--amount", "2500", "--currency", "USD", "--reference", "POS-1").want(t, 0)
@@ -51,6 +53,7 @@ func TestRefund(t *testing.T) {
 }
 
 func TestPreauthAndComplete(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t)
 	d.card(t, `{"pan":"5555555555554444","presentAfterMs":0}`)
 	d.cli(t, "preauth", "--amount", "10000", "--currency", "USD", "--reference", "HOTEL-1").
@@ -62,6 +65,7 @@ func TestPreauthAndComplete(t *testing.T) {
 }
 
 func TestBatchClose(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t)
 	d.card(t, `{"presentAfterMs":0}`)
 	d.cli(t, "sale", "--amount", "2500", "--currency", "USD", "--reference", "POS-1", "--tip", "300").want(t, 0)
@@ -79,6 +83,7 @@ func TestBatchClose(t *testing.T) {
 }
 
 func TestReceiptLastAndReprint(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t)
 	d.cli(t, "receipt-last").want(t, exitRefused, "ERROR 404 transaction_not_found")
 	d.card(t, `{"presentAfterMs":0}`)
@@ -96,6 +101,7 @@ func TestReceiptLastAndReprint(t *testing.T) {
 }
 
 func TestStatusAndCancel(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t)
 	r := d.cli(t, "status").want(t, 0, "term_SIM_0001", "nexgo_ct20", "(simulator)", "open batch", "0 transactions")
 	if !strings.HasPrefix(r.stdout, "READY  ") {
@@ -120,6 +126,7 @@ func TestStatusAndCancel(t *testing.T) {
 }
 
 func TestJSONPrintsTheAnswerAsItCame(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t)
 	d.card(t, `{"presentAfterMs":0}`)
 	r := d.cli(t, "--json", "sale", "--amount", "2500", "--currency", "USD", "--reference", "POS-J", "--tip", "300").want(t, 0)
@@ -150,6 +157,7 @@ func TestJSONPrintsTheAnswerAsItCame(t *testing.T) {
 }
 
 func TestWrongKey(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t)
 	env := d.env()
 	env["CASHLESS_KEY"] = "ck_live_wrong"
@@ -163,6 +171,7 @@ func TestWrongKey(t *testing.T) {
 }
 
 func TestAddress(t *testing.T) {
+	t.Parallel()
 	for addr, want := range map[string]string{
 		"192.168.1.51":               "https://192.168.1.51:8443",
 		"https://terminal.lan":       "https://terminal.lan:8443",
@@ -184,6 +193,7 @@ func TestAddress(t *testing.T) {
 // answer is lost; cashless asks status, which shows the sale still running.
 // The terminal finishes it, and status then shows it approved.
 func TestTimeoutAsksStatus(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t)
 	d.card(t, `{"presentAfterMs":3000}`)
 	r := d.cli(t, "--timeout", "1s", "sale", "--amount", "1500", "--currency", "USD", "--reference", "POS-T").
@@ -203,6 +213,7 @@ func TestTimeoutAsksStatus(t *testing.T) {
 // transaction completed (status shows it as lastTransaction), or status
 // shows no sign of it.
 func TestLostAnswerFoundInStatus(t *testing.T) {
+	t.Parallel()
 	var last atomic.Pointer[string]
 	setLast := func(s string) { last.Store(&s) }
 	setLast("null")
@@ -243,6 +254,7 @@ func TestLostAnswerFoundInStatus(t *testing.T) {
 }
 
 func TestTransportErrors(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -272,6 +284,7 @@ func TestTransportErrors(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{"CASHLESS_KEY": simKey}
 	for _, c := range []struct {
 		args []string
@@ -305,6 +318,7 @@ func TestUsage(t *testing.T) {
 }
 
 func TestMoney(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		minor int64
 		cur   string

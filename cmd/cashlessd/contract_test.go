@@ -16,6 +16,7 @@ import (
 )
 
 func TestBadInputIsRefusedNamingTheField(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	d.card(map[string]any{"presentAfterMs": 0})
 	cases := []struct {
@@ -47,6 +48,7 @@ func TestBadInputIsRefusedNamingTheField(t *testing.T) {
 		{"status with field", "/cashless/v1/status", `{"verbose":true}`, "verbose"},
 		{"cancel bad ref", "/cashless/v1/cancel", `{"reference":5}`, "reference"},
 		{"reprint type", "/cashless/v1/receipt/reprint", `{"type":"all"}`, "type"},
+		{"batch close no reference", "/cashless/v1/batch/close", `{}`, "reference"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -66,6 +68,7 @@ func TestBadInputIsRefusedNamingTheField(t *testing.T) {
 }
 
 func TestRoutesAndMethods(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	req, _ := http.NewRequest(http.MethodGet, d.base+"/cashless/v1/status", nil)
 	req.Header.Set("X-VINR-Cashless-Key", simKey)
@@ -81,6 +84,7 @@ func TestRoutesAndMethods(t *testing.T) {
 }
 
 func TestKeyIsRequired(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	d.postKey("/cashless/v1/status", "{}", "").expect(t, 401, "invalid_key")
 	d.postKey("/cashless/v1/status", "{}", "ck_test_simulatoR").expect(t, 401, "invalid_key")
@@ -90,6 +94,7 @@ func TestKeyIsRequired(t *testing.T) {
 }
 
 func TestPlainHTTPAndOldTLSAreRefused(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	addr := strings.TrimPrefix(d.base, "https://")
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
@@ -120,6 +125,7 @@ func TestPlainHTTPAndOldTLSAreRefused(t *testing.T) {
 }
 
 func TestVersionCommand(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	m := &Main{Stdout: &out, Stderr: &out, Version: "9.8.7"}
 	if err := m.Run(t.Context(), []string{"version"}); err != nil || strings.TrimSpace(out.String()) != "9.8.7" {
@@ -140,6 +146,7 @@ func TestVersionCommand(t *testing.T) {
 }
 
 func TestKeyGuessingIsRateLimited(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	for i := 0; i < 10; i++ {
 		d.postKey("/cashless/v1/status", "{}", "ck_live_guess").expect(t, 401, "invalid_key")
@@ -153,6 +160,7 @@ func TestKeyGuessingIsRateLimited(t *testing.T) {
 }
 
 func TestConfiguredCertificateFilesAreUsed(t *testing.T) {
+	t.Parallel()
 	issued := t.TempDir()
 	f, err := certs.EnsureDev(issued, []string{"term.example"}, time.Now())
 	if err != nil {

@@ -48,6 +48,7 @@ func diagJSON(t *testing.T, args ...string) (diag.Report, map[string]diag.Check,
 }
 
 func TestDiagHealthySimulator(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	out, err := runDiag(t, "--simulator", "--data-dir", dir)
 	t.Logf("\n%s", out)
@@ -75,6 +76,7 @@ func TestDiagHealthySimulator(t *testing.T) {
 // After the daemon ran once the certificates and the database exist and
 // are checked; while it runs, the database is reported as in use.
 func TestDiagChecksDatabaseAndCertificatesOfADaemon(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	d := startDaemon(t, dir)
 	d.sale("DIAG-1", 1000).expect(t, 200, "")
@@ -136,6 +138,7 @@ timeout = "3s"
 // Next to a running production daemon (its admin socket answers) diag
 // leaves the serial devices alone and still checks the rest.
 func TestDiagLeavesDevicesOfARunningDaemonAlone(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ln, err := net.Listen("unix", filepath.Join(dir, "admin.sock"))
 	if err != nil {
@@ -179,6 +182,7 @@ func closedPort(t *testing.T) string {
 }
 
 func TestDiagReportsPaperOutAndUnreachableHost(t *testing.T) {
+	t.Parallel()
 	vp, err := virtual.Start(t.Context(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -222,6 +226,7 @@ func TestDiagReportsPaperOutAndUnreachableHost(t *testing.T) {
 }
 
 func TestDiagReportsMissingPrinterDevice(t *testing.T) {
+	t.Parallel()
 	// The host side works here: a simulated acquirer on loopback.
 	hs := startHostSim(t)
 	cfg := productionConfig(t, filepath.Join(t.TempDir(), "no-such-tty"), hs)
@@ -259,6 +264,7 @@ func startHostSim(t *testing.T) string {
 }
 
 func TestDiagReportsCorruptDatabaseAndBadConfig(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "cashless.db"), bytes.Repeat([]byte("not a bbolt file "), 1000), 0o600); err != nil {
 		t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vinr/cashlessd/cmd/cashless-faults/faults"
+	"github.com/vinr/cashlessd/tools/cashless-faults/faults"
 )
 
 // faultSeed is CASHLESS_FAULTS_SEED when set (to replay a failure), else
@@ -32,6 +32,7 @@ func faultSeed(t *testing.T) uint64 {
 // ledger is reconciled with the terminal's database after every kill and
 // at the end. `make reliability` runs the full suite (500+ kills).
 func TestFaultsCrashShort(t *testing.T) {
+	t.Parallel()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/vinr/cashlessd/cmd/cashless-faults/faults"
+	"github.com/vinr/cashlessd/tools/cashless-faults/faults"
 	"github.com/vinr/cashlessd/daemon/host/hostsim"
 )
 
@@ -67,7 +67,7 @@ func (d *daemonUnderTest) nextSaleApproves(ref string) {
 }
 
 // hostBehindProxy runs the host simulator in this process with the fault
-// proxy of cmd/cashless-faults in front of it, and returns the proxy, the
+// proxy of tools/cashless-faults in front of it, and returns the proxy, the
 // ledger file and a config that points the daemon at the proxy.
 func hostBehindProxy(t *testing.T, timeout time.Duration) (*faults.Proxy, string, string) {
 	t.Helper()
@@ -90,6 +90,7 @@ func hostBehindProxy(t *testing.T, timeout time.Duration) (*faults.Proxy, string
 }
 
 func TestFaultReaderUnpluggedWhileWaitingForTheCard(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	d := startDaemon(t, dir)
 	d.card(map[string]any{"pan": "4242424242424242", "entryMethod": "chip", "presentAfterMs": 1500})
@@ -111,6 +112,7 @@ func TestFaultReaderUnpluggedWhileWaitingForTheCard(t *testing.T) {
 }
 
 func TestFaultReaderUnpluggedDuringAuthorisationIsReversed(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	d := startDaemon(t, dir)
 	// A chip card needs the reader again after the host's answer (second
@@ -134,6 +136,7 @@ func TestFaultReaderUnpluggedDuringAuthorisationIsReversed(t *testing.T) {
 }
 
 func TestFaultLineNoiseOnTheReader(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	d := startDaemon(t, dir)
 	for i, noise := range []map[string]any{
@@ -162,6 +165,7 @@ func TestFaultLineNoiseOnTheReader(t *testing.T) {
 }
 
 func TestFaultPaperOutDuringTheTransaction(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	d.card(map[string]any{"pan": "4242424242424242", "entryMethod": "chip", "presentAfterMs": 400})
 	first := make(chan response, 1)
@@ -189,6 +193,7 @@ func TestFaultPaperOutDuringTheTransaction(t *testing.T) {
 }
 
 func TestFaultHostSlowPastTheTimeoutIsReversed(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	d := startDaemon(t, dir, "--config", writeConfig(t, "[host]\ntimeout = \"1s\"\n"))
 	d.card(map[string]any{"pan": "4242424242424242", "presentAfterMs": 0})
@@ -207,6 +212,7 @@ func TestFaultHostSlowPastTheTimeoutIsReversed(t *testing.T) {
 }
 
 func TestFaultHostDown(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// A host that takes the connection and drops it at once should fail
 	// the sale at once; under load it was seen to wait for the host
@@ -265,13 +271,16 @@ func hostFaultCase(t *testing.T, rule *faults.Rule, hostBooks bool) {
 }
 
 func TestFaultHostAnswersGarbage(t *testing.T) {
+	t.Parallel()
 	hostFaultCase(t, &faults.Rule{Dir: faults.Down, MTIs: []string{"0210"}, Action: faults.Garbage, Once: true}, true)
 }
 
 func TestFaultHostClosesInTheMiddleOfTheAnswer(t *testing.T) {
+	t.Parallel()
 	hostFaultCase(t, &faults.Rule{Dir: faults.Down, MTIs: []string{"0210"}, Action: faults.CloseMid, Once: true}, true)
 }
 
 func TestFaultHostClosesAfterReadingTheRequest(t *testing.T) {
+	t.Parallel()
 	hostFaultCase(t, &faults.Rule{Dir: faults.Up, MTIs: []string{"0200"}, Action: faults.CloseConn, Once: true}, false)
 }

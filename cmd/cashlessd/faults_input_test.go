@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vinr/cashlessd/cmd/cashless-faults/faults"
+	"github.com/vinr/cashlessd/tools/cashless-faults/faults"
 )
 
 // TestFaultHostileInput sends mutated bodies (wrong types, unknown and
@@ -16,6 +16,7 @@ import (
 // full run sends more bodies, waits out Retry-After and runs every fuzz
 // target (`make reliability`).
 func TestFaultHostileInput(t *testing.T) {
+	t.Parallel()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

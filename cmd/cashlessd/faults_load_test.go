@@ -15,6 +15,7 @@ import (
 // connections opened beforehand so they arrive together: exactly one runs,
 // 99 get 409 terminal_busy.
 func TestFaultHundredConcurrentSalesOneRuns(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	const n = 100
 	tr := d.client.Transport.(*http.Transport)
@@ -61,6 +62,7 @@ func TestFaultHundredConcurrentSalesOneRuns(t *testing.T) {
 // version (200 pollers for a minute, the daemon's own RSS) is in
 // `make reliability`.
 func TestFaultPollersWhileSalesRun(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	d.card(map[string]any{"pan": "5555555555554444", "entryMethod": "contactless", "presentAfterMs": 20})
 	const pollers = 16
@@ -120,6 +122,7 @@ func TestFaultPollersWhileSalesRun(t *testing.T) {
 
 // TestFaultBodyLimit: a body over 64 KiB is 413 invalid_request.
 func TestFaultBodyLimit(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	body := func(total int) string {
 		head := `{"amount":1,"currency":"USD","reference":"`

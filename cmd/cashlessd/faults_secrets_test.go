@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vinr/cashlessd/cmd/cashless-faults/faults"
+	"github.com/vinr/cashlessd/tools/cashless-faults/faults"
 )
 
 // TestFaultNoCardDataOrKeysWritten extends TestNoFullPANOnDiskOrInLogs:
@@ -23,6 +23,7 @@ import (
 // positive control, every PAN and PIN block that crossed the host link
 // must be among the patterns.
 func TestFaultNoCardDataOrKeysWritten(t *testing.T) {
+	t.Parallel()
 	p, ledger, cfg := hostBehindProxy(t, 10*time.Second)
 	cfgDebug := writeConfig(t, readFile(t, cfg)+"[log]\nlevel = \"debug\"\n")
 	dir := t.TempDir()

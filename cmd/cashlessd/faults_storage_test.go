@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vinr/cashlessd/cmd/cashless-faults/faults"
+	"github.com/vinr/cashlessd/tools/cashless-faults/faults"
 	"github.com/vinr/cashlessd/daemon/host/hostsim"
 	"github.com/vinr/cashlessd/daemon/store"
 )
@@ -23,6 +23,7 @@ import (
 // reference goes through without a restart. Needs root to mount; skipped
 // otherwise.
 func TestFaultDiskFullRefusesNewWork(t *testing.T) {
+	t.Parallel()
 	mnt := filepath.Join(t.TempDir(), "tmpfs")
 	if err := faults.MountTmpfs(mnt, 8<<20); err != nil {
 		t.Skipf("no tmpfs for a full disk: %v", err)
@@ -74,6 +75,7 @@ func realDatabase(t *testing.T) []byte {
 // it must refuse to start with a message naming the database, exit
 // non-zero, and leave the file byte for byte as it was.
 func TestFaultCorruptDatabaseStopsTheDaemon(t *testing.T) {
+	t.Parallel()
 	good := realDatabase(t)
 	page := 4096
 	cases := []struct {
@@ -144,6 +146,7 @@ func TestFaultCorruptDatabaseStopsTheDaemon(t *testing.T) {
 // writable and the daemon restarted. Needs root to mount; skipped
 // otherwise.
 func TestFaultReadOnlyDiskRefusesNewWork(t *testing.T) {
+	t.Parallel()
 	mnt := filepath.Join(t.TempDir(), "tmpfs")
 	if err := faults.MountTmpfs(mnt, 8<<20); err != nil {
 		t.Skipf("no tmpfs for a read-only disk: %v", err)

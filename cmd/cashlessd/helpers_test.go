@@ -16,7 +16,6 @@ import (
 
 	"github.com/vinr/cashlessd/certs"
 	"github.com/vinr/cashlessd/client"
-	"github.com/vinr/cashlessd/emv/card"
 )
 
 const simKey = "ck_test_simulator"
@@ -236,18 +235,4 @@ func writeConfig(t *testing.T, body string) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// cardImage returns a built-in card image as JSON.
-func cardImage(t testing.TB, name string) json.RawMessage {
-	t.Helper()
-	img, err := card.Builtin(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := json.Marshal(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
 }

@@ -13,6 +13,7 @@ import (
 
 // serve writes its log to the file, and to stderr only when asked.
 func TestServeLogsToFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := writeConfig(t, "[log]\nfile = \"cashlessd.log\"\nmax_size_mb = 1\nmax_backups = 1\n")
 	d := startDaemon(t, dir, "--config", cfg)
@@ -42,6 +43,7 @@ func TestServeLogsToFile(t *testing.T) {
 }
 
 func TestLogConfigValidation(t *testing.T) {
+	t.Parallel()
 	for body, want := range map[string]string{
 		"[log]\nlevel = \"verbose\"\n":                       "log.level",
 		"[log]\nfile = \"x.log\"\nmax_size_mb = 0\n":         "log.max_size_mb",
@@ -69,6 +71,7 @@ func TestLogConfigValidation(t *testing.T) {
 // Discovery defaults: on in production, off in simulator mode unless the
 // configuration asks for it.
 func TestDiscoveryDefaults(t *testing.T) {
+	t.Parallel()
 	c := config.Default()
 	if !c.DiscoveryEnabled() {
 		t.Error("discovery should default on in production")

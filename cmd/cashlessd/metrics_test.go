@@ -22,6 +22,7 @@ func (d *daemonUnderTest) metricsAddr() string {
 }
 
 func TestMetricsEndpoint(t *testing.T) {
+	t.Parallel()
 	cfg := writeConfig(t, "[metrics]\nlisten = \"127.0.0.1:0\"\n")
 	d := startDaemon(t, t.TempDir(), "--config", cfg)
 	d.card(map[string]any{"presentAfterMs": 0})

@@ -283,6 +283,7 @@ const keyHeader = "X-VINR-Cashless-Key"
 // endpoint and the error answers, and validates each request and answer
 // against docs/openapi.yaml.
 func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
+	t.Parallel()
 	s := loadSpec(t)
 	// A lost host answer is given up after the host timeout, then reversed.
 	d := startDaemon(t, t.TempDir(), "--config", writeConfig(t, "[host]\ntimeout = \"3s\"\n"))
@@ -495,6 +496,7 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 // TestOpenAPIErrorCodesMatchTheDaemon keeps the spec's ErrorCode enum equal
 // to the Code constants of the engine and of the API's wire.
 func TestOpenAPIErrorCodesMatchTheDaemon(t *testing.T) {
+	t.Parallel()
 	s := loadSpec(t)
 	var inSpec []string
 	for _, v := range s.schema("ErrorCode").Enum {

@@ -8,76 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/vinr/cashlessd/daemon"
-	"github.com/vinr/cashlessd/daemon/store"
 )
 
-func TestRestartLosesNothing(t *testing.T) {
-	dir := t.TempDir()
-	d := startDaemon(t, dir)
-	d.card(map[string]any{"presentAfterMs": 0})
-	sale := d.sale("PERSIST-1", 4200).expect(t, 200, "")
-	d.post("/cashless/v1/preauth", map[string]any{"amount": 9000, "currency": "USD", "reference": "PERSIST-PA"}).expect(t, 200, "")
-	d.stop()
-
-	d2 := startDaemon(t, dir)
-	st := d2.post("/cashless/v1/status", map[string]any{}).expect(t, 200, "")
-	if lt := st.obj("lastTransaction"); lt["reference"] != "PERSIST-PA" {
-		t.Fatalf("%s", st.raw)
-	}
-	if st.obj("openBatch")["totalAmount"] != float64(4200) {
-		t.Fatalf("open batch lost: %s", st.raw)
-	}
-	again := d2.sale("PERSIST-1", 4200).expect(t, 200, "")
-	if !bytes.Equal(again.raw, sale.raw) {
-		t.Fatalf("replay after restart differs:\n%s\n%s", sale.raw, again.raw)
-	}
-	d2.post("/cashless/v1/refund", map[string]any{"originalReference": "PERSIST-1", "amount": 4200, "currency": "USD", "reference": "PERSIST-R"}).expect(t, 200, "")
-	d2.post("/cashless/v1/preauth/complete", map[string]any{"originalReference": "PERSIST-PA", "captureAmount": 9000, "currency": "USD", "reference": "PERSIST-C"}).expect(t, 200, "")
-	d2.stop()
-
-	d3 := startDaemon(t, dir)
-	d3.post("/cashless/v1/refund", map[string]any{"originalReference": "PERSIST-1", "amount": 1, "currency": "USD", "reference": "PERSIST-R2"}).
-		expect(t, 422, "amount_exceeds_original")
-	d3.post("/cashless/v1/preauth/complete", map[string]any{"originalReference": "PERSIST-PA", "captureAmount": 1, "currency": "USD", "reference": "PERSIST-C2"}).
-		expect(t, 422, "preauth_already_completed")
-	b := d3.post("/cashless/v1/batch/close", map[string]any{"reference": "EOD"}).expect(t, 200, "")
-	if b.num("transactionCount") != 3 || b.num("totalAmount") != 9000 {
-		t.Fatalf("%s", b.raw)
-	}
-}
-
-func TestInterruptedTransactionIsResolvedAtStart(t *testing.T) {
-	dir := t.TempDir()
-	db, err := store.Open(dir, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// What a power cut in the middle of a sale leaves behind.
-	pending := &daemon.Transaction{ID: "tpay_01CRASHED000000000000000", Kind: daemon.KindSale, Reference: "CRASH-1",
-		Status: daemon.StatusPending, Stage: daemon.StageAuthorising, Amount: 5000, Currency: "USD", StartedAt: time.Now().UTC()}
-	if err := db.CreateTransaction(pending); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-
-	d := startDaemon(t, dir)
-	st := d.post("/cashless/v1/status", map[string]any{}).expect(t, 200, "")
-	lt := st.obj("lastTransaction")
-	if st.str("status") != "ready" || lt["reference"] != "CRASH-1" || lt["status"] != "failed" || st.num("pendingReversals") != 0 {
-		t.Fatalf("%s", st.raw)
-	}
-	if !strings.Contains(d.logs.String(), "recovered interrupted transaction") {
-		t.Error("recovery not logged")
-	}
-	// The ECR may retry the reference.
-	d.card(map[string]any{"presentAfterMs": 0})
-	d.sale("CRASH-1", 5000).expect(t, 200, "")
-}
-
 func TestKeyRotation(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// With no daemon running, the database is updated directly.
 	var out, errOut bytes.Buffer
@@ -113,6 +47,7 @@ func TestKeyRotation(t *testing.T) {
 }
 
 func TestNoFullPANOnDiskOrInLogs(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	d := startDaemon(t, dir)
 	pans := []string{"4242424242424242", "5555555555554444", "4000000000000002", "4000000000009995", "4000000000000069", "378282246310005"}

@@ -26,6 +26,7 @@ func printedJobs(t *testing.T, dataDir string) [][]byte {
 }
 
 func TestPrintedReceiptSaysWhatTheECRWasTold(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	d := startDaemon(t, dir)
 	d.card(map[string]any{"pan": "4000000000000077", "entryMethod": "chip", "presentAfterMs": 0})
@@ -47,6 +48,7 @@ func TestPrintedReceiptSaysWhatTheECRWasTold(t *testing.T) {
 }
 
 func TestSettlementReportIsPrintedWhenConfigured(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := writeConfig(t, "[settlement]\nprint_report = true\n")
 	d := startDaemon(t, dir, "--config", cfg)
@@ -68,6 +70,7 @@ func TestSettlementReportIsPrintedWhenConfigured(t *testing.T) {
 }
 
 func TestPrintTestCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	var out bytes.Buffer
 	m := &Main{Stdout: &out, Stderr: &out, Version: "t"}

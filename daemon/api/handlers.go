@@ -55,7 +55,9 @@ func (s *Server) status(c echo.Context) error {
 	return c.JSON(http.StatusOK, resp)
 }
 
-func (s *Server) sale(c echo.Context) error { return transact(s, c, saleRequest, s.engine.Sale) }
+func (s *Server) sale(c echo.Context) error {
+	return transact(s, c, saleRequest, s.engine.Sale)
+}
 
 func (s *Server) preauth(c echo.Context) error {
 	return transact(s, c, preauthRequest, s.engine.Preauth)
@@ -65,7 +67,9 @@ func (s *Server) complete(c echo.Context) error {
 	return transact(s, c, completionRequest, s.engine.Complete)
 }
 
-func (s *Server) refund(c echo.Context) error { return transact(s, c, refundRequest, s.engine.Refund) }
+func (s *Server) refund(c echo.Context) error {
+	return transact(s, c, refundRequest, s.engine.Refund)
+}
 
 // transact is the shape of the four transaction calls: decode the body
 // strictly into its wire type, check it and turn it into the engine's

@@ -1,7 +1,8 @@
 // Package api is the HTTP side of cashlessd: the /cashless/v1 routes on
-// echo, key authentication, strict JSON wire types, error mapping to the
-// reference's error shape, request logging, and the /simulator/v1 control
-// routes in simulator mode.
+// echo over an Engine, key authentication, strict decoding and validation
+// of the wire types (package wire), the engine's errors mapped to HTTP
+// statuses and the reference's error shape, request logging, and the
+// /simulator/v1 control routes in simulator mode.
 package api
 
 import (

@@ -11,6 +11,7 @@ func (m *memKeys) KeyHash() ([]byte, error)  { return m.h, nil }
 func (m *memKeys) SetKeyHash(h []byte) error { m.h = h; return nil }
 
 func TestRotateInvalidatesThePreviousKey(t *testing.T) {
+	t.Parallel()
 	store := &memKeys{}
 	k, _ := New(store, false)
 	if k.HasKey() || k.Verify("") || k.Verify(SimulatorKey) {
@@ -37,6 +38,7 @@ func TestRotateInvalidatesThePreviousKey(t *testing.T) {
 }
 
 func TestSimulatorKeyOnlyInSimulatorMode(t *testing.T) {
+	t.Parallel()
 	k, _ := New(&memKeys{}, true)
 	if !k.Verify(SimulatorKey) || k.Verify("ck_test_other") {
 		t.Fatal("simulator key")

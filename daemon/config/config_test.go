@@ -8,6 +8,7 @@ import (
 )
 
 func TestValidateNamesEveryProblem(t *testing.T) {
+	t.Parallel()
 	c := Default()
 	c.Model = "foo"
 	c.Currency = "XXY"
@@ -22,6 +23,7 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 }
 
 func TestSimulatorDefaultsTheTerminalID(t *testing.T) {
+	t.Parallel()
 	c := Default()
 	c.Simulator = true
 	if err := c.Validate(); err != nil || c.TerminalID == "" {
@@ -36,6 +38,7 @@ func TestSimulatorDefaultsTheTerminalID(t *testing.T) {
 }
 
 func TestLoadRefusesUnknownKeys(t *testing.T) {
+	t.Parallel()
 	p := filepath.Join(t.TempDir(), "c.toml")
 	_ = os.WriteFile(p, []byte("[merchant]\nnmae = \"x\"\n"), 0o600)
 	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "merchant.nmae") {

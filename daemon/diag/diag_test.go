@@ -13,6 +13,7 @@ import (
 )
 
 func TestDiagClock(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		now    time.Time
 		status string

@@ -42,6 +42,7 @@ func openStore(t *testing.T, dir string) *store.DB {
 // TestOpenSimulatorWiresEveryDevice opens simulator mode's devices and
 // talks to each through its production driver.
 func TestOpenSimulatorWiresEveryDevice(t *testing.T) {
+	t.Parallel()
 	cfg := simConfig(t)
 	devs, err := hardware.Open(context.Background(), cfg, openStore(t, cfg.DataDir), zerolog.Nop())
 	if err != nil {
@@ -72,6 +73,7 @@ func TestOpenSimulatorWiresEveryDevice(t *testing.T) {
 
 // TestOpenWithoutPrinter leaves the printer out on a model without one.
 func TestOpenWithoutPrinter(t *testing.T) {
+	t.Parallel()
 	cfg := simConfig(t)
 	cfg.Model = "nexgo_n86pro"
 	devs, err := hardware.Open(context.Background(), cfg, openStore(t, cfg.DataDir), zerolog.Nop())

@@ -43,6 +43,7 @@ func offlineApprovals(l hostsim.Ledger, id string) []hostsim.Approval {
 }
 
 func TestAdviceBookedOnceWhenRepeated(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	req := advice("tx-adv", 1850)
@@ -82,6 +83,7 @@ func TestAdviceBookedOnceWhenRepeated(t *testing.T) {
 }
 
 func TestAdviceToOfflineHostIsUnreachable(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	r.srv.SetOffline(true)
@@ -103,6 +105,7 @@ func TestAdviceToOfflineHostIsUnreachable(t *testing.T) {
 }
 
 func TestAdviceWithDroppedAnswerIsResent(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	if err := r.client.Connect(ctx); err != nil {
@@ -129,6 +132,7 @@ func TestAdviceWithDroppedAnswerIsResent(t *testing.T) {
 }
 
 func TestAdviceWithSlowAnswerIsResent(t *testing.T) {
+	t.Parallel()
 	// No ledger file: nothing but the latency may delay the answers.
 	r := newRig(t, withTimeout(300*time.Millisecond), withLedgerInMemory)
 	ctx := testCtx(t)
@@ -150,6 +154,7 @@ func TestAdviceWithSlowAnswerIsResent(t *testing.T) {
 }
 
 func TestSettlementIncludesAdvices(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	if resp, err := r.client.Authorise(ctx, sale("tx-online", approvedPAN, 1000)); err != nil || !resp.Approved {
@@ -177,6 +182,7 @@ func TestSettlementIncludesAdvices(t *testing.T) {
 }
 
 func TestAdviceAndCompletionStayApart(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	pre := sale("tx-pre", approvedPAN, 5000)
@@ -207,6 +213,7 @@ func TestAdviceAndCompletionStayApart(t *testing.T) {
 }
 
 func TestAdviceVoidedThenRepeated(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	if err := r.client.Advise(ctx, advice("tx-void", 600)); err != nil {
@@ -230,6 +237,7 @@ func TestAdviceVoidedThenRepeated(t *testing.T) {
 }
 
 func TestAdviceOfSaleApprovedOnlineIsNotBookedTwice(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	resp, err := r.client.Authorise(ctx, sale("tx-both", approvedPAN, 800))
@@ -245,6 +253,7 @@ func TestAdviceOfSaleApprovedOnlineIsNotBookedTwice(t *testing.T) {
 }
 
 func TestAdviceRejected(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	if err := r.client.Advise(ctx, advice("tx-amt", 1000)); err != nil {
@@ -261,6 +270,7 @@ func TestAdviceRejected(t *testing.T) {
 }
 
 func TestInvalidAdvicesNeverLeave(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	edit := func(f func(*daemon.AdviceRequest)) daemon.AdviceRequest {

@@ -22,6 +22,7 @@ var (
 )
 
 func TestSaleApproved(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	resp, err := r.client.Authorise(ctx, sale("tx-sale", approvedPAN, 1250))
@@ -42,6 +43,7 @@ func TestSaleApproved(t *testing.T) {
 }
 
 func TestDeclinesMapToDeclineCodes(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	for _, tc := range []struct {
@@ -72,6 +74,7 @@ func TestDeclinesMapToDeclineCodes(t *testing.T) {
 }
 
 func TestPreauthAndCompletion(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	pre := sale("tx-pre", approvedPAN, 10000)
@@ -112,6 +115,7 @@ func TestPreauthAndCompletion(t *testing.T) {
 }
 
 func TestRefund(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	sr, err := r.client.Authorise(ctx, sale("tx-s", approvedPAN, 3000))
@@ -145,6 +149,7 @@ func TestRefund(t *testing.T) {
 }
 
 func TestReversalIsIdempotent(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	sr, err := r.client.Authorise(ctx, sale("tx-rev", approvedPAN, 700))
@@ -175,6 +180,7 @@ func TestReversalIsIdempotent(t *testing.T) {
 }
 
 func TestDroppedAnswerIsReversed(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	if err := r.client.Connect(ctx); err != nil {
@@ -207,6 +213,7 @@ func TestDroppedAnswerIsReversed(t *testing.T) {
 }
 
 func TestLateAnswerIsNotBooked(t *testing.T) {
+	t.Parallel()
 	// No ledger file: nothing but the latency may delay the answers.
 	r := newRig(t, withTimeout(300*time.Millisecond), withLedgerInMemory)
 	ctx := testCtx(t)
@@ -232,6 +239,7 @@ func TestLateAnswerIsNotBooked(t *testing.T) {
 }
 
 func TestCancelledContextMeansOutcomeUnknown(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	if err := r.client.Connect(ctx); err != nil {
@@ -259,6 +267,7 @@ func TestCancelledContextMeansOutcomeUnknown(t *testing.T) {
 }
 
 func TestOfflineHostIsUnreachable(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	r.srv.SetOffline(true)
@@ -282,6 +291,7 @@ func TestOfflineHostIsUnreachable(t *testing.T) {
 }
 
 func TestReconnectsAfterLinkLoss(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	if resp, err := r.client.Authorise(ctx, sale("tx-1", approvedPAN, 100)); err != nil || !resp.Approved {
@@ -303,6 +313,7 @@ func TestReconnectsAfterLinkLoss(t *testing.T) {
 }
 
 func TestSettlement(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	batch := &daemon.Batch{ID: "batch-1", Currency: "MYR"}
@@ -388,6 +399,7 @@ func TestSettlement(t *testing.T) {
 }
 
 func TestEchoKeepsLinkAlive(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, func(c *host.Config, _ *hostsim.Config) { c.EchoInterval = 20 * time.Millisecond })
 	ctx := testCtx(t)
 	if err := r.client.Echo(ctx); err != nil {
@@ -407,6 +419,7 @@ func TestEchoKeepsLinkAlive(t *testing.T) {
 }
 
 func TestCountersPersistAcrossClients(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	if _, err := r.client.Authorise(ctx, sale("tx-1", approvedPAN, 100)); err != nil {
@@ -432,6 +445,7 @@ func TestCountersPersistAcrossClients(t *testing.T) {
 }
 
 func TestLedgerFileHasNoPAN(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	if _, err := r.client.Authorise(ctx, sale("tx-pan", approvedPAN, 100)); err != nil {
@@ -455,6 +469,7 @@ func TestLedgerFileHasNoPAN(t *testing.T) {
 }
 
 func TestInvalidRequestsNeverLeave(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	for name, req := range map[string]daemon.AuthRequest{
@@ -479,6 +494,7 @@ func TestInvalidRequestsNeverLeave(t *testing.T) {
 // failing it. It must still come back unreachable at once, not after the
 // client's whole timeout (which here is longer than the test's).
 func TestHostClosingEveryConnectionIsUnreachableAtOnce(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, withTimeout(time.Minute))
 	r.srv.SetOffline(true)
 	for i := range 100 {

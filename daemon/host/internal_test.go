@@ -3,6 +3,7 @@ package host
 import "testing"
 
 func TestSixDigitsWraps(t *testing.T) {
+	t.Parallel()
 	for n, want := range map[uint32]string{1: "000001", 42: "000042", 999999: "999999", 1000000: "000001",
 		0: "999999", 4294967295: sixDigitsRef(4294967295)} {
 		if got := sixDigits(n); got != want {

@@ -10,6 +10,7 @@ import (
 )
 
 func TestSpecRoundTripsEveryField(t *testing.T) {
+	t.Parallel()
 	spec := host.Spec()
 	in := &host.Fields{
 		MTI: "0200", PAN: "4242424242424242", ProcessingCode: "000000", Amount: "000000012345",
@@ -48,6 +49,7 @@ func TestSpecRoundTripsEveryField(t *testing.T) {
 }
 
 func TestResponseMTI(t *testing.T) {
+	t.Parallel()
 	for req, want := range map[string]string{"0100": "0110", "0200": "0210", "0220": "0230", "0400": "0410",
 		"0401": "0410", "0500": "0510", "0800": "0810", "bad": ""} {
 		if got := host.ResponseMTI(req); got != want {
@@ -57,6 +59,7 @@ func TestResponseMTI(t *testing.T) {
 }
 
 func TestDeclineFor(t *testing.T) {
+	t.Parallel()
 	for rc, want := range map[string]host.Decline{
 		"05": {Code: "card_declined"}, "51": {Code: "insufficient_funds"}, "54": {Code: "expired_card"},
 		"55": {Code: "incorrect_pin"}, "91": {Code: "communication_error", RetrySafe: true},

@@ -45,6 +45,7 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 }
 
 func TestSaleOverTLS(t *testing.T) {
+	t.Parallel()
 	cert, pool := selfSigned(t)
 	r := newRig(t, func(c *host.Config, s *hostsim.Config) {
 		s.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
@@ -58,6 +59,7 @@ func TestSaleOverTLS(t *testing.T) {
 }
 
 func TestTLSUntrustedHostIsUnreachable(t *testing.T) {
+	t.Parallel()
 	cert, _ := selfSigned(t)
 	r := newRig(t, func(c *host.Config, s *hostsim.Config) {
 		s.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}

@@ -88,6 +88,7 @@ func approvalsOf(l hostsim.Ledger, id string) []hostsim.Approval {
 }
 
 func TestBatchUploadAfterTotalsMismatch(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	b := newTermBatch()
@@ -197,6 +198,7 @@ func TestBatchUploadAfterTotalsMismatch(t *testing.T) {
 }
 
 func TestBatchUploadRepeatsSettleOnce(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	b := newTermBatch()
@@ -245,6 +247,7 @@ func TestBatchUploadRepeatsSettleOnce(t *testing.T) {
 // upload left out, that is 95 again; uploading again and settling settles
 // nothing twice.
 func TestBatchUploadAfterRestartSettlesOnce(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	b := newTermBatch()
@@ -293,6 +296,7 @@ func TestBatchUploadAfterRestartSettlesOnce(t *testing.T) {
 }
 
 func TestBatchUploadToOfflineHostIsUnreachable(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	b := newTermBatch()
@@ -324,6 +328,7 @@ func TestBatchUploadToOfflineHostIsUnreachable(t *testing.T) {
 }
 
 func TestBatchUploadWithoutAnswerIsOutcomeUnknown(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	b := newTermBatch()
@@ -347,6 +352,7 @@ func TestBatchUploadWithoutAnswerIsOutcomeUnknown(t *testing.T) {
 }
 
 func TestBatchUploadRefusedNamesTransactions(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	b := newTermBatch()
@@ -386,6 +392,7 @@ func TestBatchUploadRefusedNamesTransactions(t *testing.T) {
 }
 
 func TestInvalidBatchUploadsNeverLeave(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	ctx := testCtx(t)
 	good := func() *termBatch {

@@ -18,6 +18,7 @@ import (
 // never more than (1 + max_backups) × max_size_mb on the flash, and no log
 // line is cut in two.
 func TestLogFileRotatesAndCaps(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := config.Default()
 	cfg.DataDir = dir

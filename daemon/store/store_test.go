@@ -41,6 +41,7 @@ func book(t *testing.T, db *DB, tx *daemon.Transaction) {
 }
 
 func TestFinishIndexesReferenceAndJoinsBatch(t *testing.T) {
+	t.Parallel()
 	db, _ := openTest(t)
 	sale := approved("tpay_1", daemon.KindSale, "ORDER-1", 1000)
 	book(t, db, sale)
@@ -83,6 +84,7 @@ func TestFinishIndexesReferenceAndJoinsBatch(t *testing.T) {
 }
 
 func TestCloseBatchOnceByReference(t *testing.T) {
+	t.Parallel()
 	db, _ := openTest(t)
 	book(t, db, approved("tpay_1", daemon.KindSale, "A", 1000))
 	b1, err := db.CloseBatch("EOD-1", time.Now(), false, "batch_empty", "USD")
@@ -104,6 +106,7 @@ func TestCloseBatchOnceByReference(t *testing.T) {
 }
 
 func TestReversalQueueFollowsTheFlag(t *testing.T) {
+	t.Parallel()
 	db, _ := openTest(t)
 	tx := approved("tpay_1", daemon.KindSale, "A", 1000)
 	_ = db.CreateTransaction(tx)
@@ -123,6 +126,7 @@ func TestReversalQueueFollowsTheFlag(t *testing.T) {
 }
 
 func TestSecondOpenIsRefusedWhileLocked(t *testing.T) {
+	t.Parallel()
 	_, dir := openTest(t)
 	if _, err := Open(dir, 100*time.Millisecond); !errors.Is(err, ErrLocked) {
 		t.Fatalf("%v", err)
@@ -130,6 +134,7 @@ func TestSecondOpenIsRefusedWhileLocked(t *testing.T) {
 }
 
 func TestCorruptDatabaseIsReportedAndKept(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, FileName)
 	junk := []byte(strings.Repeat("not a bbolt file ", 512))
@@ -146,6 +151,7 @@ func TestCorruptDatabaseIsReportedAndKept(t *testing.T) {
 }
 
 func TestCountersPersist(t *testing.T) {
+	t.Parallel()
 	db, dir := openTest(t)
 	for i := uint32(1); i <= 3; i++ {
 		if n, _ := db.Next("stan", 999999); n != i {
@@ -164,6 +170,7 @@ func TestCountersPersist(t *testing.T) {
 }
 
 func TestBlockCountersCostOneCommitPerBlock(t *testing.T) {
+	t.Parallel()
 	db, dir := openTest(t)
 	c := NewCounters(db, 999999, map[string]uint32{"stan": 100})
 	before := db.Commits()
@@ -191,6 +198,7 @@ func TestBlockCountersCostOneCommitPerBlock(t *testing.T) {
 }
 
 func TestClosingABatchAdvancesTheBatchNumberInTheSameCommit(t *testing.T) {
+	t.Parallel()
 	db, _ := openTest(t)
 	book(t, db, approved("tpay_1", daemon.KindSale, "A", 1000))
 	before := db.Commits()
@@ -208,6 +216,7 @@ func TestClosingABatchAdvancesTheBatchNumberInTheSameCommit(t *testing.T) {
 }
 
 func TestSettlingBatchTakesNoMoreTransactionsAndSurvivesReopen(t *testing.T) {
+	t.Parallel()
 	db, dir := openTest(t)
 	book(t, db, approved("tpay_1", daemon.KindSale, "A", 1000))
 	if _, err := db.SettlingBatch(); !errors.Is(err, daemon.ErrNotFound) {
@@ -270,6 +279,7 @@ func TestSettlingBatchTakesNoMoreTransactionsAndSurvivesReopen(t *testing.T) {
 }
 
 func TestReopenSettlementUndoesBeginSettlement(t *testing.T) {
+	t.Parallel()
 	db, _ := openTest(t)
 	book(t, db, approved("tpay_1", daemon.KindSale, "A", 1000))
 	s, err := db.BeginSettlement("EOD-1", false)

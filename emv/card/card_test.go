@@ -37,6 +37,7 @@ func powered(t *testing.T, name string, iface emv.Interface) *Card {
 }
 
 func TestT0ProcedureBytes(t *testing.T) {
+	t.Parallel()
 	c := powered(t, "visa-approved", emv.Contact)
 	// SELECT (case 4) answers 61xx; GET RESPONSE in two pieces.
 	resp := tx(t, c, "00A404000E315041592E5359532E444446303100")
@@ -71,6 +72,7 @@ func TestT0ProcedureBytes(t *testing.T) {
 }
 
 func TestSelectNextOccurrence(t *testing.T) {
+	t.Parallel()
 	img, _ := Builtin("visa-signature")
 	f := img.Files["A0000000031010"]
 	img.Files["A000000003101002"] = f
@@ -102,6 +104,7 @@ func TestSelectNextOccurrence(t *testing.T) {
 }
 
 func TestVerifyAndCounters(t *testing.T) {
+	t.Parallel()
 	c := powered(t, "visa-offline-pin", emv.Contact)
 	ctx := context.Background()
 	for i, want := range []emv.OfflinePINResult{{Status: emv.PINWrong, TriesLeft: 2}, {Status: emv.PINWrong, TriesLeft: 1}, {Status: emv.PINVerified, TriesLeft: -1}} {
@@ -134,6 +137,7 @@ func TestVerifyAndCounters(t *testing.T) {
 }
 
 func TestCommandSequencing(t *testing.T) {
+	t.Parallel()
 	c := powered(t, "mastercard", emv.Contactless)
 	for _, tc := range []struct{ apdu, sw string }{
 		{"80AE80001D" + strings.Repeat("00", 0x1D) + "00", "6985"}, // GENERATE AC before GPO
@@ -169,6 +173,7 @@ func TestCommandSequencing(t *testing.T) {
 }
 
 func TestParseAndLoad(t *testing.T) {
+	t.Parallel()
 	for _, bad := range []string{
 		`{`,
 		`{"name":"empty"}`,
@@ -221,6 +226,7 @@ func TestParseAndLoad(t *testing.T) {
 // TestIssuerAuthenticationData checks that the ARPC is bound to the ARQC
 // and the response code.
 func TestIssuerAuthenticationData(t *testing.T) {
+	t.Parallel()
 	key := []byte("k")
 	a := IssuerAuthenticationData(key, []byte{1, 2, 3, 4, 5, 6, 7, 8}, "00")
 	if len(a) != 10 || string(a[8:]) != "00" {
@@ -233,6 +239,7 @@ func TestIssuerAuthenticationData(t *testing.T) {
 }
 
 func TestForPANGeneratesAnyLuhnValidCard(t *testing.T) {
+	t.Parallel()
 	for _, pan := range []string{"4111111111111111", "5105105105105100", "4242424242424242"} {
 		img, err := ForPAN(pan)
 		if err != nil {

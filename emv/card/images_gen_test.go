@@ -17,6 +17,7 @@ var update = flag.Bool("update", false, "rewrite images/*.json from the specs in
 // TestBuiltinImagesUpToDate checks that images/*.json are what the specs
 // generate (and rewrites them with -update).
 func TestBuiltinImagesUpToDate(t *testing.T) {
+	t.Parallel()
 	want := map[string]bool{}
 	for _, s := range builtinSpecs() {
 		img, err := Generate(s)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestCRC16CheckValue(t *testing.T) {
+	t.Parallel()
 	if got := reader.CRC16([]byte("123456789")); got != 0x29B1 {
 		t.Fatalf("CRC-16/CCITT-FALSE check value %04X, want 29B1", got)
 	}
@@ -42,6 +43,7 @@ func sameFrame(a, b reader.Frame) bool {
 }
 
 func TestFrameRoundTrip(t *testing.T) {
+	t.Parallel()
 	frames := []reader.Frame{
 		{Seq: 0, Type: reader.CmdInfo},
 		{Seq: 1, Type: reader.CmdAPDU, Payload: []byte{0x00, 0xA4, 0x04, 0x00, 0x07, 0xA0, 0, 0, 0, 0x03, 0x10, 0x10, 0x00}},
@@ -83,6 +85,7 @@ func TestFrameRoundTrip(t *testing.T) {
 }
 
 func TestDecoderResynchronises(t *testing.T) {
+	t.Parallel()
 	good := reader.Frame{Seq: 3, Type: reader.RespOK, Payload: []byte{0x6F, 0x02, reader.STX, 0x01, 0x90, 0x00}}
 	gb := encode(t, good)
 	damaged := append([]byte(nil), gb...)
@@ -111,6 +114,7 @@ func TestDecoderResynchronises(t *testing.T) {
 }
 
 func TestDecoderFlush(t *testing.T) {
+	t.Parallel()
 	good := reader.Frame{Seq: 4, Type: reader.RespOK, Payload: []byte{0x90, 0x00}}
 	gb := encode(t, good)
 	var d reader.Decoder
@@ -154,6 +158,7 @@ func TestDecoderFlush(t *testing.T) {
 }
 
 func TestFrameStringHidesPayload(t *testing.T) {
+	t.Parallel()
 	f := reader.Frame{Seq: 1, Type: reader.EvtCardSwiped, Payload: []byte("4761739001010010=25122010000000000000")}
 	for _, s := range []string{f.String(), fmt.Sprintf("%v", f), fmt.Sprintf("%+v", f), fmt.Sprintf("%#v", f)} {
 		if bytes.Contains([]byte(s), []byte("4761739001010010")) {

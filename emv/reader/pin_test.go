@@ -15,6 +15,7 @@ import (
 const testPAN = "4761739001010010"
 
 func TestOnlinePIN(t *testing.T) {
+	t.Parallel()
 	vr, r := pair(t, virtual.Config{Record: true}, reader.Config{})
 	vr.SetPIN("1234")
 
@@ -71,6 +72,7 @@ func TestOnlinePIN(t *testing.T) {
 }
 
 func TestOnlinePINCancelAndBypass(t *testing.T) {
+	t.Parallel()
 	vr, r := pair(t, virtual.Config{}, reader.Config{})
 	prompt := func(s virtual.State) bool { return s.PINEntry }
 
@@ -115,6 +117,7 @@ func TestOnlinePINCancelAndBypass(t *testing.T) {
 }
 
 func TestOnlinePINKeysExhausted(t *testing.T) {
+	t.Parallel()
 	ksn, _ := hex.DecodeString("FFFF9876543210FFF800") // the last counter
 	vr, r := pair(t, virtual.Config{KSN: ksn}, reader.Config{})
 	vr.SetPIN("1234")
@@ -124,6 +127,7 @@ func TestOnlinePINKeysExhausted(t *testing.T) {
 }
 
 func TestOfflinePIN(t *testing.T) {
+	t.Parallel()
 	vr, r := pair(t, virtual.Config{Record: true}, reader.Config{})
 	card := newTestCard() // PIN 4321, 3 tries
 	insertAndPower(t, vr, r, card)
@@ -166,6 +170,7 @@ func TestOfflinePIN(t *testing.T) {
 }
 
 func TestOfflinePINNeedsCard(t *testing.T) {
+	t.Parallel()
 	vr, r := pair(t, virtual.Config{}, reader.Config{})
 	vr.SetPIN("4321")
 	if _, err := r.OfflinePIN(ctxT(t)); !errors.Is(err, reader.ErrNotPowered) {

@@ -21,6 +21,7 @@ var _ interface {
 } = (*reader.Reader)(nil)
 
 func TestInfo(t *testing.T) {
+	t.Parallel()
 	vr, r := pair(t, virtual.Config{Model: "VR-9", Serial: "S123", Firmware: "2.1"}, reader.Config{ResponseTimeout: 10 * time.Second})
 	in, err := r.Info(ctxT(t))
 	if err != nil {
@@ -42,6 +43,7 @@ func TestInfo(t *testing.T) {
 }
 
 func TestOpenMissingDevice(t *testing.T) {
+	t.Parallel()
 	_, err := reader.Open(ctxT(t), reader.Config{Device: filepath.Join(t.TempDir(), "nothing")})
 	if !errors.Is(err, reader.ErrDisconnected) || !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("Open: %v, want ErrDisconnected and ErrNotExist", err)
@@ -52,6 +54,7 @@ func TestOpenMissingDevice(t *testing.T) {
 }
 
 func TestAPDURoundTrips(t *testing.T) {
+	t.Parallel()
 	// A long response timeout: the frame counts below must not depend on
 	// how loaded the machine is.
 	vr, r := pair(t, virtual.Config{}, reader.Config{ResponseTimeout: 10 * time.Second})
@@ -116,6 +119,7 @@ func TestAPDURoundTrips(t *testing.T) {
 }
 
 func TestDetectTapAndSwipe(t *testing.T) {
+	t.Parallel()
 	vr, r := pair(t, virtual.Config{}, reader.Config{})
 
 	// Tap.
@@ -179,6 +183,7 @@ func TestDetectTapAndSwipe(t *testing.T) {
 }
 
 func TestDetectCancelledByContext(t *testing.T) {
+	t.Parallel()
 	vr, r := pair(t, virtual.Config{}, reader.Config{})
 	ctx, cancel := context.WithCancel(ctxT(t))
 	go func() {
@@ -208,6 +213,7 @@ func TestDetectCancelledByContext(t *testing.T) {
 }
 
 func TestDetectKeypadCancelAndTimeout(t *testing.T) {
+	t.Parallel()
 	vr, r := pair(t, virtual.Config{}, reader.Config{})
 	go func() {
 		waitState(t, vr, "detection", func(s virtual.State) bool { return s.Detecting })
@@ -222,6 +228,7 @@ func TestDetectKeypadCancelAndTimeout(t *testing.T) {
 }
 
 func TestCardRemovedMidAPDU(t *testing.T) {
+	t.Parallel()
 	vr, r := pair(t, virtual.Config{}, reader.Config{})
 	card := newTestCard()
 	insertAndPower(t, vr, r, card)
@@ -242,6 +249,7 @@ func TestCardRemovedMidAPDU(t *testing.T) {
 }
 
 func TestUnplugMidTransactionThenReplug(t *testing.T) {
+	t.Parallel()
 	vr, r := pair(t, virtual.Config{}, reader.Config{})
 	card := newTestCard()
 	insertAndPower(t, vr, r, card)
@@ -281,6 +289,7 @@ func TestUnplugMidTransactionThenReplug(t *testing.T) {
 }
 
 func TestReplugBetweenCalls(t *testing.T) {
+	t.Parallel()
 	vr, r := pair(t, virtual.Config{}, reader.Config{})
 	for i := range 3 {
 		vr.Unplug()
@@ -294,6 +303,7 @@ func TestReplugBetweenCalls(t *testing.T) {
 }
 
 func TestGarbledAndLostFramesRecovered(t *testing.T) {
+	t.Parallel()
 	vr, r := pair(t, virtual.Config{}, reader.Config{})
 	card := newTestCard()
 	insertAndPower(t, vr, r, card)
@@ -340,6 +350,7 @@ func TestGarbledAndLostFramesRecovered(t *testing.T) {
 }
 
 func TestTooManyFaultsGiveNoResponse(t *testing.T) {
+	t.Parallel()
 	vr, r := pair(t, virtual.Config{}, reader.Config{MaxTries: 3, ResponseTimeout: 100 * time.Millisecond})
 	vr.DropFramesIn(3)
 	_, err := r.Status(ctxT(t))
@@ -356,6 +367,7 @@ func TestTooManyFaultsGiveNoResponse(t *testing.T) {
 }
 
 func TestRepeatedEventDeliveredOnce(t *testing.T) {
+	t.Parallel()
 	vr, r := pair(t, virtual.Config{}, reader.Config{Heartbeat: time.Hour})
 	go func() {
 		waitState(t, vr, "detection", func(s virtual.State) bool { return s.Detecting })
@@ -375,6 +387,7 @@ func TestRepeatedEventDeliveredOnce(t *testing.T) {
 }
 
 func TestDisplayBeepLEDs(t *testing.T) {
+	t.Parallel()
 	vr, r := pair(t, virtual.Config{}, reader.Config{})
 	if err := r.Display(ctxT(t), "Total", "EUR 12.50", "Insert, tap or swipe"); err != nil {
 		t.Fatal(err)
@@ -392,6 +405,7 @@ func TestDisplayBeepLEDs(t *testing.T) {
 }
 
 func TestWaitRemoved(t *testing.T) {
+	t.Parallel()
 	vr, r := pair(t, virtual.Config{}, reader.Config{})
 	if err := r.WaitRemoved(ctxT(t)); err != nil {
 		t.Fatalf("no card: %v", err)
@@ -411,6 +425,7 @@ func TestWaitRemoved(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
+	t.Parallel()
 	vr, r := pair(t, virtual.Config{}, reader.Config{})
 	errc := make(chan error, 1)
 	go func() {

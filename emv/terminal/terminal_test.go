@@ -63,6 +63,7 @@ func (g *rig) present(t *testing.T, name string, iface emv.Interface, pin string
 }
 
 func TestChipSaleApprovedByHost(t *testing.T) {
+	t.Parallel()
 	g := newRig(t)
 	g.present(t, "visa-approved", emv.Contact, "1234")
 	ctx := t.Context()

@@ -43,6 +43,7 @@ func openHost(t *testing.T, path string) *os.File {
 }
 
 func TestRawModeRoundTrip(t *testing.T) {
+	t.Parallel()
 	master, slave, err := openPTY()
 	if err != nil {
 		t.Fatal(err)
@@ -99,6 +100,7 @@ func sample() daemon.Document {
 }
 
 func TestJobFiles(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "jobs")
 	p, err := Start(t.Context(), dir, Columns(32))
 	if err != nil {
@@ -159,6 +161,7 @@ func TestJobFiles(t *testing.T) {
 }
 
 func TestNotReadyDiscards(t *testing.T) {
+	t.Parallel()
 	p, err := Start(t.Context(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -177,6 +180,7 @@ func TestNotReadyDiscards(t *testing.T) {
 }
 
 func TestBusySendsXOFF(t *testing.T) {
+	t.Parallel()
 	p, err := Start(t.Context(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -195,6 +199,7 @@ func TestBusySendsXOFF(t *testing.T) {
 }
 
 func TestContextEndCloses(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	p, err := Start(ctx, t.TempDir())
 	if err != nil {

@@ -22,6 +22,7 @@ func adviceFields(stan string, cid byte) *host.Fields {
 }
 
 func TestRawAdvice(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "ledger.json")
 	s := start(t, hostsim.Config{LedgerPath: path})
 	c := dial(t, s)

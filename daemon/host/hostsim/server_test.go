@@ -79,6 +79,7 @@ func dial(t *testing.T, s *hostsim.Server) net.Conn {
 }
 
 func TestRawSignOnAndSale(t *testing.T) {
+	t.Parallel()
 	s := start(t, hostsim.Config{})
 	c := dial(t, s)
 	on := exchange(t, c, &host.Fields{MTI: "0800", TransmissionTime: "0101120000", STAN: "000001",
@@ -100,6 +101,7 @@ func TestRawSignOnAndSale(t *testing.T) {
 }
 
 func TestLedgerSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ledger.json")
 	s := start(t, hostsim.Config{LedgerPath: path})
@@ -132,6 +134,7 @@ func TestLedgerSurvivesRestart(t *testing.T) {
 }
 
 func TestUnwritableLedgerRefuses(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "ledger-dir")
 	path := filepath.Join(dir, "ledger.json")
 	s := start(t, hostsim.Config{LedgerPath: path})
@@ -152,6 +155,7 @@ func TestUnwritableLedgerRefuses(t *testing.T) {
 }
 
 func TestOfflineClosesConnections(t *testing.T) {
+	t.Parallel()
 	s := start(t, hostsim.Config{})
 	s.SetOffline(true)
 	c := dial(t, s)
@@ -162,6 +166,7 @@ func TestOfflineClosesConnections(t *testing.T) {
 }
 
 func TestListenStopsWithContext(t *testing.T) {
+	t.Parallel()
 	s, err := hostsim.New(hostsim.Config{})
 	if err != nil {
 		t.Fatal(err)

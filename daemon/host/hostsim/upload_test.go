@@ -29,6 +29,7 @@ func settleFields(stan, proc string, captures int, amount string) *host.Fields {
 }
 
 func TestRawBatchUpload(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "ledger.json")
 	s := start(t, hostsim.Config{LedgerPath: path})
 	c := dial(t, s)
@@ -118,6 +119,7 @@ func TestRawBatchUpload(t *testing.T) {
 }
 
 func TestForgetApproval(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "ledger.json")
 	s := start(t, hostsim.Config{LedgerPath: path})
 	exchange(t, dial(t, s), saleFields("000001"))

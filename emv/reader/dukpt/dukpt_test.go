@@ -27,6 +27,7 @@ const (
 )
 
 func TestInitialKey(t *testing.T) {
+	t.Parallel()
 	ik, err := dukpt.InitialKey(unhex(t, testBDK), unhex(t, testKSN))
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +46,7 @@ func TestInitialKey(t *testing.T) {
 // and the encrypted format 0 block of PIN 1234 for PAN 4012345678909, for
 // counters along the sequence and at the bit boundaries.
 func TestAnnexAVectors(t *testing.T) {
+	t.Parallel()
 	vectors := []struct{ ksn, pinKey, epb string }{
 		{"FFFF9876543210E00001", "042666B49184CF5C68DE9628D0397B36", "1B9C1845EB993A7A"},
 		{"FFFF9876543210E00002", "C46551CEF9FD244FAA9AD834130D3B38", "10A01C8D02C69107"},
@@ -98,6 +100,7 @@ func TestAnnexAVectors(t *testing.T) {
 }
 
 func TestNextKSN(t *testing.T) {
+	t.Parallel()
 	steps := []struct{ from, to string }{
 		{"FFFF9876543210E00000", "FFFF9876543210E00001"},
 		{"FFFF9876543210E00001", "FFFF9876543210E00002"},
@@ -125,6 +128,7 @@ func TestNextKSN(t *testing.T) {
 }
 
 func TestFormatPIN0(t *testing.T) {
+	t.Parallel()
 	// PAN 5432101234567891, PIN 12345: PIN field 05 12 34 5F FF FF FF FF,
 	// PAN field: 0000 and the twelve digits before the check digit,
 	// 0000 2101 2345 6789.

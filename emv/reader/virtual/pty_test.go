@@ -13,6 +13,7 @@ import (
 // unchanged in both directions: no CR/LF translation, no XON/XOFF, no
 // signals on ^C, no erase or kill characters, no echo.
 func TestPTYIsRaw(t *testing.T) {
+	t.Parallel()
 	m, s, err := openPTY()
 	if err != nil {
 		t.Fatal(err)
@@ -57,6 +58,7 @@ func TestPTYIsRaw(t *testing.T) {
 }
 
 func TestSymlinkFollowsReplug(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "reader")
 	r, err := Start(t.Context(), Config{Path: path})
 	if err != nil {
@@ -89,6 +91,7 @@ func TestSymlinkFollowsReplug(t *testing.T) {
 }
 
 func TestVerifyCommand(t *testing.T) {
+	t.Parallel()
 	got := verifyCommand("12345")
 	want := []byte{0x00, 0x20, 0x00, 0x80, 0x08, 0x25, 0x12, 0x34, 0x5F, 0xFF, 0xFF, 0xFF, 0xFF}
 	if !bytes.Equal(got, want) {

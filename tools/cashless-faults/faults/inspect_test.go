@@ -12,6 +12,7 @@ import (
 // The reconciliation must catch what it is there to catch: each case
 // breaks one invariant on purpose.
 func TestReconcileCatchesEachViolation(t *testing.T) {
+	t.Parallel()
 	sale := func(id, ref string, st daemon.Status) *daemon.Transaction {
 		return &daemon.Transaction{ID: id, Kind: daemon.KindSale, Reference: ref, Status: st, Amount: 500, Currency: "USD", BatchID: "b1"}
 	}

@@ -33,7 +33,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vinr/cashlessd/cmd/cashless-faults/faults"
+	"github.com/vinr/cashlessd/tools/cashless-faults/faults"
 )
 
 func main() {
