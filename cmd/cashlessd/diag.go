@@ -23,18 +23,14 @@ func (e diagError) Error() string {
 // every check passed (warnings included), 1 when one failed.
 func (m *Main) diag(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("diag", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
 	var (
 		file      = fs.String("config", "", "TOML configuration file")
 		dataDir   = fs.String("data-dir", "", "data directory (default: the config's, or /var/lib/cashlessd)")
 		simulator = fs.Bool("simulator", false, "check against the simulated reader, printer and host")
 		asJSON    = fs.Bool("json", false, "print the report as JSON (for fleet tools)")
 	)
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("diag: unexpected argument %q", fs.Arg(0))}
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
 	}
 	report := diag.Run(ctx, diag.Options{Version: m.Version, ConfigFile: *file, Override: func(cfg *config.Config) {
 		fs.Visit(func(f *flag.Flag) {

@@ -200,6 +200,11 @@ func (d *diagnosis) checkCertificates() {
 		files = certs.DevFiles(dir)
 		kind = "development"
 		if _, err := os.Stat(files.Cert); errors.Is(err, os.ErrNotExist) {
+			if !d.cfg.Simulator {
+				d.add("certificates", Warn, "none yet, and no tls.cert_file: serve would run production on a development "+
+					"CA made in "+dir+"; install a certificate from the merchant's CA (see docs/tls.md)", start)
+				return
+			}
 			d.add("certificates", OK, "none yet: serve makes a development CA and terminal certificate in "+dir+" at first start", start)
 			return
 		}
@@ -215,6 +220,15 @@ func (d *diagnosis) checkCertificates() {
 	}
 	status := OK
 	var notes []string
+	if kind == "development" && !d.cfg.Simulator {
+		// Production on the development CA: never silently.
+		status = Warn
+		key := "its key still on the terminal"
+		if _, err := os.Stat(filepath.Join(filepath.Dir(files.CA), certs.CAKeyFile)); errors.Is(err, os.ErrNotExist) {
+			key = "its key removed"
+		}
+		notes = append(notes, "PRODUCTION ON THE DEVELOPMENT CA ("+key+"): install a certificate from the merchant's CA or pin the fingerprint, see docs/tls.md")
+	}
 	if files.CA != "" {
 		notes = append(notes, "chains to "+filepath.Base(files.CA))
 	} else {
