@@ -15,6 +15,7 @@ import (
 	"github.com/vinr/cashlessd/certs"
 	"github.com/vinr/cashlessd/daemon/diag"
 	vreader "github.com/vinr/cashlessd/emv/reader/virtual"
+	"github.com/vinr/cashlessd/internal/logbuf"
 )
 
 // productionTerminal writes the configuration of a production terminal
@@ -46,11 +47,11 @@ enabled = false
 
 // serveProduction runs `cashlessd serve --config cfg` (no simulator) until
 // the test ends; it returns the address and the log.
-func serveProduction(t *testing.T, cfg string) (string, *syncBuffer) {
+func serveProduction(t *testing.T, cfg string) (string, *logbuf.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	ready := make(chan net.Addr, 1)
-	m := &Main{Stdout: &syncBuffer{}, Stderr: logs, Version: "1.2.3-test", Ready: func(a net.Addr) { ready <- a }}
+	m := &Main{Stdout: &logbuf.Buffer{}, Stderr: logs, Version: "1.2.3-test", Ready: func(a net.Addr) { ready <- a }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx, []string{"serve", "--config", cfg}) }()
