@@ -136,6 +136,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		PrintSettlement:  cfg.Settlement.PrintReport,
 		OfflineApprovals: cfg.Offline.Approvals,
 		FloorLimit:       cfg.Offline.FloorLimit,
+		HostGrace:        cfg.Host.EchoInterval.Duration,
 	}, daemon.Deps{
 		Store:    db,
 		Reader:   devs.Reader,
