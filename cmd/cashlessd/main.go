@@ -55,7 +55,7 @@ const usage = `usage:
   cashlessd serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--simulator] [--model MODEL] [--terminal-id ID]
   cashlessd key rotate [--data-dir DIR | --config FILE]
   cashlessd print-test [--config FILE] [--simulator] [--data-dir DIR] [--model MODEL]
-  cashlessd diag [--config FILE] [--simulator] [--data-dir DIR] [--json]
+  cashlessd diag [--config FILE] [--simulator] [--data-dir DIR] [--key KEY] [--json]
   cashlessd hostsim [--listen ADDR] [--ledger FILE] [--latency D] [--drop-responses]
   cashlessd version`
 
