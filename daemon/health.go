@@ -322,21 +322,25 @@ func (e *Engine) noteLinks() {
 	e.noteDevice("host", host, now)
 }
 
-// watchHost connects the host link when it is down, once per echo
-// interval (the link's own echoes watch it while it is up). Without echoes
+// watchHost connects the host link when it is down: at once after it was
+// lost (or at start), then once per echo interval while the host stays
+// away (the link's own echoes watch it while it is up). Without echoes
 // (HostGrace zero) the link connects only when a request needs it.
 func (e *Engine) watchHost() {
 	defer e.loops.Done()
 	hc, ok := e.deps.Host.(LinkChecker)
-	if !ok || e.cfg.HostGrace <= 0 {
+	hr, reports := e.deps.Host.(LinkReporter)
+	if !ok || !reports || e.cfg.HostGrace <= 0 {
 		return
 	}
 	every := max(e.cfg.HostGrace, minHostRecheck)
-	tick := time.NewTicker(every)
+	tick := time.NewTicker(healthTick)
 	defer tick.Stop()
+	var tried time.Time
 	for {
-		if hr, ok := e.deps.Host.(LinkReporter); !ok || !hr.LinkReport().Up {
+		if link := hr.LinkReport(); !link.Up && (tried.Before(link.Since) || time.Since(tried) >= every) {
 			_ = hc.CheckLink(e.base)
+			tried = time.Now() // after the attempt: a loss it recorded is not a new one
 		}
 		select {
 		case <-e.base.Done():
