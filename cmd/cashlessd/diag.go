@@ -28,11 +28,12 @@ func (m *Main) diag(ctx context.Context, args []string) error {
 		dataDir   = fs.String("data-dir", "", "data directory (default: the config's, or /var/lib/cashlessd)")
 		simulator = fs.Bool("simulator", false, "check against the simulated reader, printer and host")
 		asJSON    = fs.Bool("json", false, "print the report as JSON (for fleet tools)")
+		key       = fs.String("key", "", "a shared key to try against the running daemon's API")
 	)
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
-	report := diag.Run(ctx, diag.Options{Version: m.Version, ConfigFile: *file, Override: func(cfg *config.Config) {
+	report := diag.Run(ctx, diag.Options{Version: m.Version, ConfigFile: *file, Key: *key, Override: func(cfg *config.Config) {
 		fs.Visit(func(f *flag.Flag) {
 			switch f.Name {
 			case "data-dir":

@@ -71,7 +71,7 @@ func synopsis(name string) string {
 	case "print-test":
 		return "print-test [--config FILE] [--simulator] [--data-dir DIR] [--model MODEL]"
 	case "diag":
-		return "diag [--config FILE] [--simulator] [--data-dir DIR] [--json]"
+		return "diag [--config FILE] [--simulator] [--data-dir DIR] [--key KEY] [--json]"
 	case "hostsim":
 		return "hostsim [--listen ADDR] [--ledger FILE] [--latency D] [--drop-responses]"
 	}

@@ -132,22 +132,23 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err := engine.Start(ctx); err != nil {
 		return fmt.Errorf("recovering pending transactions: %w", err)
 	}
-	adminSrv, err := admin.Listen(cfg.DataDir, keys, log)
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		_ = engine.Stop(context.Background())
+		return err
+	}
+	adminSrv, err := admin.Listen(cfg.DataDir, keys, log, admin.WithHealth(admin.HealthSource{Engine: engine, Keys: keys,
+		Listen: ln.Addr().String(), Simulator: cfg.Simulator}))
 	switch {
 	case err != nil && db.ReadOnly():
 		// Nothing could rotate the key anyway: the database is read-only.
 		log.Warn().Err(err).Msg("no admin socket on a read-only data directory")
 	case err != nil:
+		_ = ln.Close()
 		_ = engine.Stop(context.Background())
 		return err
 	default:
 		defer adminSrv.Close()
-	}
-
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		_ = engine.Stop(context.Background())
-		return err
 	}
 	// Bound open connections: each costs a descriptor, and go.bug.st/serial
 	// cannot use descriptors >= 1024 (it uses select()).

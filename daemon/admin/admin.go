@@ -68,8 +68,9 @@ type Server struct {
 
 // Listen opens the socket in dataDir. A stale socket left by a crash is
 // removed; a socket some daemon still answers on is an error. Each key
-// rotation is logged on log (LogRotation).
-func Listen(dataDir string, keys Rotator, log zerolog.Logger) (*Server, error) {
+// rotation is logged on log (LogRotation). Options add requests
+// (WithHealth).
+func Listen(dataDir string, keys Rotator, log zerolog.Logger, opts ...Option) (*Server, error) {
 	path := filepath.Join(dataDir, SocketName)
 	if _, err := os.Stat(path); err == nil {
 		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
@@ -100,6 +101,9 @@ func Listen(dataDir string, keys Rotator, log zerolog.Logger) (*Server, error) {
 		LogRotation(log, done, ViaAdminSocket)
 		_ = json.NewEncoder(w).Encode(done)
 	})
+	for _, o := range opts {
+		o(mux)
+	}
 	s := &Server{path: path, ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
@@ -115,23 +119,12 @@ func (s *Server) Close() error {
 // RotateKey asks the daemon running on dataDir for a new key. It returns
 // ErrNotRunning when no daemon answers.
 func RotateKey(ctx context.Context, dataDir string) (Rotation, error) {
-	path := filepath.Join(dataDir, SocketName)
-	client := &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
-		},
-	}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://admin/key/rotate", nil)
 	if err != nil {
 		return Rotation{}, err
 	}
-	resp, err := client.Do(req)
+	resp, err := do(dataDir, req)
 	if err != nil {
-		var op *net.OpError
-		if errors.As(err, &op) && op.Op == "dial" {
-			return Rotation{}, ErrNotRunning
-		}
 		return Rotation{}, err
 	}
 	defer resp.Body.Close()
@@ -146,4 +139,26 @@ func RotateKey(ctx context.Context, dataDir string) (Rotation, error) {
 		return Rotation{}, fmt.Errorf("daemon refused: %s", body.Error)
 	}
 	return body.Rotation, nil
+}
+
+// do sends req to the daemon's socket in dataDir; ErrNotRunning when no
+// daemon answers.
+func do(dataDir string, req *http.Request) (*http.Response, error) {
+	path := filepath.Join(dataDir, SocketName)
+	client := &http.Client{Transport: &http.Transport{
+		DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+	}}
+	resp, err := client.Do(req)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return nil, ErrNotRunning
+		}
+		return nil, err
+	}
+	return resp, nil
 }

@@ -27,5 +27,6 @@ func (c *Config) Engine(softwareVersion string) daemon.Config {
 		PrintSettlement:  c.Settlement.PrintReport,
 		OfflineApprovals: c.Offline.Approvals,
 		FloorLimit:       c.Offline.FloorLimit,
+		HostGrace:        c.Host.EchoInterval.Duration,
 	}
 }
