@@ -128,8 +128,9 @@ func New(cfg Config, deps Deps) *Engine {
 }
 
 // Start resolves every transaction a crash left pending, then starts the
-// daily settlement and reversal loops. New work is taken only after Start
-// returns.
+// daily settlement and reversal loops; the loop's first pass over the
+// reversals and advices queued before the restart runs at once, in the
+// background. New work is taken only after Start returns.
 func (e *Engine) Start(ctx context.Context) error {
 	e.base, e.stop = context.WithCancel(context.WithoutCancel(ctx))
 	if err := e.recoverPending(ctx); err != nil {
@@ -178,11 +179,14 @@ func (e *Engine) Config() Config { return e.cfg }
 // Now is the engine's clock.
 func (e *Engine) Now() time.Time { return e.deps.Clock.Now().UTC() }
 
-// loop drives the daily settlement and pending reversals.
+// loop drives the daily settlement and pending reversals. Reversals and
+// advices queued before a restart go out right away rather than one
+// retry interval later: a queued reversal keeps the customer's hold.
 func (e *Engine) loop() {
 	defer e.loops.Done()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	e.kickReversals()
 	lastReversal := time.Now()
 	for {
 		select {
