@@ -12,12 +12,12 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/net/netutil"
 
 	"github.com/vinr/cashlessd/certs"
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/daemon/admin"
 	"github.com/vinr/cashlessd/daemon/api"
+	"github.com/vinr/cashlessd/daemon/api/connlimit"
 	"github.com/vinr/cashlessd/daemon/auth"
 	"github.com/vinr/cashlessd/daemon/config"
 	"github.com/vinr/cashlessd/daemon/hardware"
@@ -26,10 +26,6 @@ import (
 	"github.com/vinr/cashlessd/daemon/store"
 	"github.com/vinr/cashlessd/discovery"
 )
-
-// maxConnections caps concurrent ECR connections; more wait in the
-// kernel's accept queue.
-const maxConnections = 256
 
 // shutdownGrace bounds how long SIGTERM waits for a running transaction,
 // unless Main.ShutdownGrace says otherwise.
@@ -170,14 +166,26 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		defer adminSrv.Close()
 	}
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	proxies, err := cfg.API.Proxies()
 	if err != nil {
 		_ = engine.Stop(context.Background())
 		return err
 	}
-	// Bound open connections: each costs a descriptor, and go.bug.st/serial
-	// cannot use descriptors >= 1024 (it uses select()).
-	ln = netutil.LimitListener(ln, maxConnections)
+	tcp, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		_ = engine.Stop(context.Background())
+		return err
+	}
+	// Bound open connections (each costs a descriptor, and go.bug.st/serial
+	// cannot use descriptors >= 1024: it uses select()), and keep clients
+	// without the key from taking them from the ECR.
+	ln, err := connlimit.New(tcp, connlimit.Config{Max: cfg.API.MaxConnections, Reserved: cfg.API.ReservedConnections,
+		PerAddress: cfg.API.ConnectionsPerAddress, UnauthenticatedTimeout: cfg.API.UnauthenticatedTimeout.Duration})
+	if err != nil {
+		_ = tcp.Close()
+		_ = engine.Stop(context.Background())
+		return err
+	}
 	if cfg.Metrics.Listen != "" {
 		stopMetrics, err := serveMetrics(cfg.Metrics.Listen, meters, db, engine, log)
 		if err != nil {
@@ -186,8 +194,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		}
 		defer stopMetrics()
 	}
-	apiSrv := api.New(api.Options{Engine: engine, Keys: keys, Simulator: simControl, Log: log, Metrics: meters})
+	apiSrv := api.New(api.Options{Engine: engine, Keys: keys, Simulator: simControl, Log: log, Metrics: meters,
+		TrustedProxies: proxies})
 	httpSrv := apiSrv.HTTPServer(tlsConfig)
+	ln.Hook(httpSrv)
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.ServeTLS(ln, "", "") }()
 	log.Log().Str("listen", ln.Addr().String()).Str("caBundle", caFile).Bool("simulator", cfg.Simulator).
