@@ -11,9 +11,10 @@
 //     address holding the fewest goes first, then the newest;
 //   - an unauthenticated connection that spends UnauthenticatedTimeout
 //     waiting, in its handshake or between requests, is closed;
-//   - at most Max connections are open at all; when the budget is full the
-//     oldest waiting connection of the address with most waiting gives way
-//     to the newcomer, so a new ECR connection always gets in.
+//   - at most Max connections are open at all (and one just accepted);
+//     when the budget is full the oldest waiting connection of the address
+//     with most waiting gives way to the newcomer, so a new ECR connection
+//     gets in; with none waiting, accepting pauses until one closes.
 //
 // Authenticated connections are never closed or held by this package.
 package connlimit
@@ -246,9 +247,6 @@ func addrKey(a net.Addr) string {
 func (l *Listener) acceptLoop() {
 	var backoff time.Duration
 	for {
-		if !l.waitForRoom() {
-			return
-		}
 		nc, err := l.inner.Accept()
 		if err != nil {
 			select {
@@ -267,6 +265,10 @@ func (l *Listener) acceptLoop() {
 		}
 		backoff = 0
 		l.accepted.Add(1)
+		if !l.makeRoom() {
+			_ = nc.Close()
+			return
+		}
 		l.arrive(nc)
 	}
 }
@@ -278,9 +280,10 @@ func isTemporary(err error) bool {
 	return errors.As(err, &t) && t.Temporary()
 }
 
-// waitForRoom blocks while the budget is full, displacing a waiting
-// connection when there is one; false once the listener is closed.
-func (l *Listener) waitForRoom() bool {
+// makeRoom makes room in a full budget for a newcomer by dropping a
+// waiting connection, or blocks until a connection closes; false once the
+// listener is closed.
+func (l *Listener) makeRoom() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for l.open >= l.cfg.Max && !l.closed {
