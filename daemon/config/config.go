@@ -259,7 +259,7 @@ func Default() Config {
 		PreauthValidity: Duration{7 * 24 * time.Hour},
 		Merchant:        Merchant{Name: "CASHLESSD MERCHANT"},
 		API: API{MaxConnections: 256, ReservedConnections: 64, ConnectionsPerAddress: 16,
-			UnauthenticatedTimeout: Duration{5 * time.Second}},
+			UnauthenticatedTimeout: Duration{10 * time.Second}},
 		Receipt:    Receipt{Width: 32},
 		Settlement: Settlement{Auto: true, Time: "23:00"},
 		Sim:        Sim{HostLedger: true},

@@ -45,7 +45,7 @@ type LoadConfig struct {
 	BusyRounds  int           // busy rounds
 	Pollers     int           // status pollers
 	PollFor     time.Duration // how long they poll while sales run
-	SlowHeaders bool          // run the slow-header checks (about 10 s)
+	SlowHeaders bool          // run the 10 s slow-header checks
 	RSSLimit    int64         // peak resident memory allowed under pollers
 }
 
@@ -295,16 +295,19 @@ func (h *Harness) bodies(ctx context.Context) {
 }
 
 // slowHeaders sends request headers a byte at a time: the server must cut
-// the connection once the unauthenticated time-out (5 s; the headers never
-// finish, so the key is never seen) passes, while other clients keep
-// being served.
+// the connection once its 10 s ReadHeaderTimeout (and unauthenticated
+// time-out: the key is never seen) passes, while other clients keep being
+// served.
 func (h *Harness) slowHeaders(ctx context.Context) error {
 	pool, err := certs.Pool(filepath.Join(h.dataDir, "certs", certs.CAFile))
 	if err != nil {
 		return err
 	}
 	addr := strings.TrimPrefix(h.ecr.Base, "https://")
-	const conns = 20
+	// As many as one address may open without the key
+	// (api.connections_per_address); more wait, which the hostile suite
+	// covers.
+	const conns = 16
 	type result struct {
 		cut  time.Duration
 		sent int
@@ -339,11 +342,11 @@ func (h *Harness) slowHeaders(ctx context.Context) error {
 		case res.err != nil:
 			bad++
 			h.Report.Violate(Violation{VLoad, "slow header client: " + res.err.Error()})
-		case res.cut < 3*time.Second || res.cut > 8*time.Second:
+		case res.cut < 9*time.Second || res.cut > 13*time.Second:
 			bad++
-			h.Report.Violate(Violation{VLoad, fmt.Sprintf("slow header connection cut after %s, want about 5 s (api.unauthenticated_timeout)", res.cut)})
+			h.Report.Violate(Violation{VLoad, fmt.Sprintf("slow header connection cut after %s, want about 10 s", res.cut)})
 		default:
-			cuts["cut after 3-8 s"]++
+			cuts["cut after 10-13 s"]++
 		}
 	}
 	if failed > 0 {
