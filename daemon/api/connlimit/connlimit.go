@@ -35,8 +35,8 @@ type Config struct {
 	// Max is how many connections may be open at once (each costs a file
 	// descriptor).
 	Max int
-	// Reserved is how many of Max unauthenticated connections can never
-	// hold: room for the ECR's authenticated connections.
+	// Reserved is how many of the Max slots unauthenticated connections
+	// can never take: room for the ECR's authenticated connections.
 	Reserved int
 	// PerAddress is how many unauthenticated connections one client
 	// address (an IPv4 address, an IPv6 /64) may hold at once.
@@ -211,7 +211,6 @@ type Conn struct {
 	net.Conn
 	l         *Listener
 	addr      string
-	arrived   time.Time
 	timer     *time.Timer
 	closeOnce sync.Once
 	closeErr  error
@@ -315,7 +314,7 @@ func (l *Listener) displaceable() *Conn {
 // arrive registers a new connection: handed to the server if its address
 // and the pool have room, otherwise left waiting.
 func (l *Listener) arrive(nc net.Conn) {
-	c := &Conn{Conn: nc, l: l, addr: addrKey(nc.RemoteAddr()), arrived: time.Now()}
+	c := &Conn{Conn: nc, l: l, addr: addrKey(nc.RemoteAddr())}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.open++
