@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/net/netutil"
 
 	"github.com/vinr/cashlessd/certs"
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/daemon/admin"
 	"github.com/vinr/cashlessd/daemon/api"
+	"github.com/vinr/cashlessd/daemon/api/connlimit"
 	"github.com/vinr/cashlessd/daemon/auth"
 	"github.com/vinr/cashlessd/daemon/config"
 	"github.com/vinr/cashlessd/daemon/hardware"
@@ -25,10 +25,6 @@ import (
 	"github.com/vinr/cashlessd/daemon/store"
 	"github.com/vinr/cashlessd/discovery"
 )
-
-// maxConnections caps concurrent ECR connections; more wait in the
-// kernel's accept queue.
-const maxConnections = 256
 
 // shutdownGrace bounds how long SIGTERM waits for a running transaction,
 // unless Main.ShutdownGrace says otherwise.
@@ -150,9 +146,22 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	default:
 		defer adminSrv.Close()
 	}
-	// Bound open connections: each costs a descriptor, and go.bug.st/serial
-	// cannot use descriptors >= 1024 (it uses select()).
-	ln = netutil.LimitListener(ln, maxConnections)
+	proxies, err := cfg.API.Proxies()
+	if err != nil {
+		_ = ln.Close()
+		_ = engine.Stop(context.Background())
+		return err
+	}
+	// Bound open connections (each costs a descriptor, and go.bug.st/serial
+	// cannot use descriptors >= 1024: it uses select()), and keep clients
+	// without the key from taking them from the ECR.
+	limited, err := connlimit.New(ln, connlimit.Config{Max: cfg.API.MaxConnections, Reserved: cfg.API.ReservedConnections,
+		PerAddress: cfg.API.ConnectionsPerAddress, UnauthenticatedTimeout: cfg.API.UnauthenticatedTimeout.Duration})
+	if err != nil {
+		_ = ln.Close()
+		_ = engine.Stop(context.Background())
+		return err
+	}
 	if cfg.Metrics.Listen != "" {
 		stopMetrics, err := serveMetrics(cfg.Metrics.Listen, meters, db, engine, log)
 		if err != nil {
@@ -161,10 +170,12 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		}
 		defer stopMetrics()
 	}
-	apiSrv := api.New(api.Options{Engine: engine, Keys: keys, Simulator: simControl, Log: log, Metrics: meters})
+	apiSrv := api.New(api.Options{Engine: engine, Keys: keys, Simulator: simControl, Log: log, Metrics: meters,
+		TrustedProxies: proxies})
 	httpSrv := apiSrv.HTTPServer(tlsConfig)
+	limited.Hook(httpSrv)
 	served := make(chan error, 1)
-	go func() { served <- httpSrv.ServeTLS(ln, "", "") }()
+	go func() { served <- httpSrv.ServeTLS(limited, "", "") }()
 	// The ready line is written whatever the configured level: scripts
 	// and tools wait for it.
 	always := log.Level(zerolog.InfoLevel)
