@@ -124,7 +124,10 @@ func (e *Engine) capture(a *active, orig *Transaction) {
 	t := a.tx
 	resp, err := e.deps.Host.Authorise(e.base, AuthRequest{Kind: t.Kind, TransactionID: t.ID, Reference: t.Reference,
 		Amount: t.TotalAmount(), Currency: t.Currency, Time: t.StartedAt,
-		Original: &HostOriginal{TransactionID: orig.ID, AuthCode: orig.AuthCode, HostReference: orig.HostReference, Amount: orig.TotalAmount(), Kind: orig.Kind}})
+		Original: &HostOriginal{TransactionID: orig.ID, AuthCode: orig.AuthCode, HostReference: orig.HostReference,
+			Amount: orig.TotalAmount(), Kind: orig.Kind, Message: orig.HostMessage}})
+	// Stored at finish, for the reversal or refund that may quote it.
+	t.HostMessage = resp.Sent
 	if err != nil {
 		e.hostFailed(t, err)
 		return

@@ -109,6 +109,10 @@ type Transaction struct {
 	AuthCode      string `json:"authCode,omitempty"`
 	HostReference string `json:"hostReference,omitempty"`
 	ResponseCode  string `json:"responseCode,omitempty"`
+	// HostMessage is how the transaction's request went out to the host
+	// (MTI, STAN, transmission time, institution IDs): what a reversal,
+	// completion or refund of it quotes in field 90.
+	HostMessage *HostMessage `json:"hostMessage,omitempty"`
 
 	DeclineCode    string `json:"declineCode,omitempty"`
 	DeclineMessage string `json:"declineMessage,omitempty"`

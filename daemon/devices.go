@@ -45,6 +45,28 @@ type CardSession interface {
 	Close() error
 }
 
+// HostMessage is how the acquirer host knows a request the terminal sent:
+// its message type, trace number and transmission time, and the
+// institutions it went through. A later reversal, completion or refund
+// quotes it (ISO 8583 field 90), so it is stored with the transaction and
+// survives restarts. None of it is sensitive.
+type HostMessage struct {
+	// MTI is the request's message type indicator (e.g. 0100, 0200).
+	MTI string `json:"mti,omitempty"`
+	// STAN is the system trace audit number it went out with (field 11).
+	STAN string `json:"stan,omitempty"`
+	// TransmissionTime is its transmission date and time (field 7,
+	// MMDDhhmmss, UTC).
+	TransmissionTime string `json:"transmissionTime,omitempty"`
+	// AcquirerID and ForwarderID are the acquiring and forwarding
+	// institution IDs (11 digits each).
+	AcquirerID  string `json:"acquirerId,omitempty"`
+	ForwarderID string `json:"forwarderId,omitempty"`
+}
+
+// Known reports whether m names a request that went out (it has a STAN).
+func (m *HostMessage) Known() bool { return m != nil && m.MTI != "" && m.STAN != "" }
+
 // HostOriginal identifies, at the host, the transaction a refund or a
 // completion refers to.
 type HostOriginal struct {
@@ -53,6 +75,9 @@ type HostOriginal struct {
 	HostReference string
 	Amount        int64
 	Kind          Kind
+	// Message is how the original's request went out; nil when it is not
+	// known (a record written before it was stored).
+	Message *HostMessage
 }
 
 // AuthRequest is one authorisation (sale, pre-auth), capture (completion) or
@@ -80,6 +105,11 @@ type AuthResponse struct {
 	// Unreachable tells the card that no answer came from the host, so it
 	// may approve offline (TC) or decline (AAC).
 	Unreachable bool
+	// Sent is how the request went out, set whenever it may have reached
+	// the host: with an answer, and with an error wrapping
+	// ErrOutcomeUnknown too. The engine stores it with the transaction for
+	// the reversal, completion or refund that may follow.
+	Sent *HostMessage
 }
 
 // ReversalRequest cancels, at the host, an authorisation whose outcome was
@@ -90,7 +120,12 @@ type ReversalRequest struct {
 	Amount        int64
 	Currency      string
 	HostReference string
-	Reason        string
+	// AuthCode is the original's approval code, when it was approved.
+	AuthCode string
+	// Original is how the original's request went out; nil when it is not
+	// known (the terminal stopped before it learnt it).
+	Original *HostMessage
+	Reason   string
 }
 
 // AdviceRequest forwards an offline approval to the host.

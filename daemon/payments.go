@@ -238,6 +238,9 @@ func (e *Engine) card(detectCtx context.Context, a *active) {
 	e.retryReversals(e.base)
 	resp, err := e.deps.Host.Authorise(e.base, AuthRequest{Kind: t.Kind, TransactionID: t.ID, Reference: t.Reference,
 		Amount: t.TotalAmount(), Currency: t.Currency, Card: &data, Time: t.StartedAt})
+	// Stored at finish, for the reversal, completion or refund that may
+	// quote it, also when no answer came.
+	t.HostMessage = resp.Sent
 	if err != nil {
 		// The card is told the host gave no answer: it declines (AAC) or,
 		// where offline approvals are allowed, may approve offline (TC).
@@ -401,7 +404,8 @@ func (e *Engine) hostFailed(t *Transaction, err error) {
 // transaction is flagged so the reversal loop retries until acknowledged.
 func (e *Engine) reverse(t *Transaction, reason string) {
 	err := e.deps.Host.Reverse(e.base, ReversalRequest{TransactionID: t.ID, Kind: t.Kind, Amount: t.TotalAmount(),
-		Currency: t.Currency, HostReference: t.HostReference, Reason: reason})
+		Currency: t.Currency, HostReference: t.HostReference, AuthCode: t.AuthCode, Original: t.HostMessage,
+		Reason: reason})
 	t.ReversalPending = err != nil
 	if err != nil {
 		e.deps.Log.Warn().Err(err).Str("transactionId", t.ID).Msg("reversal queued for retry")

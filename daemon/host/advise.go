@@ -70,12 +70,8 @@ func (c *Client) Advise(ctx context.Context, req daemon.AdviceRequest) error {
 	if c.sent.advice(req.TransactionID) {
 		mti = MTIAdviceRepeat
 	}
-	// Each message gets its own STAN, a repeat too: the host finds
-	// repeats by terminal and transaction ID.
-	stan, err := c.nextSTAN()
-	if err != nil {
-		return err
-	}
+	// Each message gets its own STAN when it is sent, a repeat too: the
+	// host finds repeats by terminal and transaction ID.
 	batch, err := c.openBatch()
 	if err != nil {
 		return err
@@ -85,7 +81,7 @@ func (c *Client) Advise(ctx context.Context, req daemon.AdviceRequest) error {
 	if req.Time.IsZero() {
 		local = now
 	}
-	f := c.header(mti, stan, now)
+	f := c.header(mti)
 	f.ProcessingCode = ProcPurchase
 	f.Amount = fmt.Sprintf("%012d", req.Amount)
 	f.LocalTime, f.LocalDate = local.Format("150405"), local.Format("0102")
@@ -107,7 +103,7 @@ func (c *Client) Advise(ctx context.Context, req daemon.AdviceRequest) error {
 		return err
 	}
 	c.sent.adviceSent(req.TransactionID)
-	log := c.log.With().Str("mti", mti).Str("stan", stan).Str("transactionId", req.TransactionID).
+	log := c.log.With().Str("mti", mti).Str("stan", f.STAN).Str("transactionId", req.TransactionID).
 		Str("responseCode", resp.ResponseCode).Logger()
 	switch resp.ResponseCode {
 	case RCApproved:

@@ -196,7 +196,7 @@ func TestAdviceAndCompletionStayApart(t *testing.T) {
 	}
 	cr, err := r.client.Authorise(ctx, daemon.AuthRequest{Kind: daemon.KindCompletion, TransactionID: "tx-comp",
 		Amount: 4000, Currency: "MYR", Original: &daemon.HostOriginal{TransactionID: "tx-pre", AuthCode: pr.AuthCode,
-			HostReference: pr.HostReference, Amount: 5000, Kind: daemon.KindPreauth}})
+			HostReference: pr.HostReference, Amount: 5000, Kind: daemon.KindPreauth, Message: pr.Sent}})
 	if err != nil || !cr.Approved {
 		t.Fatalf("completion after an advice: %+v %v", cr, err)
 	}

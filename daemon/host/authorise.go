@@ -50,10 +50,6 @@ func (c *Client) Authorise(ctx context.Context, req daemon.AuthRequest) (daemon.
 				ErrInvalidRequest, o.HostReference, o.AuthCode)
 		}
 	}
-	stan, err := c.nextSTAN()
-	if err != nil {
-		return daemon.AuthResponse{}, err
-	}
 	batch, err := c.openBatch()
 	if err != nil {
 		return daemon.AuthResponse{}, err
@@ -63,7 +59,7 @@ func (c *Client) Authorise(ctx context.Context, req daemon.AuthRequest) (daemon.
 	if req.Time.IsZero() {
 		local = now
 	}
-	f := c.header(mti, stan, now)
+	f := c.header(mti)
 	f.ProcessingCode = proc
 	f.Amount = fmt.Sprintf("%012d", req.Amount)
 	f.LocalTime, f.LocalDate = local.Format("150405"), local.Format("0102")
@@ -77,20 +73,24 @@ func (c *Client) Authorise(ctx context.Context, req daemon.AuthRequest) (daemon.
 	}
 	if o := req.Original; o != nil {
 		f.RRN, f.AuthCode = rrn, authCode
-		orig := c.sent.original(o.TransactionID, originalMTI(o.Kind))
+		orig := originalData(o.Message, originalMTI(o.Kind))
 		f.Original = &orig
 	}
-	c.sent.sent(req.TransactionID, OriginalData{MTI: mti, STAN: stan, TransmissionTime: f.TransmissionTime,
-		Acquirer: "00000000000", Forwarder: "00000000000"})
 
 	resp, err := c.roundTrip(ctx, f)
+	if errors.Is(err, daemon.ErrOutcomeUnknown) {
+		// It may have been booked: a reversal must quote it.
+		return daemon.AuthResponse{Sent: sentMessage(f)}, err
+	}
 	if err != nil {
 		return daemon.AuthResponse{}, err
 	}
 	out := daemon.AuthResponse{
 		ResponseCode: resp.ResponseCode,
 		IssuerData:   resp.ICC,
+		Sent:         sentMessage(f),
 	}
+	stan := f.STAN
 	if resp.ResponseCode == RCApproved {
 		out.Approved = true
 		out.AuthCode = strings.TrimSpace(resp.AuthCode)

@@ -62,6 +62,9 @@ type Client struct {
 	conn   *hostLink
 	closed bool
 
+	// order is held from taking a STAN until its message is written, so
+	// STANs go on the wire in the order they are taken.
+	order  sync.Mutex
 	sent   *sentLog
 	writes *writeTracker
 	// uploads holds the batch numbers UploadBatch delivered in full, so
@@ -204,12 +207,8 @@ func (c *Client) settlingBatch(b *daemon.Batch) (string, error) {
 	return c.openBatch()
 }
 
-// header fills the fields every terminal-originated message carries.
-func (c *Client) header(mti, stan string, now time.Time) *Fields {
-	return &Fields{
-		MTI:              mti,
-		TransmissionTime: now.UTC().Format("0102150405"),
-		STAN:             stan,
-		TerminalID:       c.cfg.TerminalID,
-	}
+// header fills the fields every terminal-originated message carries but
+// the STAN and transmission time, which the message takes when it is sent.
+func (c *Client) header(mti string) *Fields {
+	return &Fields{MTI: mti, TerminalID: c.cfg.TerminalID}
 }

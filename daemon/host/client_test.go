@@ -85,7 +85,7 @@ func TestPreauthAndCompletion(t *testing.T) {
 	}
 	completion := daemon.AuthRequest{Kind: daemon.KindCompletion, TransactionID: "tx-comp", Amount: 9000, Currency: "MYR",
 		Original: &daemon.HostOriginal{TransactionID: "tx-pre", AuthCode: pr.AuthCode, HostReference: pr.HostReference,
-			Amount: 10000, Kind: daemon.KindPreauth}}
+			Amount: 10000, Kind: daemon.KindPreauth, Message: pr.Sent}}
 	cr, err := r.client.Authorise(ctx, completion)
 	if err != nil || !cr.Approved || cr.AuthCode != pr.AuthCode {
 		t.Fatalf("completion: %+v %v (pre-auth code %s)", cr, err, pr.AuthCode)
@@ -123,8 +123,9 @@ func TestRefund(t *testing.T) {
 		t.Fatalf("sale: %+v %v", sr, err)
 	}
 	refund := daemon.AuthRequest{Kind: daemon.KindRefund, TransactionID: "tx-r", Amount: 1000, Currency: "MYR",
-		Card:     card(approvedPAN),
-		Original: &daemon.HostOriginal{TransactionID: "tx-s", AuthCode: sr.AuthCode, HostReference: sr.HostReference, Amount: 3000, Kind: daemon.KindSale}}
+		Card: card(approvedPAN),
+		Original: &daemon.HostOriginal{TransactionID: "tx-s", AuthCode: sr.AuthCode, HostReference: sr.HostReference, Amount: 3000, Kind: daemon.KindSale,
+			Message: sr.Sent}}
 	rr, err := r.client.Authorise(ctx, refund)
 	if err != nil || !rr.Approved || rr.HostReference == sr.HostReference {
 		t.Fatalf("refund: %+v %v", rr, err)
@@ -328,7 +329,8 @@ func TestSettlement(t *testing.T) {
 	}
 	sr, _ := r.client.Authorise(ctx, sale("tx-c", approvedPAN, 800))
 	refund := daemon.AuthRequest{Kind: daemon.KindRefund, TransactionID: "tx-d", Amount: 300, Currency: "MYR",
-		Original: &daemon.HostOriginal{TransactionID: "tx-c", AuthCode: sr.AuthCode, HostReference: sr.HostReference, Kind: daemon.KindSale}}
+		Original: &daemon.HostOriginal{TransactionID: "tx-c", AuthCode: sr.AuthCode, HostReference: sr.HostReference, Kind: daemon.KindSale,
+			Message: sr.Sent}}
 	if resp, err := r.client.Authorise(ctx, refund); err != nil || !resp.Approved {
 		t.Fatal(resp, err)
 	}

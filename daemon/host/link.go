@@ -188,11 +188,7 @@ func (c *Client) tlsConfig() *tls.Config {
 
 // network sends a network management request (sign-on, echo) on conn.
 func (c *Client) network(ctx context.Context, conn *hostLink, code string) error {
-	stan, err := c.nextSTAN()
-	if err != nil {
-		return err
-	}
-	f := c.header(MTINetwork, stan, time.Now())
+	f := c.header(MTINetwork)
 	f.NetworkCode = code
 	resp, err := c.send(ctx, conn, f)
 	if err != nil {
@@ -243,12 +239,21 @@ func (c *Client) inbound(conn *connection.Connection, m *iso8583.Message) {
 // roundTrip sends f on the current connection, dialing if needed, and
 // waits for the answer. When the connection turns out to be closing before
 // f was written, it redials once: nothing left, so nothing can be doubled.
+//
+// f's STAN is taken when it is sent (see send), after any dial and
+// sign-on; a repeat (0401) given its STAN keeps it.
 func (c *Client) roundTrip(ctx context.Context, f *Fields) (_ *Fields, err error) {
 	defer func() { c.health.financial(err) }()
+	fresh := f.STAN == ""
 	for attempt := 0; ; attempt++ {
 		conn, err := c.link(ctx)
 		if err != nil {
 			return nil, err
+		}
+		if fresh {
+			// A request that did not leave takes a new STAN on the
+			// redialled link, above its sign-on's.
+			f.STAN = ""
 		}
 		resp, err := c.send(ctx, conn, f)
 		if errors.Is(err, errNotSent) {
@@ -278,11 +283,12 @@ const failGrace = 250 * time.Millisecond
 // send sends f on conn and waits for its answer, for at most the
 // configured timeout or until ctx ends. Errors that wrap
 // daemon.ErrOutcomeUnknown mean the request may have reached the host.
+//
+// f without a STAN takes the next one here, at the moment it is sent, and
+// every message gets its transmission time (7) now. From taking the STAN
+// until the message is written (or given up) no other message takes one,
+// so STANs go on the wire in increasing order.
 func (c *Client) send(ctx context.Context, conn *hostLink, f *Fields) (*Fields, error) {
-	msg, err := Encode(c.spec, f)
-	if err != nil {
-		return nil, fmt.Errorf("host: building %s: %w", f.MTI, err)
-	}
 	timeout := c.cfg.Timeout
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(dl))
@@ -292,6 +298,25 @@ func (c *Client) send(ctx context.Context, conn *hostLink, f *Fields) (*Fields, 
 	}
 	if timeout <= 0 {
 		return nil, fmt.Errorf("%w: %s not sent: %w", daemon.ErrHostUnreachable, f.MTI, context.DeadlineExceeded)
+	}
+	c.order.Lock()
+	locked := true
+	defer func() {
+		if locked {
+			c.order.Unlock()
+		}
+	}()
+	if f.STAN == "" {
+		stan, err := c.nextSTAN()
+		if err != nil {
+			return nil, err
+		}
+		f.STAN = stan
+	}
+	f.TransmissionTime = time.Now().UTC().Format("0102150405")
+	msg, err := Encode(c.spec, f)
+	if err != nil {
+		return nil, fmt.Errorf("host: building %s: %w", f.MTI, err)
 	}
 	state := c.writes.track(msg)
 	defer c.writes.untrack(msg)
@@ -305,6 +330,18 @@ func (c *Client) send(ctx context.Context, conn *hostLink, f *Fields) (*Fields, 
 	guard := time.NewTimer(timeout + sendGrace)
 	defer guard.Stop()
 	var r sendResult
+	// The next message takes its STAN once this one has left.
+	select {
+	case <-state.left:
+	case r = <-done:
+		done <- r
+	case <-ctx.Done():
+	case <-conn.failed:
+	case <-guard.C:
+		guard.Reset(0)
+	}
+	c.order.Unlock()
+	locked = false
 	select {
 	case r = <-done:
 	case <-ctx.Done():

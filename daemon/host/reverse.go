@@ -28,9 +28,10 @@ func (c *Client) Reverse(ctx context.Context, req daemon.ReversalRequest) error 
 	if req.Amount < 0 || req.Amount > 999_999_999_999 {
 		return fmt.Errorf("%w: amount %d", ErrInvalidRequest, req.Amount)
 	}
-	rrn, ok := fit(req.HostReference, 12)
-	if !ok {
-		return fmt.Errorf("%w: host reference %q", ErrInvalidRequest, req.HostReference)
+	rrn, ok1 := fit(req.HostReference, 12)
+	authCode, ok2 := fit(req.AuthCode, 6)
+	if !ok1 || !ok2 {
+		return fmt.Errorf("%w: host reference %q or auth code %q too long", ErrInvalidRequest, req.HostReference, req.AuthCode)
 	}
 	var currency string
 	if req.Currency != "" {
@@ -41,7 +42,7 @@ func (c *Client) Reverse(ctx context.Context, req daemon.ReversalRequest) error 
 	}
 	var err error
 	for range reversalAttempts {
-		if err = c.reverseOnce(ctx, req, rrn, currency); err == nil || !errors.Is(err, daemon.ErrOutcomeUnknown) {
+		if err = c.reverseOnce(ctx, req, rrn, authCode, currency); err == nil || !errors.Is(err, daemon.ErrOutcomeUnknown) {
 			return err
 		}
 		if ctx.Err() != nil {
@@ -52,16 +53,13 @@ func (c *Client) Reverse(ctx context.Context, req daemon.ReversalRequest) error 
 }
 
 // reverseOnce sends one reversal or repeat and checks the answer.
-func (c *Client) reverseOnce(ctx context.Context, req daemon.ReversalRequest, rrn, currency string) error {
+func (c *Client) reverseOnce(ctx context.Context, req daemon.ReversalRequest, rrn, authCode, currency string) error {
+	// A repeat keeps its 0400's STAN; a first reversal takes one when it
+	// is sent.
 	mti := MTIReversal
 	repeat, stan := c.sent.reversal(req.TransactionID)
 	if repeat {
 		mti = MTIReversalRepeat
-	} else {
-		var err error
-		if stan, err = c.nextSTAN(); err != nil {
-			return err
-		}
 	}
 	proc, cond := ProcPurchase, ConditionNormal
 	switch req.Kind {
@@ -71,20 +69,25 @@ func (c *Client) reverseOnce(ctx context.Context, req daemon.ReversalRequest, rr
 		cond = ConditionPreauth
 	}
 	now := time.Now()
-	f := c.header(mti, stan, now)
+	f := c.header(mti)
+	f.STAN = stan
 	f.ProcessingCode = proc
 	f.Amount = fmt.Sprintf("%012d", req.Amount)
 	f.LocalTime, f.LocalDate = now.Format("150405"), now.Format("0102")
 	f.ConditionCode = cond
-	f.RRN = rrn
+	f.RRN, f.AuthCode = rrn, authCode
 	f.MerchantID = c.cfg.MerchantID
 	f.Currency = currency
 	f.TransactionID = req.TransactionID
-	orig := c.sent.original(req.TransactionID, originalMTI(req.Kind))
+	orig := originalData(req.Original, originalMTI(req.Kind))
 	f.Original = &orig
 
-	c.sent.reversalSent(req.TransactionID, stan)
 	resp, err := c.roundTrip(ctx, f)
+	// Once it may have left, the next try is a repeat with its STAN.
+	if err == nil || !errors.Is(err, daemon.ErrHostUnreachable) || errors.Is(err, daemon.ErrOutcomeUnknown) {
+		c.sent.reversalSent(req.TransactionID, f.STAN)
+	}
+	stan = f.STAN
 	if err != nil {
 		return err
 	}

@@ -124,10 +124,6 @@ func (c *Client) Settle(ctx context.Context, req daemon.SettlementRequest) error
 			return fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 		}
 	}
-	stan, err := c.nextSTAN()
-	if err != nil {
-		return err
-	}
 	batch, err := c.settlingBatch(req.Batch)
 	if err != nil {
 		return err
@@ -138,7 +134,7 @@ func (c *Client) Settle(ctx context.Context, req daemon.SettlementRequest) error
 		proc = ProcSettlementAfterUpload
 	}
 	now := time.Now()
-	f := c.header(MTISettlement, stan, now)
+	f := c.header(MTISettlement)
 	f.ProcessingCode = proc
 	f.LocalTime, f.LocalDate = now.Format("150405"), now.Format("0102")
 	f.MerchantID = c.cfg.MerchantID

@@ -63,19 +63,14 @@ func (c *Client) UploadBatch(ctx context.Context, req daemon.BatchUploadRequest)
 	log.Info().Int("transactions", len(items)).Msg("batch upload started")
 	var refused []string
 	for i, f := range items {
-		stan, err := c.nextSTAN()
-		if err != nil {
-			return err
-		}
-		f.STAN = stan
-		f.TransmissionTime = time.Now().UTC().Format("0102150405")
+		// STAN and transmission time are taken when it is sent.
 		f.Batch = batch
 		resp, err := c.roundTrip(ctx, f)
 		if err != nil {
 			return fmt.Errorf("host: upload of batch %s stopped at transaction %s (%d of %d): %w",
 				batch, f.TransactionID, i+1, len(items), err)
 		}
-		tlog := log.With().Str("stan", stan).Str("transactionId", f.TransactionID).
+		tlog := log.With().Str("stan", f.STAN).Str("transactionId", f.TransactionID).
 			Str("responseCode", resp.ResponseCode).Logger()
 		switch resp.ResponseCode {
 		case RCApproved:
@@ -177,7 +172,7 @@ func (c *Client) uploadFields(t *daemon.Transaction, batchCurrency string) (*Fie
 		}
 		orig = zeroOriginal(MTIAdvice)
 	} else {
-		orig = c.sent.original(t.ID, originalMTI(t.Kind))
+		orig = originalData(t.HostMessage, originalMTI(t.Kind))
 	}
 	local := t.CompletedAt
 	if local.IsZero() {

@@ -43,7 +43,8 @@ func (b *termBatch) settlement() daemon.SettlementRequest {
 func approved(id string, kind daemon.Kind, amount int64, resp daemon.AuthResponse) *daemon.Transaction {
 	return &daemon.Transaction{ID: id, Kind: kind, Reference: "ref-" + id, Status: daemon.StatusApproved,
 		Stage: daemon.StageDone, Amount: amount, Currency: "MYR", AuthCode: resp.AuthCode,
-		HostReference: resp.HostReference, ResponseCode: resp.ResponseCode, StartedAt: time.Now(), CompletedAt: time.Now(),
+		HostReference: resp.HostReference, ResponseCode: resp.ResponseCode, HostMessage: resp.Sent,
+		StartedAt: time.Now(), CompletedAt: time.Now(),
 		Card: &daemon.CardInfo{MaskedPAN: "************4242", Scheme: "visa", EntryMethod: daemon.EntryChip}}
 }
 
@@ -95,7 +96,8 @@ func TestBatchUploadAfterTotalsMismatch(t *testing.T) {
 	a := b.add(onlineSale(t, r, "tx-a", 1000))
 	lost := b.add(onlineSale(t, r, "tx-b", 2500))
 	refund := daemon.AuthRequest{Kind: daemon.KindRefund, TransactionID: "tx-r", Amount: 300, Currency: "MYR",
-		Original: &daemon.HostOriginal{TransactionID: "tx-a", AuthCode: a.AuthCode, HostReference: a.HostReference, Kind: daemon.KindSale}}
+		Original: &daemon.HostOriginal{TransactionID: "tx-a", AuthCode: a.AuthCode, HostReference: a.HostReference, Kind: daemon.KindSale,
+			Message: a.HostMessage}}
 	rr, err := r.client.Authorise(ctx, refund)
 	if err != nil || !rr.Approved {
 		t.Fatal(rr, err)
@@ -110,7 +112,7 @@ func TestBatchUploadAfterTotalsMismatch(t *testing.T) {
 	b.add(approved("tx-p", daemon.KindPreauth, 5000, pr)) // listed, never uploaded
 	cr, err := r.client.Authorise(ctx, daemon.AuthRequest{Kind: daemon.KindCompletion, TransactionID: "tx-c", Amount: 4000,
 		Currency: "MYR", Original: &daemon.HostOriginal{TransactionID: "tx-p", AuthCode: pr.AuthCode,
-			HostReference: pr.HostReference, Amount: 5000, Kind: daemon.KindPreauth}})
+			HostReference: pr.HostReference, Amount: 5000, Kind: daemon.KindPreauth, Message: pr.Sent}})
 	if err != nil || !cr.Approved {
 		t.Fatal(cr, err)
 	}

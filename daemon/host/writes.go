@@ -25,7 +25,16 @@ type writeTracker struct {
 }
 
 // writeState is one tracked message: pending, then writing or abandoned.
-type writeState struct{ v atomic.Int32 }
+// left closes once its fate is sealed: written to the socket (or the
+// write failed), or abandoned.
+type writeState struct {
+	v    atomic.Int32
+	left chan struct{}
+	once sync.Once
+}
+
+// settle closes left, once.
+func (s *writeState) settle() { s.once.Do(func() { close(s.left) }) }
 
 const (
 	statePending int32 = iota
@@ -36,7 +45,11 @@ const (
 // abandon gives up on the message. It reports true when the message was
 // not written and now never will be.
 func (s *writeState) abandon() bool {
-	return s.v.CompareAndSwap(statePending, stateAbandoned) || s.v.Load() == stateAbandoned
+	if s.v.CompareAndSwap(statePending, stateAbandoned) {
+		s.settle()
+		return true
+	}
+	return s.v.Load() == stateAbandoned
 }
 
 func newWriteTracker() *writeTracker {
@@ -45,7 +58,7 @@ func newWriteTracker() *writeTracker {
 
 // track makes msg writable and returns its state.
 func (w *writeTracker) track(msg *iso8583.Message) *writeState {
-	s := new(writeState)
+	s := &writeState{left: make(chan struct{})}
 	w.mu.Lock()
 	w.pending[msg] = s
 	w.mu.Unlock()
@@ -79,6 +92,7 @@ func (w *writeTracker) WriteMessage(out io.Writer, msg *iso8583.Message) error {
 	frame := make([]byte, 2+len(packed))
 	binary.BigEndian.PutUint16(frame, uint16(len(packed)))
 	copy(frame[2:], packed)
+	defer s.settle()
 	_, err = out.Write(frame)
 	return err
 }

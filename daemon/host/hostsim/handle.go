@@ -141,7 +141,7 @@ func (s *Server) financial(now time.Time, req, resp *host.Fields) bool {
 	s.ledger.Sequence++
 	a := Approval{
 		Kind: kind, MTI: req.MTI, TerminalID: term, MerchantID: strings.TrimSpace(req.MerchantID),
-		STAN: req.STAN, TransactionID: req.TransactionID,
+		STAN: req.STAN, TransmissionTime: req.TransmissionTime, TransactionID: req.TransactionID,
 		RRN: newRRN(now, s.ledger.Sequence), AuthCode: authCode,
 		MaskedPAN: pan.Mask(req.PAN), Amount: amount, Currency: alphaCurrency(req.Currency),
 		Batch: req.Batch, ApprovedAt: now,
@@ -208,7 +208,7 @@ func (s *Server) advice(now time.Time, req, resp *host.Fields) bool {
 	s.ledger.Sequence++
 	a := Approval{
 		Kind: kindSale, MTI: req.MTI, TerminalID: term, MerchantID: strings.TrimSpace(req.MerchantID),
-		STAN: req.STAN, TransactionID: id, RRN: newRRN(now, s.ledger.Sequence), AuthCode: authCode,
+		STAN: req.STAN, TransmissionTime: req.TransmissionTime, TransactionID: id, RRN: newRRN(now, s.ledger.Sequence), AuthCode: authCode,
 		Amount: amount, Currency: currency, Batch: req.Batch, ApprovedAt: now, Offline: true,
 	}
 	s.ledger.Approvals = append(s.ledger.Approvals, a)
@@ -226,6 +226,11 @@ func (s *Server) original(kind string, amount int64, req *host.Fields) (string, 
 	})
 	switch {
 	case o == nil || o.Reversed:
+		return host.RCNoOriginal, nil
+	case !quotesOriginal(req.Original, o):
+		s.log.Warn().Str("mti", req.MTI).Str("stan", req.STAN).Str("rrn", rrn).Interface("original", req.Original).
+			Str("bookedMti", o.MTI).Str("bookedStan", o.STAN).Str("bookedTransmissionTime", o.TransmissionTime).
+			Msg("original data elements (90) do not match the booked original; refused")
 		return host.RCNoOriginal, nil
 	case kind == kindCompletion && o.Kind != kindPreauth,
 		kind == kindCompletion && o.CompletedBy != "",
@@ -263,6 +268,13 @@ func (s *Server) reversal(now time.Time, req, resp *host.Fields) bool {
 		Str("transactionId", id).Logger()
 	if a == nil {
 		log.Info().Msg("reversal of nothing booked (or already reversed) acknowledged")
+		return false
+	}
+	if !unknownOriginal(req.Original) && !quotesOriginal(req.Original, a) {
+		log.Warn().Interface("original", req.Original).Str("bookedMti", a.MTI).Str("bookedStan", a.STAN).
+			Str("bookedTransmissionTime", a.TransmissionTime).
+			Msg("original data elements (90) do not match the booked original; reversal refused")
+		resp.ResponseCode = host.RCNoOriginal
 		return false
 	}
 	a.Reversed, a.ReversedAt = true, &now

@@ -26,18 +26,22 @@ type Ledger struct {
 // Approval is one approved sale (online, or offline from an advice),
 // pre-authorisation, completion or refund.
 type Approval struct {
-	Kind          string `json:"kind"`
-	MTI           string `json:"mti"`
-	TerminalID    string `json:"terminalId"`
-	MerchantID    string `json:"merchantId"`
-	STAN          string `json:"stan"`
-	TransactionID string `json:"transactionId,omitempty"`
-	RRN           string `json:"rrn"`
-	AuthCode      string `json:"authCode"`
-	MaskedPAN     string `json:"maskedPan,omitempty"`
-	Amount        int64  `json:"amount"`
-	Currency      string `json:"currency"`
-	Batch         string `json:"batch"`
+	Kind       string `json:"kind"`
+	MTI        string `json:"mti"`
+	TerminalID string `json:"terminalId"`
+	MerchantID string `json:"merchantId"`
+	STAN       string `json:"stan"`
+	// TransmissionTime is field 7 of the request it was booked from:
+	// with MTI and STAN, what a completion, refund or reversal of it
+	// quotes in field 90.
+	TransmissionTime string `json:"transmissionTime,omitempty"`
+	TransactionID    string `json:"transactionId,omitempty"`
+	RRN              string `json:"rrn"`
+	AuthCode         string `json:"authCode"`
+	MaskedPAN        string `json:"maskedPan,omitempty"`
+	Amount           int64  `json:"amount"`
+	Currency         string `json:"currency"`
+	Batch            string `json:"batch"`
 	// OriginalRRN is the pre-auth a completion captures or the capture a
 	// refund pays back.
 	OriginalRRN string    `json:"originalRrn,omitempty"`

@@ -58,6 +58,8 @@ type Server struct {
 	wg   sync.WaitGroup
 
 	msgsIn, msgsOut, bytesIn, bytesOut atomic.Int64
+	// requests records what arrived, in wire order.
+	requests requestLog
 }
 
 // New loads the ledger and returns a Server that is not listening yet.
@@ -248,6 +250,7 @@ func (s *Server) serve(c net.Conn) {
 			s.log.Warn().Err(err).Str("remote", remote).Msg("undecodable request dropped")
 			continue
 		}
+		s.requests.add(req, time.Now().UTC())
 		resp := s.handle(req)
 		if resp == nil {
 			continue

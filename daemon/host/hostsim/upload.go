@@ -64,6 +64,8 @@ func (s *Server) upload(now time.Time, req, resp *host.Fields) bool {
 			return refuse(host.RCInvalidTxn, "booked in "+a.Currency)
 		case rrn != "" && a.RRN != rrn:
 			return refuse(host.RCInvalidTxn, "booked with RRN "+a.RRN)
+		case !unknownOriginal(req.Original) && !quotesOriginal(req.Original, a):
+			return refuse(host.RCInvalidTxn, "booked from "+a.MTI+" STAN "+a.STAN+", not the request field 90 quotes")
 		case a.Settled && a.Batch != batch:
 			return refuse(host.RCInvalidTxn, "already settled in batch "+a.Batch)
 		case a.Amount != amount:
