@@ -17,6 +17,12 @@
 // uploaded, and the settlement after the upload (0500, processing code
 // 960000) settles on the uploaded transactions.
 //
+// Each approval keeps the MTI, STAN and transmission time of its request: a
+// completion, refund or reversal whose original data elements (field 90)
+// name another request is refused (25) and logged, so a terminal that
+// forgets its originals fails its tests. Requests lists what arrived, in
+// wire order.
+//
 // SetLatency, SetOffline and SetDropResponse reproduce a slow, unreachable
 // or silent host; ForgetApproval makes the host lose an approval, so the
 // totals differ. The ledger never holds a full card number.
