@@ -20,7 +20,7 @@ func (m *terminal) lookup(ref string) *daemon.LookupResult {
 
 // TestLookupAfterClientTimeoutGivesTheFinalTruth: an earlier attempt under
 // the reference was declined; the next one's caller gives up while the
-// card is read. A lookup answers at once, pending with the stage, and,
+// host is asked. A lookup answers at once, pending with the stage, and,
 // once the terminal finishes, approved, with the decline as the earlier
 // attempt.
 func TestLookupAfterClientTimeoutGivesTheFinalTruth(t *testing.T) {
@@ -35,21 +35,22 @@ func TestLookupAfterClientTimeoutGivesTheFinalTruth(t *testing.T) {
 	res, err := m.sale("LK-1", 1500)
 	declined := wantFinished(t, res, err, daemon.StatusDeclined, daemon.CodeCardDeclined)
 
-	// The card is held back until the caller has gone.
-	m.card(daemon.SimCard{PAN: ptr("4242424242424242"), Present: ptr(false)})
+	// The host takes 3 s to answer; the caller gives up meanwhile.
+	m.card(daemon.SimCard{PAN: ptr("4242424242424242")})
+	m.host(daemon.SimHost{Latency: ptr(3 * time.Second)})
 	ctx, cancel := context.WithCancel(context.Background())
 	gone := make(chan error, 1)
 	go func() {
 		_, err := m.engine.Sale(ctx, daemon.SaleRequest{Amount: 1500, Currency: "USD", Reference: "LK-1"})
 		gone <- err
 	}()
-	m.waitStage(daemon.StageWaitingForCard)
+	m.waitStage(daemon.StageAuthorising)
 	cancel()
 	if err := <-gone; err == nil {
 		t.Fatal("the caller that gave up got an answer")
 	}
 	running := m.lookup("LK-1")
-	if running.Tx.Status != daemon.StatusPending || running.Tx.Stage != daemon.StageWaitingForCard || running.Tx.ID == declined.ID ||
+	if running.Tx.Status != daemon.StatusPending || running.Tx.Stage != daemon.StageAuthorising || running.Tx.ID == declined.ID ||
 		len(running.Attempts) != 1 || running.Attempts[0].ID != declined.ID {
 		t.Fatalf("while running: %+v, attempts %d", running.Tx, len(running.Attempts))
 	}
@@ -61,8 +62,8 @@ func TestLookupAfterClientTimeoutGivesTheFinalTruth(t *testing.T) {
 	_, err = m.engine.Preauth(m.t.Context(), daemon.PreauthRequest{Amount: 1500, Currency: "USD", Reference: "LK-1"})
 	wantCode(t, err, daemon.CodeDuplicateReference)
 
-	m.card(daemon.SimCard{Present: ptr(true), PresentAfter: ptr[time.Duration](0)})
 	m.waitIdle()
+	m.host(daemon.SimHost{Latency: ptr[time.Duration](0)})
 	final := m.lookup("LK-1")
 	if final.Tx.Status != daemon.StatusApproved || final.Tx.ID != running.Tx.ID || final.Tx.Receipts == nil ||
 		len(final.Attempts) != 1 || final.Attempts[0].Status != daemon.StatusDeclined {

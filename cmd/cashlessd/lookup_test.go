@@ -10,9 +10,9 @@ import (
 )
 
 // TestClientTimeoutThenLookup: over real TLS, an ECR's client gives up on
-// a sale while the card prompt waits (an earlier attempt under the
+// a sale while the host takes 3 s to answer (an earlier attempt under the
 // reference was declined). The lookup answers at once, pending with the
-// stage; after the card is presented it answers approved, and lists the
+// stage; once the host answered it answers approved, and lists the
 // decline as the earlier attempt. receipt/last for the reference is the
 // approval's, never the earlier decline's, and a pre-auth or refund under
 // the approved reference is 409.
@@ -34,14 +34,15 @@ func TestClientTimeoutThenLookup(t *testing.T) {
 		t.Fatalf("first attempt: %v %+v", err, declined)
 	}
 
-	d.card(map[string]any{"pan": "4242424242424242", "present": false})
+	d.card(map[string]any{"pan": "4242424242424242"})
+	d.host(map[string]any{"latencyMs": 3000})
 	ctx, cancel := context.WithCancel(context.Background())
 	lost := make(chan error, 1)
 	go func() {
 		_, err := api.Sale(ctx, sale)
 		lost <- err
 	}()
-	d.waitBusy("waiting_for_card")
+	d.waitBusy("authorising")
 	cancel() // the ECR's time-out
 	var te *client.TransportError
 	if err := <-lost; !errors.As(err, &te) {
@@ -49,15 +50,15 @@ func TestClientTimeoutThenLookup(t *testing.T) {
 	}
 
 	running, err := api.Transaction(context.Background(), wire.LookupRequest{Reference: ref})
-	if err != nil || running.Status != "pending" || running.Stage != "waiting_for_card" || running.TransactionID == declined.TransactionID ||
+	if err != nil || running.Status != "pending" || running.Stage != "authorising" || running.TransactionID == declined.TransactionID ||
 		running.Error != nil || len(running.Attempts) != 1 || running.Attempts[0].TransactionID != declined.TransactionID ||
 		running.Attempts[0].Status != "declined" || running.Attempts[0].DeclineCode != "insufficient_funds" {
 		t.Fatalf("lookup while running: %v %+v", err, running)
 	}
 	d.post("/cashless/v1/preauth", map[string]any{"amount": 1500, "currency": "USD", "reference": *ref}).expect(t, 409, "duplicate_reference")
 
-	d.card(map[string]any{"present": true, "presentAfterMs": 0})
 	d.waitIdle()
+	d.host(map[string]any{"latencyMs": 0})
 	final, err := api.Transaction(context.Background(), wire.LookupRequest{Reference: ref})
 	if err != nil || final.Status != "approved" || final.TransactionID != running.TransactionID || final.ReceiptData == nil ||
 		final.MaskedPan == "" || len(final.Attempts) != 1 {
