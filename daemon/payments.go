@@ -225,7 +225,6 @@ func (e *Engine) card(detectCtx context.Context, a *active) {
 	e.setStage(a, StageAuthorising)
 	// Reversals go to the host before any new financial message.
 	e.retryReversals(e.base)
-	t.HostContacted = true
 	resp, err := e.deps.Host.Authorise(e.base, AuthRequest{Kind: t.Kind, TransactionID: t.ID, Reference: t.Reference,
 		Amount: t.TotalAmount(), Currency: t.Currency, Card: &data, Time: t.StartedAt})
 	if err != nil {
@@ -485,7 +484,11 @@ func (e *Engine) sendReversals(ctx context.Context) {
 }
 
 // recoverPending resolves what a crash left pending: such a transaction's
-// outcome at the host is unknown, so it is reversed and failed.
+// outcome at the host is unknown, so it is reversed and failed. Nothing on
+// disk tells whether its request had left (that would cost a third commit
+// per sale), so every pending transaction is reversed, including one that
+// never reached the host: a reversal of something the host never booked
+// is acknowledged and changes nothing there (as the host simulator does).
 func (e *Engine) recoverPending(ctx context.Context) error {
 	list, err := e.deps.Store.PendingTransactions()
 	if err != nil {
