@@ -101,7 +101,7 @@ func (e *Engine) runCapture(ctx context.Context, t *Transaction, check func() (*
 			t.Card = &c
 		}
 		if cerr := e.deps.Store.CreateTransaction(t); cerr != nil {
-			err = storageError(cerr)
+			err = referenceTaken(t.Reference, cerr)
 		}
 	}
 	if err != nil {

@@ -60,6 +60,11 @@ type Engine interface {
 	LastReceipt() (*daemon.Transaction, error)
 	// Reprint prints the last receipt again.
 	Reprint(ctx context.Context, which string) error
+	// Lookup is the truth about a reference or transaction ID, without
+	// waiting for a running transaction.
+	Lookup(r daemon.LookupRequest) (*daemon.LookupResult, error)
+	// ReceiptByReference is the receipt of one reference's transaction.
+	ReceiptByReference(reference string) (*daemon.Transaction, error)
 }
 
 // Options wires the server.
@@ -108,6 +113,7 @@ func New(o Options) *Server {
 		wire.PathStatus: s.status, wire.PathSale: s.sale, wire.PathPreauth: s.preauth, wire.PathComplete: s.complete,
 		wire.PathCancel: s.cancel, wire.PathRefund: s.refund, wire.PathBatchClose: s.batchClose,
 		wire.PathReceiptLast: s.receiptLast, wire.PathReceiptReprint: s.reprint,
+		wire.PathTransaction: s.lookup,
 	} {
 		e.POST(path, h, s.authenticate)
 	}
