@@ -26,10 +26,6 @@ const (
 	HoldExpired   HoldState = "expired"
 )
 
-// CodePreauthReleased refuses a completion, increment or release of a
-// pre-auth whose hold was released (HTTP 422).
-const CodePreauthReleased = "preauth_released"
-
 // maxHeld is the largest amount a pre-auth may hold (12 digits, ISO 8583
 // field 4).
 const maxHeld = 999_999_999_999
@@ -248,7 +244,8 @@ func (e *Engine) expireHolds() {
 	if len(list) == 0 {
 		return
 	}
-	a := &active{kind: "expire_holds", startedAt: now}
+	// Status shows the work as the release of the first hold.
+	a := &active{kind: string(KindRelease), reference: list[0].Reference, stage: StageAuthorising, startedAt: now}
 	if e.acquire(a) != nil {
 		return
 	}
