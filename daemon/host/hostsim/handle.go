@@ -232,10 +232,10 @@ func (s *Server) original(kind string, amount int64, req *host.Fields) (string, 
 		return host.RCNoOriginal, nil
 	case kind == kindCompletion && o.Kind != kindPreauth,
 		kind == kindCompletion && o.CompletedBy != "",
-		kind == kindCompletion && amount > o.Held(),
 		kind == kindRefund && o.Kind != kindSale && o.Kind != kindCompletion:
 		return host.RCInvalidTxn, nil
-	case kind == kindRefund && amount > o.Amount-o.Refunded:
+	case kind == kindRefund && amount > o.Amount-o.Refunded,
+		kind == kindCompletion && amount > o.Held():
 		return host.RCInvalidAmount, nil
 	}
 	return host.RCApproved, o
