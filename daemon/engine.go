@@ -41,6 +41,10 @@ type Config struct {
 	// forwarded as an advice later.
 	OfflineApprovals bool
 	FloorLimit       int64
+	// HostGrace is how long the host link may be down before status says
+	// a payment cannot succeed; it is also how often a down link is tried
+	// again. The host's echo interval; zero: never tried in the background.
+	HostGrace time.Duration
 }
 
 // Deps are the engine's outside world.
@@ -77,6 +81,7 @@ type Engine struct {
 
 	printerCache printerStatusCache
 	reversing    sync.Mutex // one reversal pass at a time
+	health       healthTracker
 
 	base    context.Context
 	stop    context.CancelFunc
@@ -139,6 +144,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	// go out now rather than at the loop's first retry.
 	e.kickReversals()
 	e.startPrinterWatch()
+	e.startHealth()
 	return nil
 }
 
@@ -310,6 +316,9 @@ type StatusInfo struct {
 	Settling          *Batch
 	NextAutoSettle    time.Time
 	AutoSettleEnabled bool
+	// Health is the devices' states and whether a payment can succeed,
+	// from what the drivers have observed.
+	Health Health
 }
 
 // Status reports whether the terminal is busy and what it did last.
@@ -348,5 +357,6 @@ func (e *Engine) Status(ctx context.Context) (StatusInfo, error) {
 	if adv, err := e.deps.Store.PendingAdvices(); err == nil {
 		s.PendingAdvices = len(adv)
 	}
+	s.Health = e.deviceHealth(s.Printer)
 	return s, nil
 }

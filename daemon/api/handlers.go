@@ -36,6 +36,7 @@ func (s *Server) status(c echo.Context) error {
 		NextSettlementAt: timestamp(st.NextAutoSettle),
 		Simulator:        s.sim != nil,
 	}
+	renderHealth(&resp, st.Health)
 	if p := st.Printer; p != nil {
 		resp.Printer = &wire.Printer{State: string(p.State), Message: p.Message}
 	}

@@ -107,6 +107,18 @@ func renderBatch(b *daemon.Batch) wire.Batch {
 	return r
 }
 
+// renderHealth fills status's devices, canTransact and reasons.
+func renderHealth(r *wire.Status, h daemon.Health) {
+	device := func(d daemon.DeviceHealth) wire.Device {
+		return wire.Device{State: string(d.State), Since: timestamp(d.Since), Message: d.Message}
+	}
+	r.Devices = wire.Devices{Reader: device(h.Devices.Reader), Printer: device(h.Devices.Printer), Host: device(h.Devices.Host)}
+	r.CanTransact = h.CanTransact
+	for _, reason := range h.Reasons {
+		r.Reasons = append(r.Reasons, wire.Reason{Code: reason.Code, Message: reason.Message})
+	}
+}
+
 // timestamp is RFC 3339 UTC with seconds, as the reference writes it.
 func timestamp(t time.Time) string {
 	if t.IsZero() {
