@@ -62,6 +62,17 @@ func TestFaultsCrashShort(t *testing.T) {
 	if n := r.Kills("SIGKILL"); n < 20 {
 		t.Errorf("only %d kill points", n)
 	}
+	killed := map[string]bool{}
+	for _, p := range r.Points {
+		if p.Signal == "SIGKILL" {
+			killed[p.Op] = true
+		}
+	}
+	for _, op := range []string{faults.OpSale, faults.OpPreauth, faults.OpIncrement, faults.OpRelease, faults.OpCompletion, faults.OpRefund, faults.OpBatch} {
+		if !killed[op] {
+			t.Errorf("seed %d: no kill during a %s", seed, op)
+		}
+	}
 	for _, v := range r.Violations {
 		t.Errorf("seed %d: %s", seed, v)
 	}
