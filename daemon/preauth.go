@@ -228,10 +228,14 @@ func (e *Engine) releaseHold(a *active, _ *Transaction) {
 // expireHolds ends the holds whose validity ran out: each is marked
 // expired with its reversal queued in one commit, and the queue is sent
 // in the background. While the terminal is busy it waits for the next
-// check.
+// check. A read-only database is left alone (nothing could be booked).
 func (e *Engine) expireHolds() {
 	hs, ok := e.deps.Store.(HoldStore)
 	if !ok {
+		return
+	}
+	if ro, ok := e.deps.Store.(interface{ ReadOnly() bool }); ok && ro.ReadOnly() {
+		// Nothing can be written; the holds wait for a writable database.
 		return
 	}
 	now := e.Now()
