@@ -44,7 +44,7 @@ func findCommand(name string) (command, bool) {
 }
 
 func commands() []command {
-	return []command{
+	return append([]command{
 		{name: "status", synopsis: "", summary: "Show whether the terminal is ready and what it did last.",
 			prepare: prepareStatus},
 		{name: "sale", synopsis: "--amount N --currency CUR --reference REF [--tip N] [--print]",
@@ -65,7 +65,7 @@ func commands() []command {
 			summary: "Show the truth about a transaction, running or finished, and its earlier attempts.", prepare: prepareLookup},
 		{name: "reprint", synopsis: "[--type customer|merchant|both]",
 			summary: "Print the last receipt again on the terminal's printer.", prepare: prepareReprint},
-	}
+	}, preauthCommands()...)
 }
 
 // amountFlag is an amount in minor units; it remembers whether it was set.
