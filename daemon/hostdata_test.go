@@ -87,15 +87,22 @@ func wantOriginal(t *testing.T, got *host.OriginalData, a hostsim.Approval, stor
 	}
 }
 
-// A completion of a pre-auth and a refund of a sale, each after a
-// restart, quote their original's request (field 90) from the store.
-func TestCompletionAndRefundAfterRestartQuoteTheOriginal(t *testing.T) {
+// An increment and a completion of a pre-auth and a refund of a sale,
+// each after a restart, quote their original's request (field 90) from
+// the store.
+func TestIncrementCompletionAndRefundAfterRestartQuoteTheOriginal(t *testing.T) {
 	t.Parallel()
 	srv := outsideHost(t)
 	m := startTerminal(t, "", at(srv))
 	res, err := m.engine.Preauth(t.Context(), daemon.PreauthRequest{Amount: 10000, Currency: "USD", Reference: "HOTEL-7"})
 	pre := wantApproved(t, res, err)
 	sale := m.approved("SHOP-7", 3000)
+
+	m = m.restart(at(srv))
+	res, err = m.engine.Increment(t.Context(), daemon.IncrementRequest{OriginalReference: "HOTEL-7", Amount: 2000,
+		Reference: "HOTEL-7-MORE"})
+	inc := wantApproved(t, res, err)
+	wantOriginal(t, quoted(t, srv, inc.ID, host.MTIAuthRequest), booked(t, srv, pre.ID), pre.HostMessage)
 
 	m = m.restart(at(srv))
 	res, err = m.engine.Complete(t.Context(), daemon.CompletionRequest{OriginalReference: "HOTEL-7", CaptureAmount: 9000,

@@ -60,6 +60,11 @@ func (s *Server) increment(now time.Time, req, resp *host.Fields) bool {
 	switch {
 	case o == nil || o.Reversed:
 		rc = host.RCNoOriginal
+	case !quotesOriginal(req.Original, o):
+		log.Warn().Interface("original", req.Original).Str("bookedMti", o.MTI).Str("bookedStan", o.STAN).
+			Str("bookedTransmissionTime", o.TransmissionTime).
+			Msg("original data elements (90) do not match the booked original; refused")
+		rc = host.RCNoOriginal
 	case o.Kind != kindPreauth || o.CompletedBy != "":
 		rc = host.RCInvalidTxn
 	case o.Held()+amount > incrementFactor*o.Amount:
@@ -74,7 +79,8 @@ func (s *Server) increment(now time.Time, req, resp *host.Fields) bool {
 	s.ledger.Sequence++
 	a := Approval{
 		Kind: kindIncrement, MTI: req.MTI, TerminalID: term, MerchantID: strings.TrimSpace(req.MerchantID),
-		STAN: req.STAN, TransactionID: id, RRN: newRRN(now, s.ledger.Sequence), AuthCode: o.AuthCode,
+		STAN: req.STAN, TransmissionTime: req.TransmissionTime, TransactionID: id,
+		RRN: newRRN(now, s.ledger.Sequence), AuthCode: o.AuthCode,
 		MaskedPAN: o.MaskedPAN, Amount: amount, Currency: alphaCurrency(req.Currency), Batch: req.Batch,
 		OriginalRRN: o.RRN, ApprovedAt: now,
 	}
