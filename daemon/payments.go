@@ -92,6 +92,9 @@ func (e *Engine) replay(kind Kind, ref string, same func(*Transaction) bool) (*R
 	if err != nil {
 		return nil, storageError(err)
 	}
+	if t.Status == StatusVoided {
+		return nil, voidedError(t)
+	}
 	if !same(t) {
 		return nil, Errorf(CodeDuplicateReference, "Reference %q was already approved (%s) with different parameters.", ref, t.ID)
 	}

@@ -91,18 +91,11 @@ func renderBatch(b *daemon.Batch) wire.Batch {
 		TotalAmount:      b.TotalAmount(),
 		Currency:         b.Currency,
 		ClosedAt:         timestamp(b.ClosedAt),
-		Totals: wire.BatchTotals{
-			Sales:       wire.KindTotal{Count: b.SaleCount, Amount: b.SaleAmount},
-			Completions: wire.KindTotal{Count: b.CompletionCount, Amount: b.CompletionAmount},
-			Refunds:     wire.KindTotal{Count: b.RefundCount, Amount: b.RefundAmount},
-		},
-		Automatic: b.Automatic,
-	}
-	if len(b.Schemes) > 0 {
-		r.Schemes = map[string]wire.KindTotal{}
-		for k, v := range b.Schemes {
-			r.Schemes[k] = wire.KindTotal{Count: v.Count, Amount: v.Amount}
-		}
+		Totals:           batchTotals(b),
+		Schemes:          schemeTotals(b),
+		Automatic:        b.Automatic,
+		GrossAmount:      b.GrossAmount(),
+		NetAmount:        b.TotalAmount(),
 	}
 	return r
 }

@@ -57,6 +57,10 @@ type Engine interface {
 	LastReceipt() (*daemon.Transaction, error)
 	// Reprint prints the last receipt again.
 	Reprint(ctx context.Context, which string) error
+	// Void cancels an approved transaction of the open batch.
+	Void(ctx context.Context, r daemon.VoidRequest) (*daemon.Result, error)
+	// BatchTotals reads (and prints) the open batch's totals.
+	BatchTotals(ctx context.Context, print bool) (*daemon.XReport, error)
 }
 
 // Options wires the server.
@@ -101,6 +105,7 @@ func New(o Options) *Server {
 		wire.PathStatus: s.status, wire.PathSale: s.sale, wire.PathPreauth: s.preauth, wire.PathComplete: s.complete,
 		wire.PathCancel: s.cancel, wire.PathRefund: s.refund, wire.PathBatchClose: s.batchClose,
 		wire.PathReceiptLast: s.receiptLast, wire.PathReceiptReprint: s.reprint,
+		wire.PathVoid: s.void, wire.PathBatchTotals: s.batchTotals,
 	} {
 		e.POST(path, h, s.authenticate)
 	}
@@ -179,7 +184,7 @@ func httpStatus(code string) int {
 	case daemon.CodeTerminalBusy, daemon.CodeDuplicateReference, daemon.CodeTransactionCancelled:
 		return http.StatusConflict
 	case daemon.CodeCancelNotAllowed, daemon.CodeAmountExceedsOriginal, daemon.CodePreauthExpired,
-		daemon.CodePreauthCompleted, daemon.CodePrinterUnavailable:
+		daemon.CodePreauthCompleted, daemon.CodePrinterUnavailable, daemon.CodeVoidNotAllowed:
 		return http.StatusUnprocessableEntity
 	case wire.CodeTooManyAttempts:
 		return http.StatusTooManyRequests
