@@ -63,6 +63,10 @@ func commands() []command {
 			summary: "Show the last approved or declined transaction's receipt.", prepare: prepareReceiptLast},
 		{name: "reprint", synopsis: "[--type customer|merchant|both]",
 			summary: "Print the last receipt again on the terminal's printer.", prepare: prepareReprint},
+		{name: "void", synopsis: "--original REF --reference REF [--print]",
+			summary: "Cancel an approved sale, completion or refund still in the open batch; no card needed.", prepare: prepareVoid},
+		{name: "totals", synopsis: "[--print]",
+			summary: "Show (and print) the open batch's totals without closing it (X-report).", prepare: prepareTotals},
 	}
 }
 

@@ -17,6 +17,9 @@ commands:
   refund         --original REF --amount N --currency CUR --reference REF [--print]
   cancel         [--reference REF]           abort the prompt waiting for a card
   batch-close    --reference REF             settle and close the open batch
+  void           --original REF --reference REF [--print]
+                                             cancel an approved transaction of the open batch
+  totals         [--print]                   the open batch's totals, not closed (X-report)
   receipt-last   [--copy customer|merchant|both]
   reprint        [--type customer|merchant|both]
   discover       [--wait D]                  list the terminals on this LAN (DNS-SD)

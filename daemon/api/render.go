@@ -60,7 +60,7 @@ func render(t *daemon.Transaction) (wire.Transaction, int) {
 		r.EntryMethod, r.CardScheme, r.MaskedPan = card.EntryMethod, card.Scheme, card.MaskedPAN
 		r.CardholderName = ptr(card.CardholderName)
 		r.ExpiresAt = timestamp(t.ExpiresAt)
-	case daemon.KindCompletion, daemon.KindRefund:
+	case daemon.KindCompletion, daemon.KindRefund, daemon.KindVoid:
 		r.OriginalReference = t.OriginalReference
 		r.OriginalTransactionID = t.OriginalID
 	}
