@@ -136,6 +136,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.loops.Add(1)
 	go e.loop()
 	e.startPrinterWatch()
+	// Reversals a crash left queued (a void's among them) go out now,
+	// not at the first retry tick.
+	e.kickReversals()
 	return nil
 }
 

@@ -76,6 +76,8 @@ type original struct {
 	ref      string
 	amount   int64
 	refunded int64
+	// closed is set once a batch close the ECR saw succeed took it.
+	closed bool
 }
 
 // recorded is an answer the ECR got, checked against the books at the end.

@@ -240,6 +240,10 @@ func Reconcile(s *Snapshot, l hostsim.Ledger, terminalID string, doubt Doubt) []
 		if indexed := s.Refs[store.RefKey(t.Kind, t.Reference)]; indexed != t.ID {
 			add(VDatabase, "approved %s %q (%s) is not the one the reference index points to (%s)", t.Kind, t.Reference, t.ID, indexed)
 		}
+		if t.Kind == daemon.KindVoid {
+			out = append(out, voidViolations(s, t)...)
+			continue
+		}
 		a := held[t.ID]
 		if a == nil {
 			add(VLostApproval, "the terminal booked %s %s %q (%d) but the host holds no approval for it", t.Kind, t.ID, t.Reference, t.TotalAmount())
@@ -275,7 +279,7 @@ func Reconcile(s *Snapshot, l hostsim.Ledger, terminalID string, doubt Doubt) []
 	if v := PaidTwice(l, terminalID); v != nil {
 		out = append(out, *v)
 	}
-	return out
+	return append(out, batchTotalViolations(s)...)
 }
 
 // PaidTwice checks that what the host's accepted settlements paid out is

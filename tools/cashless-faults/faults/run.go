@@ -15,7 +15,7 @@ import (
 var opWeights = []struct {
 	op     string
 	weight int
-}{{OpSale, 34}, {OpPreauth, 14}, {OpCompletion, 14}, {OpRefund, 22}, {OpBatch, 16}}
+}{{OpSale, 34}, {OpPreauth, 14}, {OpCompletion, 14}, {OpRefund, 22}, {OpBatch, 16}, {OpVoid, 14}}
 
 func (h *Harness) pickOp() string {
 	total := 0
@@ -41,7 +41,7 @@ func (h *Harness) pickOp() string {
 // termAims are the SIGTERM rounds, in turn.
 var termAims = []struct{ op, aim string }{
 	{OpSale, aimWaiting}, {OpSale, aimInFlight}, {OpRefund, aimInFlight}, {OpSale, aimPrinting},
-	{OpBatch, aimInFlight}, {OpPreauth, aimBeforeHost}, {OpCompletion, aimInFlight}, {"", aimIdle},
+	{OpBatch, aimInFlight}, {OpPreauth, aimBeforeHost}, {OpCompletion, aimInFlight}, {OpVoid, aimInFlight}, {"", aimIdle},
 }
 
 // RunCrash kills the daemon opt.Kills times and stops it opt.Terms times
@@ -156,6 +156,13 @@ func (h *Harness) final(ctx context.Context) {
 		t := s.Txs[a.txID]
 		switch {
 		case a.txID == "":
+		case a.kind == string(daemon.KindVoid) && a.status == 200:
+			if t == nil || t.Status != daemon.StatusApproved || s.Txs[t.OriginalID] == nil ||
+				s.Txs[t.OriginalID].Status != daemon.StatusVoided || held(l, t.OriginalID) {
+				h.Report.Violate(Violation{VLostApproval, fmt.Sprintf("final: the ECR was told void %q %s was approved; terminal %v, the host still holds the original %v", a.ref, a.txID, t, t != nil && held(l, t.OriginalID))})
+			}
+		case a.status == 200 && t != nil && t.Status == daemon.StatusVoided && !held(l, a.txID):
+			// Approved, then voided by the ECR: reversed at the host.
 		case a.status == 200 && (t == nil || t.Status != daemon.StatusApproved || !held(l, a.txID)):
 			h.Report.Violate(Violation{VLostApproval, fmt.Sprintf("final: the ECR was told %s %q %s was approved; terminal %v, host holds it %v", a.kind, a.ref, a.txID, t != nil && t.Status == daemon.StatusApproved, held(l, a.txID))})
 		case a.status != 200 && t != nil && (t.Status == daemon.StatusApproved || held(l, a.txID)):
