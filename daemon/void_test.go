@@ -2,12 +2,15 @@ package daemon_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/daemon/config"
 	"github.com/vinr/cashlessd/daemon/host/hostsim"
+	"github.com/vinr/cashlessd/emv/card"
 )
 
 // void runs a void.
@@ -232,5 +235,46 @@ func TestVoidWithALostReversalAnswerSurvivesARestart(t *testing.T) {
 	}
 	if reversals != 1 || m.status().PendingReversals != 0 {
 		t.Fatalf("%d reversals of the voided sale, %d pending: %+v", reversals, m.status().PendingReversals, l.Reversals)
+	}
+}
+
+// A sale the card approved offline whose advice never reached the host is
+// voided without the host ever booking it: the advice is dropped with the
+// void and the reversal finds nothing to cancel.
+func TestVoidOfAnOfflineSaleDropsItsAdvice(t *testing.T) {
+	t.Parallel()
+	m := startTerminal(t, "", func(c *config.Config) {
+		c.Offline.Approvals, c.Offline.FloorLimit, c.Offline.TACDefault = true, 5000, "5C4000A800"
+	})
+	img, err := card.Generate(card.Spec{File: "offline", Name: "offline-capable Visa", PAN: "4111111111111111",
+		Holder: "OFFLINE/VISA", Scheme: "visa", Expiry: "311231", Contact: true, PSE: true,
+		CVM: "00000000 00000000 1F03", IACDefault: "5C4000A800"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(img)
+	m.card(daemon.SimCard{Image: raw, EntryMethod: ptr(daemon.EntryChip), PresentAfter: ptr(time.Duration(0))})
+	m.hostOffline()
+	sale := m.approved("VO-1", 1200)
+	if !sale.Offline {
+		t.Fatalf("not approved offline: %+v", sale)
+	}
+	res, err := m.void("VO-1", "VO-VOID-1")
+	wantApproved(t, res, err)
+	if st := m.status(); st.PendingAdvices != 0 || st.PendingReversals != 1 || st.OpenBatchCount != 0 {
+		t.Fatalf("after voiding offline: %+v", st)
+	}
+	m.host(daemon.SimHost{Offline: ptr(false)})
+	m.approved("VO-2", 700)
+	if st := m.status(); st.PendingReversals != 0 || st.PendingAdvices != 0 {
+		t.Fatalf("queues after the host came back: %+v", st)
+	}
+	for _, a := range m.ledger().Approvals {
+		if a.TransactionID == sale.ID && !a.Reversed {
+			t.Fatalf("the host booked the voided offline sale: %+v", a)
+		}
+	}
+	if b := m.closeBatch("VO-EOD").Batch; b.TotalAmount() != 700 || b.TransactionCount() != 1 {
+		t.Fatalf("batch: %+v", b)
 	}
 }
