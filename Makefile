@@ -18,11 +18,16 @@ run: build
 	@echo "        -d '{\"amount\":2500,\"currency\":\"USD\",\"reference\":\"POS-ORDER-0821\"}' https://localhost:8443/cashless/v1/sale"
 	bin/cashlessd serve --simulator --listen $(LISTEN) --data-dir $(RUN_DIR)
 
+# The race detector needs cgo and a C compiler; without them make test
+# runs without -race and says so (make test RACE= skips it anyway).
+RACE ?= $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
+
 # Most end-to-end tests wait on ptys, sockets and child processes rather
 # than the CPU: more of them run at once than there are cores (-parallel
 # within a package, -p packages side by side).
 test:
-	$(GO) test -race -count=1 -p 4 -parallel 4 ./...
+	@[ -n "$(RACE)" ] || echo "make test: no cgo or C compiler ($$($(GO) env CC)) here: running without -race; install gcc for the race detector"
+	$(GO) test $(RACE) -count=1 -p 4 -parallel 4 ./...
 
 vet:
 	$(GO) vet ./...

@@ -4,7 +4,7 @@ go 1.26.8
 
 require (
 	github.com/BurntSushi/toml v1.6.0
-	github.com/VictoriaMetrics/metrics v1.43.0
+	github.com/VictoriaMetrics/metrics v1.45.0
 	github.com/brutella/dnssd v1.2.14
 	github.com/creack/pty v1.1.24
 	github.com/labstack/echo/v4 v4.16.0

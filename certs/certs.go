@@ -1,139 +1,24 @@
-// Package certs holds the terminal's TLS material: on first start it makes a
-// development CA and an ECDSA P-256 terminal certificate signed by it; in
-// production it loads the configured (VINR-issued) files. It also builds the
-// server's TLS configuration (TLS 1.2+, AEAD suites only) and certificate
-// fingerprints.
+// Package certs holds the terminal's TLS material: without configured files
+// it keeps a development identity (a short-lived, name-constrained CA and an
+// ECDSA P-256 terminal certificate naming the terminal's LAN addresses, see
+// DevIdentity); in production it loads the configured files (the merchant's
+// or VINR-issued). It also builds the server's TLS configuration (TLS 1.2+,
+// AEAD suites only) and certificate fingerprints.
 package certs
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
-	"net"
 	"os"
-	"path/filepath"
-	"time"
 )
-
-// File names inside the certificate directory.
-const (
-	CAFile     = "ca.pem"
-	CAKeyFile  = "ca-key.pem"
-	CertFile   = "terminal.pem"
-	KeyFile    = "terminal-key.pem"
-	caValidity = 10 * 365 * 24 * time.Hour
-	// leafValidity stays under 825 days, the most some client stacks accept.
-	leafValidity = 800 * 24 * time.Hour
-)
-
-// Files names the PEM files of a terminal's TLS identity.
-type Files struct {
-	Cert string
-	Key  string
-	CA   string
-}
-
-// defaultHosts are always in the terminal certificate.
-func defaultHosts() []string { return []string{"localhost", "127.0.0.1", "::1"} }
-
-// DevFiles are the development identity's files in dir, as EnsureDev
-// makes them.
-func DevFiles(dir string) Files {
-	return Files{Cert: filepath.Join(dir, CertFile), Key: filepath.Join(dir, KeyFile), CA: filepath.Join(dir, CAFile)}
-}
-
-// EnsureDev makes, under dir, a development CA and a terminal certificate
-// for hosts (plus localhost and the loopback addresses) unless they exist.
-// A terminal certificate that lacks a requested name or expires within 30
-// days is re-issued by the same CA, so ECRs keep trusting ca.pem.
-func EnsureDev(dir string, hosts []string, now time.Time) (Files, error) {
-	f := DevFiles(dir)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return f, err
-	}
-	names := append(defaultHosts(), hosts...)
-	caCert, caKey, err := loadOrMakeCA(dir, now)
-	if err != nil {
-		return f, err
-	}
-	if leaf, err := loadCert(f.Cert); err == nil && coversAll(leaf, names) && leaf.NotAfter.After(now.Add(30*24*time.Hour)) && leaf.CheckSignatureFrom(caCert) == nil {
-		if _, err := tls.LoadX509KeyPair(f.Cert, f.Key); err == nil {
-			return f, nil
-		}
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return f, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: "cashlessd terminal", Organization: []string{"cashlessd development"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(leafValidity),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	for _, h := range names {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else if h != "" {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		return f, err
-	}
-	if err := writeKey(f.Key, key); err != nil {
-		return f, err
-	}
-	return f, writePEM(f.Cert, "CERTIFICATE", der)
-}
-
-// loadOrMakeCA returns the development CA in dir, making it when absent.
-func loadOrMakeCA(dir string, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	certPath, keyPath := filepath.Join(dir, CAFile), filepath.Join(dir, CAKeyFile)
-	if c, err := loadCert(certPath); err == nil {
-		if k, err := loadKey(keyPath); err == nil {
-			return c, k, nil
-		}
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "cashlessd development CA", Organization: []string{"cashlessd development"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(caValidity),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := writeKey(keyPath, key); err != nil {
-		return nil, nil, err
-	}
-	if err := writePEM(certPath, "CERTIFICATE", der); err != nil {
-		return nil, nil, err
-	}
-	c, err := x509.ParseCertificate(der)
-	return c, key, err
-}
 
 func serial() *big.Int {
 	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
@@ -141,18 +26,6 @@ func serial() *big.Int {
 		panic(err) // crypto/rand does not fail on supported platforms
 	}
 	return n
-}
-
-func coversAll(c *x509.Certificate, names []string) bool {
-	for _, n := range names {
-		if n == "" {
-			continue
-		}
-		if c.VerifyHostname(n) != nil {
-			return false
-		}
-	}
-	return true
 }
 
 // writePEM writes one PEM block to path with mode 0600, atomically.

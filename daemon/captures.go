@@ -104,7 +104,7 @@ func (e *Engine) runCapture(ctx context.Context, t *Transaction, check func() (*
 			t.Card = &c
 		}
 		if cerr := e.deps.Store.CreateTransaction(t); cerr != nil {
-			err = storageError(cerr)
+			err = referenceTaken(t.Reference, cerr)
 		}
 	}
 	if err != nil {
@@ -125,7 +125,6 @@ func (e *Engine) runCapture(ctx context.Context, t *Transaction, check func() (*
 // capture is the body of a completion or refund.
 func (e *Engine) capture(a *active, orig *Transaction) {
 	t := a.tx
-	t.HostContacted = true
 	resp, err := e.deps.Host.Authorise(e.base, AuthRequest{Kind: t.Kind, TransactionID: t.ID, Reference: t.Reference,
 		Amount: t.TotalAmount(), Currency: t.Currency, Time: t.StartedAt,
 		Original: &HostOriginal{TransactionID: orig.ID, AuthCode: orig.AuthCode, HostReference: orig.HostReference, Amount: orig.TotalAmount(), Kind: orig.Kind}})

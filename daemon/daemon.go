@@ -111,9 +111,6 @@ type Transaction struct {
 	AuthCode      string `json:"authCode,omitempty"`
 	HostReference string `json:"hostReference,omitempty"`
 	ResponseCode  string `json:"responseCode,omitempty"`
-	// HostContacted is set before the request leaves for the host: a pending
-	// transaction with it set has an unknown outcome after a crash.
-	HostContacted bool `json:"hostContacted,omitempty"`
 
 	DeclineCode    string `json:"declineCode,omitempty"`
 	DeclineMessage string `json:"declineMessage,omitempty"`

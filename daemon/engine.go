@@ -41,6 +41,10 @@ type Config struct {
 	// forwarded as an advice later.
 	OfflineApprovals bool
 	FloorLimit       int64
+	// HostGrace is how long the host link may be down before status says
+	// a payment cannot succeed; it is also how often a down link is tried
+	// again. The host's echo interval; zero: never tried in the background.
+	HostGrace time.Duration
 }
 
 // Deps are the engine's outside world.
@@ -77,6 +81,7 @@ type Engine struct {
 
 	printerCache printerStatusCache
 	reversing    sync.Mutex // one reversal pass at a time
+	health       healthTracker
 
 	base    context.Context
 	stop    context.CancelFunc
@@ -123,8 +128,9 @@ func New(cfg Config, deps Deps) *Engine {
 }
 
 // Start resolves every transaction a crash left pending, then starts the
-// daily settlement and reversal loops. New work is taken only after Start
-// returns.
+// daily settlement and reversal loops; the loop's first pass over the
+// reversals and advices queued before the restart runs at once, in the
+// background. New work is taken only after Start returns.
 func (e *Engine) Start(ctx context.Context) error {
 	e.base, e.stop = context.WithCancel(context.WithoutCancel(ctx))
 	if err := e.recoverPending(ctx); err != nil {
@@ -136,9 +142,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.loops.Add(1)
 	go e.loop()
 	e.startPrinterWatch()
-	// Reversals a crash left queued (a void's among them) go out now,
-	// not at the first retry tick.
-	e.kickReversals()
+	e.startHealth()
 	return nil
 }
 
@@ -175,11 +179,14 @@ func (e *Engine) Config() Config { return e.cfg }
 // Now is the engine's clock.
 func (e *Engine) Now() time.Time { return e.deps.Clock.Now().UTC() }
 
-// loop drives the daily settlement and pending reversals.
+// loop drives the daily settlement and pending reversals. Reversals and
+// advices queued before a restart go out right away rather than one
+// retry interval later: a queued reversal keeps the customer's hold.
 func (e *Engine) loop() {
 	defer e.loops.Done()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	e.kickReversals()
 	lastReversal := time.Now()
 	for {
 		select {
@@ -310,6 +317,9 @@ type StatusInfo struct {
 	Settling          *Batch
 	NextAutoSettle    time.Time
 	AutoSettleEnabled bool
+	// Health is the devices' states and whether a payment can succeed,
+	// from what the drivers have observed.
+	Health Health
 }
 
 // Status reports whether the terminal is busy and what it did last.
@@ -348,5 +358,6 @@ func (e *Engine) Status(ctx context.Context) (StatusInfo, error) {
 	if adv, err := e.deps.Store.PendingAdvices(); err == nil {
 		s.PendingAdvices = len(adv)
 	}
+	s.Health = e.deviceHealth(s.Printer)
 	return s, nil
 }

@@ -1,10 +1,9 @@
 package daemon_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"sync"
+	"github.com/vinr/cashlessd/internal/logbuf"
 	"testing"
 	"time"
 
@@ -29,26 +28,8 @@ type terminal struct {
 	devs    *hardware.Devices
 	sim     *hardware.Simulator
 	engine  *daemon.Engine
-	logs    *syncBuffer
+	logs    *logbuf.Buffer
 	stopped bool
-}
-
-// syncBuffer collects the engine's log output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startTerminal starts a simulator-mode terminal on dir (a fresh temp dir
@@ -67,7 +48,7 @@ func startTerminal(t *testing.T, dir string, adjust func(*config.Config)) *termi
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	log := zerolog.New(logs)
 	db, err := store.Open(dir, 2*time.Second)
 	if err != nil {
@@ -78,28 +59,7 @@ func startTerminal(t *testing.T, dir string, adjust func(*config.Config)) *termi
 		db.Close()
 		t.Fatal(err)
 	}
-	settleAt, _ := cfg.SettleAt()
-	engine := daemon.New(daemon.Config{
-		TerminalID:      cfg.TerminalID,
-		Model:           cfg.Model,
-		SoftwareVersion: "1.2.3-test",
-		Currency:        cfg.Currency,
-		HasPrinter:      cfg.HasPrinter(),
-		CardTimeout:     cfg.CardTimeout.Duration,
-		PreauthValidity: cfg.PreauthValidity.Duration,
-		Receipt: daemon.ReceiptLayout{
-			Merchant:   daemon.Merchant{Name: cfg.Merchant.Name, Address: cfg.Merchant.Address, ID: cfg.Merchant.ID},
-			TerminalID: cfg.TerminalID,
-			Location:   cfg.Location(),
-			Width:      cfg.Receipt.Width,
-			QR:         cfg.Receipt.QR,
-		},
-		AutoSettle:       cfg.Settlement.Auto,
-		SettleAt:         settleAt,
-		PrintSettlement:  cfg.Settlement.PrintReport,
-		OfflineApprovals: cfg.Offline.Approvals,
-		FloorLimit:       cfg.Offline.FloorLimit,
-	}, daemon.Deps{Store: db, Reader: devs.Reader, Printer: devs.Printer, Host: devs.Host, Clock: devs.Clock, Log: log})
+	engine := daemon.New(cfg.Engine("1.2.3-test"), daemon.Deps{Store: db, Reader: devs.Reader, Printer: devs.Printer, Host: devs.Host, Clock: devs.Clock, Log: log})
 	devs.Simulator.OnClockAdvance(engine.CheckSchedule)
 	m := &terminal{t: t, dir: dir, cfg: cfg, db: db, devs: devs, sim: devs.Simulator, engine: engine, logs: logs}
 	if err := engine.Start(context.Background()); err != nil {

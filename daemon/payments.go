@@ -81,24 +81,10 @@ func (e *Engine) checkCurrency(cur string) error {
 	return nil
 }
 
-// replay returns the approved transaction with the reference when the
-// parameters match, duplicate_reference when they do not, and nil when the
-// reference has no approval.
+// replay is claimReference (references.go): the one reference namespace
+// check, under the name the transaction paths have always called.
 func (e *Engine) replay(kind Kind, ref string, same func(*Transaction) bool) (*Result, error) {
-	t, err := e.deps.Store.ApprovedByReference(kind, ref)
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, storageError(err)
-	}
-	if t.Status == StatusVoided {
-		return nil, voidedError(t)
-	}
-	if !same(t) {
-		return nil, Errorf(CodeDuplicateReference, "Reference %q was already approved (%s) with different parameters.", ref, t.ID)
-	}
-	return &Result{Tx: t, Replayed: true}, nil
+	return e.claimReference(kind, ref, same)
 }
 
 // storageError tells the ECR that the terminal could not write, so nothing
@@ -151,7 +137,7 @@ func (e *Engine) start(t *Transaction, stage Stage, cancel context.CancelFunc) (
 	}
 	if err := e.deps.Store.CreateTransaction(t); err != nil {
 		e.release(a)
-		return nil, storageError(err)
+		return nil, referenceTaken(t.Reference, err)
 	}
 	return a, nil
 }
@@ -239,7 +225,6 @@ func (e *Engine) card(detectCtx context.Context, a *active) {
 	e.setStage(a, StageAuthorising)
 	// Reversals go to the host before any new financial message.
 	e.retryReversals(e.base)
-	t.HostContacted = true
 	resp, err := e.deps.Host.Authorise(e.base, AuthRequest{Kind: t.Kind, TransactionID: t.ID, Reference: t.Reference,
 		Amount: t.TotalAmount(), Currency: t.Currency, Card: &data, Time: t.StartedAt})
 	if err != nil {
@@ -499,7 +484,11 @@ func (e *Engine) sendReversals(ctx context.Context) {
 }
 
 // recoverPending resolves what a crash left pending: such a transaction's
-// outcome at the host is unknown, so it is reversed and failed.
+// outcome at the host is unknown, so it is reversed and failed. Nothing on
+// disk tells whether its request had left (that would cost a third commit
+// per sale), so every pending transaction is reversed, including one that
+// never reached the host: a reversal of something the host never booked
+// is acknowledged and changes nothing there (as the host simulator does).
 func (e *Engine) recoverPending(ctx context.Context) error {
 	list, err := e.deps.Store.PendingTransactions()
 	if err != nil {

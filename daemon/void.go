@@ -79,7 +79,7 @@ func (e *Engine) void(a *active) error {
 	voided, err := e.deps.Store.VoidTransaction(t)
 	if err != nil {
 		e.deps.Log.Error().Err(err).Str("transactionId", t.ID).Msg("cannot book void")
-		return storageError(err)
+		return referenceTaken(t.Reference, err)
 	}
 	e.deps.Log.Info().Str("transactionId", t.ID).Str("reference", t.Reference).Str("originalId", voided.ID).
 		Int64("amount", t.Amount).Msg("void booked; reversing the original")
@@ -126,12 +126,6 @@ func (e *Engine) voidable(ref string) (*Transaction, error) {
 		return nil, Errorf(CodeVoidNotAllowed, "Transaction %q is in a batch that was closed (or is being settled); it can no longer be voided. Use a refund.", ref)
 	}
 	return orig, nil
-}
-
-// voidedError refuses to replay, refund or capture a transaction a void
-// cancelled.
-func voidedError(t *Transaction) *Error {
-	return Errorf(CodeDuplicateReference, "Reference %q was approved (%s) and then voided; use a new reference.", t.Reference, t.ID)
 }
 
 // Remove takes a voided transaction out of the batch totals: the opposite

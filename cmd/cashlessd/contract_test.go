@@ -155,8 +155,9 @@ func TestKeyGuessingIsRateLimited(t *testing.T) {
 	if r.header.Get("Retry-After") == "" {
 		t.Fatal("no Retry-After")
 	}
-	// While blocked even the right key is refused: the answer reveals nothing.
-	d.postKey("/cashless/v1/status", "{}", simKey).expect(t, 429, "too_many_attempts")
+	// The right key is still served: nobody can lock out the ECR by
+	// failing from its address.
+	d.postKey("/cashless/v1/status", "{}", simKey).expect(t, 200, "")
 }
 
 func TestConfiguredCertificateFilesAreUsed(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"github.com/vinr/cashlessd/internal/logbuf"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,7 +22,7 @@ import (
 // process is this test binary running as cashlessd in a child process.
 type process struct {
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *logbuf.Buffer
 }
 
 // spawn runs `cashlessd args…` as a child process.
@@ -31,7 +32,7 @@ func spawn(t *testing.T, args ...string) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: exec.Command(self, args...), logs: &syncBuffer{}}
+	p := &process{cmd: exec.Command(self, args...), logs: &logbuf.Buffer{}}
 	p.cmd.Env = append(os.Environ(), "CASHLESSD_AS_MAIN=1")
 	p.cmd.Stderr = p.logs
 	t.Cleanup(func() {

@@ -23,20 +23,17 @@ func (e diagError) Error() string {
 // every check passed (warnings included), 1 when one failed.
 func (m *Main) diag(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("diag", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
 	var (
 		file      = fs.String("config", "", "TOML configuration file")
 		dataDir   = fs.String("data-dir", "", "data directory (default: the config's, or /var/lib/cashlessd)")
 		simulator = fs.Bool("simulator", false, "check against the simulated reader, printer and host")
 		asJSON    = fs.Bool("json", false, "print the report as JSON (for fleet tools)")
+		key       = fs.String("key", "", "a shared key to try against the running daemon's API")
 	)
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("diag: unexpected argument %q", fs.Arg(0))}
-	}
-	report := diag.Run(ctx, diag.Options{Version: m.Version, ConfigFile: *file, Override: func(cfg *config.Config) {
+	report := diag.Run(ctx, diag.Options{Version: m.Version, ConfigFile: *file, Key: *key, Override: func(cfg *config.Config) {
 		fs.Visit(func(f *flag.Flag) {
 			switch f.Name {
 			case "data-dir":

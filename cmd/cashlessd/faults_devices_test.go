@@ -11,8 +11,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/vinr/cashlessd/tools/cashless-faults/faults"
 	"github.com/vinr/cashlessd/daemon/host/hostsim"
+	"github.com/vinr/cashlessd/tools/cashless-faults/faults"
 )
 
 // Device faults: each must end in the error the README's table documents

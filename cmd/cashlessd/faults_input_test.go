@@ -12,7 +12,7 @@ import (
 // duplicate fields, deep nesting, bad UTF-8, truncation, byte damage) to
 // every endpoint of a daemon process: none may get a 5xx or leave a
 // transaction behind when refused. Then it guesses keys until the
-// limiter answers 429 (the right key is refused too while blocked). The
+// limiter answers 429 (the right key is still served meanwhile). The
 // full run sends more bodies, waits out Retry-After and runs every fuzz
 // target (`make reliability`).
 func TestFaultHostileInput(t *testing.T) {

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vinr/cashlessd/tools/cashless-faults/faults"
 	"github.com/vinr/cashlessd/daemon/host/hostsim"
 	"github.com/vinr/cashlessd/daemon/store"
+	"github.com/vinr/cashlessd/tools/cashless-faults/faults"
 )
 
 // TestFaultDiskFullRefusesNewWork puts the data directory on a small

@@ -1,16 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"github.com/vinr/cashlessd/internal/logbuf"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,27 +27,9 @@ type daemonUnderTest struct {
 	base    string
 	client  *http.Client
 	key     string
-	logs    *syncBuffer
+	logs    *logbuf.Buffer
 	cancel  context.CancelFunc
 	done    chan error
-}
-
-// syncBuffer collects the daemon's log output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startDaemon runs `cashlessd serve --simulator` on dataDir with extra
@@ -61,7 +42,7 @@ func startDaemon(t testing.TB, dataDir string, args ...string) *daemonUnderTest 
 // startDaemonWith is startDaemon with a chance to adjust Main first.
 func startDaemonWith(t testing.TB, adjust func(*Main), dataDir string, args ...string) *daemonUnderTest {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	ready := make(chan net.Addr, 1)
 	m := &Main{Stdout: io.Discard, Stderr: logs, Version: "1.2.3-test", Ready: func(a net.Addr) { ready <- a }}
 	if adjust != nil {

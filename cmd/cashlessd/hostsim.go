@@ -14,13 +14,12 @@ import (
 // the host's ledger.
 func (m *Main) hostSim(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("hostsim", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
 	ledger := fs.String("ledger", "hostsim-ledger.json", "ledger file (JSON, 0600)")
 	latency := fs.Duration("latency", 0, "delay before each answer")
 	drop := fs.Bool("drop-responses", false, "book requests but never answer")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
 	}
 	log := logging.New(m.Stderr, "info")
 	s, err := hostsim.New(hostsim.Config{LedgerPath: *ledger, Log: log})

@@ -321,6 +321,22 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 	ok("/cashless/v1/receipt/last", "{}")
 	ok("/simulator/v1/card", `{"pan":"4242424242424242"}`)
 
+	// Lookups: approved, declined, by ID, never seen; the namespace
+	// across kinds; receipt/last for one reference.
+	approved := ok("/cashless/v1/transaction", `{"reference":"OA-SALE-1"}`)
+	if approved.str("status") != "approved" || approved.str("type") != "sale" {
+		t.Errorf("lookup of an approved sale: %s", approved.raw)
+	}
+	ok("/cashless/v1/transaction", `{"transactionId":"`+approved.str("transactionId")+`"}`)
+	if r := ok("/cashless/v1/transaction", `{"reference":"OA-DECL-1"}`); r.str("status") != "declined" {
+		t.Errorf("lookup of a declined sale: %s", r.raw)
+	}
+	fails("/cashless/v1/transaction", `{"reference":"OA-NEVER"}`, 404, "transaction_not_found")
+	fails("/cashless/v1/transaction", `{"transactionId":"tpay_01HZ5QA7BK0000000000000000"}`, 404, "transaction_not_found")
+	fails("/cashless/v1/preauth", `{"amount":2500,"currency":"USD","reference":"OA-SALE-1"}`, 409, "duplicate_reference")
+	ok("/cashless/v1/receipt/last", `{"reference":"OA-SALE-1"}`)
+	fails("/cashless/v1/receipt/last", `{"reference":"OA-NEVER"}`, 404, "transaction_not_found")
+
 	// Pre-auths and their completion.
 	ok("/cashless/v1/preauth", `{"amount":10000,"currency":"USD","reference":"OA-PRE-1","printReceipt":true}`)
 	capture := `{"originalReference":"OA-PRE-1","captureAmount":8750,"currency":"USD","reference":"OA-CAP-1"}`
@@ -359,6 +375,9 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 	}()
 	d.waitBusy("waiting_for_card")
 	ok("/cashless/v1/status", "{}")
+	if r := ok("/cashless/v1/transaction", `{"reference":"OA-CANCEL-1"}`); r.str("status") != "pending" || r.str("stage") != "waiting_for_card" {
+		t.Errorf("lookup of the running sale: %s", r.raw)
+	}
 	fails("/cashless/v1/sale", `{"amount":300,"currency":"USD","reference":"OA-BUSY-1"}`, 409, "terminal_busy")
 	fails("/cashless/v1/batch/close", `{"reference":"OA-BUSY-EOD"}`, 409, "terminal_busy")
 	ok("/cashless/v1/cancel", `{"reference":"OA-CANCEL-1"}`)
@@ -402,6 +421,8 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 	fails("/cashless/v1/void", `{"originalReference":"OA-SALE-2","reference":"OA-VOID-1"}`, 409, "duplicate_reference")
 	fails("/cashless/v1/void", `{"originalReference":"OA-SALE-V","reference":"OA-VOID-2"}`, 422, "void_not_allowed")
 	fails("/cashless/v1/void", `{"originalReference":"OA-NONE","reference":"OA-VOID-3"}`, 404, "transaction_not_found")
+	ok("/cashless/v1/transaction", `{"reference":"OA-SALE-V"}`)
+	ok("/cashless/v1/transaction", `{"reference":"OA-VOID-1"}`)
 	ok("/cashless/v1/batch/totals", "")
 	ok("/cashless/v1/batch/totals", `{"print":true}`)
 
@@ -447,6 +468,9 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 		{"/cashless/v1/void", `{"originalReference":"A","reference":"V","amount":1}`},
 		{"/cashless/v1/batch/totals", `{"print":"yes"}`},
 		{"/cashless/v1/receipt/last", `{"type":"both"}`},
+		{"/cashless/v1/transaction", `{}`},
+		{"/cashless/v1/transaction", `{"reference":"A","transactionId":"tpay_01HZ5QA7BK0000000000000000"}`},
+		{"/cashless/v1/transaction", `{"reference":""}`},
 		{"/cashless/v1/receipt/reprint", `{"type":"all"}`},
 		{"/simulator/v1/card", `{"pan":"12ab"}`},
 		{"/simulator/v1/card", `{"presentAfterMs":-1}`},

@@ -12,7 +12,7 @@ import (
 // printTest prints a test page on the configured printer: the technician's
 // check that the printer, its baud rate and code page are right.
 func (m *Main) printTest(ctx context.Context, args []string) error {
-	cfg, err := m.loadConfig(args)
+	cfg, err := m.loadConfig("print-test", args)
 	if err != nil {
 		return err
 	}

@@ -8,16 +8,15 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"path/filepath"
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/net/netutil"
 
 	"github.com/vinr/cashlessd/certs"
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/daemon/admin"
 	"github.com/vinr/cashlessd/daemon/api"
+	"github.com/vinr/cashlessd/daemon/api/connlimit"
 	"github.com/vinr/cashlessd/daemon/auth"
 	"github.com/vinr/cashlessd/daemon/config"
 	"github.com/vinr/cashlessd/daemon/hardware"
@@ -27,10 +26,6 @@ import (
 	"github.com/vinr/cashlessd/discovery"
 )
 
-// maxConnections caps concurrent ECR connections; more wait in the
-// kernel's accept queue.
-const maxConnections = 256
-
 // shutdownGrace bounds how long SIGTERM waits for a running transaction,
 // unless Main.ShutdownGrace says otherwise.
 const shutdownGrace = 30 * time.Second
@@ -39,10 +34,9 @@ const shutdownGrace = 30 * time.Second
 // ECR still gets the answer of a transaction the grace cut short.
 const answerGrace = 5 * time.Second
 
-// loadConfig parses serve's flags over the config file.
-func (m *Main) loadConfig(args []string) (config.Config, error) {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
+// loadConfig parses serve's (or print-test's) flags over the config file.
+func (m *Main) loadConfig(name string, args []string) (config.Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	var (
 		file       = fs.String("config", "", "TOML configuration file")
 		listen     = fs.String("listen", "", "address to listen on (default :8443)")
@@ -51,11 +45,8 @@ func (m *Main) loadConfig(args []string) (config.Config, error) {
 		model      = fs.String("model", "", "terminal model (nexgo_n92, nexgo_ct20, nexgo_ct20p, nexgo_n86pro, ciontek_cm30)")
 		terminalID = fs.String("terminal-id", "", "terminal ID reported by status and printed on receipts")
 	)
-	if err := fs.Parse(args); err != nil {
-		return config.Config{}, usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return config.Config{}, usageError{fmt.Sprintf("serve: unexpected argument %q", fs.Arg(0))}
+	if err := m.parseFlags(fs, args); err != nil {
+		return config.Config{}, err
 	}
 	cfg, err := config.Load(*file)
 	if err != nil {
@@ -80,7 +71,7 @@ func (m *Main) loadConfig(args []string) (config.Config, error) {
 
 // serve runs the daemon until ctx ends.
 func (m *Main) serve(ctx context.Context, args []string) error {
-	cfg, err := m.loadConfig(args)
+	cfg, err := m.loadConfig("serve", args)
 	if err != nil {
 		return err
 	}
@@ -115,28 +106,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	defer devs.Close()
 	meters := metrics.New()
-	settleAt, _ := cfg.SettleAt()
-	engine := daemon.New(daemon.Config{
-		TerminalID:      cfg.TerminalID,
-		Model:           cfg.Model,
-		SoftwareVersion: m.Version,
-		Currency:        cfg.Currency,
-		HasPrinter:      cfg.HasPrinter(),
-		CardTimeout:     cfg.CardTimeout.Duration,
-		PreauthValidity: cfg.PreauthValidity.Duration,
-		Receipt: daemon.ReceiptLayout{
-			Merchant:   daemon.Merchant{Name: cfg.Merchant.Name, Address: cfg.Merchant.Address, ID: cfg.Merchant.ID},
-			TerminalID: cfg.TerminalID,
-			Location:   cfg.Location(),
-			Width:      cfg.Receipt.Width,
-			QR:         cfg.Receipt.QR,
-		},
-		AutoSettle:       cfg.Settlement.Auto,
-		SettleAt:         settleAt,
-		PrintSettlement:  cfg.Settlement.PrintReport,
-		OfflineApprovals: cfg.Offline.Approvals,
-		FloorLimit:       cfg.Offline.FloorLimit,
-	}, daemon.Deps{
+	engine := daemon.New(cfg.Engine(m.Version), daemon.Deps{
 		Store:    db,
 		Reader:   devs.Reader,
 		Printer:  devs.Printer,
@@ -151,33 +121,47 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		simControl = devs.Simulator
 	}
 
-	tlsConfig, caFile, err := m.tlsConfig(cfg)
+	tlsConfig, caFile, err := m.tlsConfig(cfg, log)
 	if err != nil {
 		return err
 	}
 	if err := engine.Start(ctx); err != nil {
 		return fmt.Errorf("recovering pending transactions: %w", err)
 	}
-	adminSrv, err := admin.Listen(cfg.DataDir, keys)
-	switch {
-	case err != nil && db.ReadOnly():
-		// Nothing could rotate the key anyway: the database is read-only.
-		log.Warn().Err(err).Msg("no admin socket on a read-only data directory")
-	case err != nil:
-		_ = engine.Stop(context.Background())
-		return err
-	default:
-		defer adminSrv.Close()
-	}
-
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		_ = engine.Stop(context.Background())
 		return err
 	}
-	// Bound open connections: each costs a descriptor, and go.bug.st/serial
-	// cannot use descriptors >= 1024 (it uses select()).
-	ln = netutil.LimitListener(ln, maxConnections)
+	adminSrv, err := admin.Listen(cfg.DataDir, keys, log, admin.WithHealth(admin.HealthSource{Engine: engine, Keys: keys,
+		Listen: ln.Addr().String(), Simulator: cfg.Simulator}))
+	switch {
+	case err != nil && db.ReadOnly():
+		// Nothing could rotate the key anyway: the database is read-only.
+		log.Warn().Err(err).Msg("no admin socket on a read-only data directory")
+	case err != nil:
+		_ = ln.Close()
+		_ = engine.Stop(context.Background())
+		return err
+	default:
+		defer adminSrv.Close()
+	}
+	proxies, err := cfg.API.Proxies()
+	if err != nil {
+		_ = ln.Close()
+		_ = engine.Stop(context.Background())
+		return err
+	}
+	// Bound open connections (each costs a descriptor, and go.bug.st/serial
+	// cannot use descriptors >= 1024: it uses select()), and keep clients
+	// without the key from taking them from the ECR.
+	limited, err := connlimit.New(ln, connlimit.Config{Max: cfg.API.MaxConnections, Reserved: cfg.API.ReservedConnections,
+		PerAddress: cfg.API.ConnectionsPerAddress, UnauthenticatedTimeout: cfg.API.UnauthenticatedTimeout.Duration})
+	if err != nil {
+		_ = ln.Close()
+		_ = engine.Stop(context.Background())
+		return err
+	}
 	if cfg.Metrics.Listen != "" {
 		stopMetrics, err := serveMetrics(cfg.Metrics.Listen, meters, db, engine, log)
 		if err != nil {
@@ -186,11 +170,16 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		}
 		defer stopMetrics()
 	}
-	apiSrv := api.New(api.Options{Engine: engine, Keys: keys, Simulator: simControl, Log: log, Metrics: meters})
+	apiSrv := api.New(api.Options{Engine: engine, Keys: keys, Simulator: simControl, Log: log, Metrics: meters,
+		TrustedProxies: proxies})
 	httpSrv := apiSrv.HTTPServer(tlsConfig)
+	limited.Hook(httpSrv)
 	served := make(chan error, 1)
-	go func() { served <- httpSrv.ServeTLS(ln, "", "") }()
-	log.Log().Str("listen", ln.Addr().String()).Str("caBundle", caFile).Bool("simulator", cfg.Simulator).
+	go func() { served <- httpSrv.ServeTLS(limited, "", "") }()
+	// The ready line is written whatever the configured level: scripts
+	// and tools wait for it.
+	always := log.Level(zerolog.InfoLevel)
+	always.Info().Str("listen", ln.Addr().String()).Str("caBundle", caFile).Bool("simulator", cfg.Simulator).
 		Str("model", cfg.Model).Str("version", m.Version).Msg("cashlessd ready")
 	if cfg.DiscoveryEnabled() {
 		stopDiscovery := discovery.Announce(discovery.Announcement{TerminalID: cfg.TerminalID, Model: cfg.Model,
@@ -231,14 +220,33 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	return nil
 }
 
-// tlsConfig loads configured certificates or makes development ones.
-func (m *Main) tlsConfig(cfg config.Config) (*tls.Config, string, error) {
+// tlsConfig loads configured certificates or keeps the development
+// identity current (the LAN addresses included), logging what an
+// operator must know: production mode never runs silently on the
+// development CA.
+func (m *Main) tlsConfig(cfg config.Config, log zerolog.Logger) (*tls.Config, string, error) {
 	files := certs.Files{Cert: cfg.TLS.CertFile, Key: cfg.TLS.KeyFile, CA: cfg.TLS.CAFile}
 	if files.Cert == "" {
-		var err error
-		files, err = certs.EnsureDev(filepath.Join(cfg.DataDir, "certs"), cfg.TLS.Hosts, time.Now())
+		id, err := devIdentity(cfg, nil)
 		if err != nil {
-			return nil, "", fmt.Errorf("making development certificates: %w", err)
+			log.Warn().Err(err).Msg("LAN addresses not detected: the terminal certificate names only tls.hosts and localhost")
+		}
+		dev, err := id.Ensure()
+		if err != nil {
+			return nil, "", fmt.Errorf("development certificates: %w", err)
+		}
+		files = dev.Files
+		if dev.Issued {
+			log.Info().Strs("dnsNames", dev.Leaf.DNSNames).Strs("ipAddresses", ipStrings(dev.Leaf)).
+				Time("notAfter", dev.Leaf.NotAfter).Msg("terminal certificate issued by the development CA")
+		}
+		for _, w := range dev.Warnings() {
+			log.Warn().Msg(w)
+		}
+		if !cfg.Simulator {
+			log.Warn().Str("caBundle", files.CA).Bool("caKeyRemoved", dev.CAKeyRemoved).Msg("production mode on the " +
+				"development CA made on this terminal: install a certificate from the merchant's CA (tls.cert_file, " +
+				"tls.key_file, tls.ca_file) or have ECRs pin the certificate's fingerprint; see docs/tls.md")
 		}
 	}
 	tc, err := certs.ServerConfig(files)
@@ -271,6 +279,7 @@ func serveMetrics(addr string, m *metrics.Metrics, db *store.DB, engine *daemon.
 	if err != nil {
 		return nil, err
 	}
-	log.Log().Str("metrics", at.String()).Msg("metrics listening")
+	always := log.Level(zerolog.InfoLevel)
+	always.Info().Str("metrics", at.String()).Msg("metrics listening")
 	return stop, nil
 }

@@ -120,6 +120,14 @@ func TestVoidInsideTheOpenBatch(t *testing.T) {
 	d.post("/cashless/v1/void", voidBody("E2E-VOID-S2", "E2E-VOID-V1", false)).expect(t, 409, "duplicate_reference")
 	d.post("/cashless/v1/void", voidBody("E2E-VOID-S1", "E2E-VOID-V2", false)).expect(t, 422, "void_not_allowed")
 	d.sale("E2E-VOID-S1", 2500).expect(t, 409, "duplicate_reference")
+	if l := d.post("/cashless/v1/transaction", map[string]any{"reference": "E2E-VOID-S1"}).expect(t, 200, ""); l.str("status") != "voided" ||
+		l.str("transactionId") != s1.str("transactionId") || l.num("totalAmount") != 2500 {
+		t.Fatalf("lookup of the voided sale: %s", l.raw)
+	}
+	if l := d.post("/cashless/v1/transaction", map[string]any{"reference": "E2E-VOID-V1"}).expect(t, 200, ""); l.str("status") != "approved" ||
+		l.str("type") != "void" || l.str("originalTransactionId") != s1.str("transactionId") {
+		t.Fatalf("lookup of the void: %s", l.raw)
+	}
 	d.post("/cashless/v1/void", voidBody("E2E-VOID-S2", "E2E-VOID-V3", false)).expect(t, 422, "void_not_allowed") // has a refund
 
 	// The X-report equals the close that follows.

@@ -8,10 +8,13 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// failedKeyLimiter slows down key guessing: each client address may fail
-// authentication a burst of times, then once per refill interval. While a
-// client is over the limit every request of it is refused without looking
-// at the key, so the refusal tells nothing about the key.
+// failedKeyLimiter slows down key guessing: each client address (its TCP
+// peer address) may fail authentication a burst of times, then once per
+// refill interval; wrong keys over the limit are answered 429. Only
+// failures count and only failures are refused: a request with the right
+// key is served whatever its address did before, so nobody can lock out
+// the ECR by failing in its name. (Keys carry 160 random bits: the limit
+// keeps the logs and the CPU quiet, guessing is hopeless anyway.)
 type failedKeyLimiter struct {
 	mu      sync.Mutex
 	every   time.Duration

@@ -28,8 +28,14 @@ func render(t *daemon.Transaction) (wire.Transaction, int) {
 		r.ReceiptPrinted = ptr(t.ReceiptPrinted)
 		r.PrinterError = t.PrinterError
 	}
+	status := http.StatusOK
 	switch t.Status {
 	case daemon.StatusApproved:
+	case daemon.StatusVoided:
+		// What a lookup shows of a voided transaction: its approval's
+		// fields under status voided. No call answers it as a payment
+		// (the reference is held: a repeat is duplicate_reference).
+		status = http.StatusConflict
 	case daemon.StatusDeclined:
 		r.DeclineCode, r.DeclineMessage = t.DeclineCode, t.DeclineMessage
 		r.Error = &wire.Error{Code: daemon.CodeCardDeclined, Message: t.DeclineMessage}
@@ -64,7 +70,7 @@ func render(t *daemon.Transaction) (wire.Transaction, int) {
 		r.OriginalReference = t.OriginalReference
 		r.OriginalTransactionID = t.OriginalID
 	}
-	return r, http.StatusOK
+	return r, status
 }
 
 // amounts sets the amount fields each kind answers with, the same for an
@@ -98,6 +104,18 @@ func renderBatch(b *daemon.Batch) wire.Batch {
 		NetAmount:        b.TotalAmount(),
 	}
 	return r
+}
+
+// renderHealth fills status's devices, canTransact and reasons.
+func renderHealth(r *wire.Status, h daemon.Health) {
+	device := func(d daemon.DeviceHealth) wire.Device {
+		return wire.Device{State: string(d.State), Since: timestamp(d.Since), Message: d.Message}
+	}
+	r.Devices = wire.Devices{Reader: device(h.Devices.Reader), Printer: device(h.Devices.Printer), Host: device(h.Devices.Host)}
+	r.CanTransact = h.CanTransact
+	for _, reason := range h.Reasons {
+		r.Reasons = append(r.Reasons, wire.Reason{Code: reason.Code, Message: reason.Message})
+	}
 }
 
 // timestamp is RFC 3339 UTC with seconds, as the reference writes it.

@@ -9,7 +9,9 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/daemon/api/connlimit"
 	"github.com/vinr/cashlessd/daemon/api/wire"
 )
 
@@ -57,6 +60,11 @@ type Engine interface {
 	LastReceipt() (*daemon.Transaction, error)
 	// Reprint prints the last receipt again.
 	Reprint(ctx context.Context, which string) error
+	// Lookup is the truth about a reference or transaction ID, without
+	// waiting for a running transaction.
+	Lookup(r daemon.LookupRequest) (*daemon.LookupResult, error)
+	// ReceiptByReference is the receipt of one reference's transaction.
+	ReceiptByReference(reference string) (*daemon.Transaction, error)
 	// Void cancels an approved transaction of the open batch.
 	Void(ctx context.Context, r daemon.VoidRequest) (*daemon.Result, error)
 	// BatchTotals reads (and prints) the open batch's totals.
@@ -70,6 +78,9 @@ type Options struct {
 	Simulator daemon.Simulator // nil outside simulator mode
 	Log       zerolog.Logger
 	Metrics   RequestObserver // optional
+	// TrustedProxies are the only peers whose X-Forwarded-For is believed;
+	// without them a client's address is its TCP peer address.
+	TrustedProxies []netip.Prefix
 }
 
 // RequestObserver counts requests for metrics.
@@ -95,7 +106,8 @@ func New(o Options) *Server {
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Pre(onlyPOST)
+	e.IPExtractor = clientAddress(o.TrustedProxies)
+	e.Pre(closeUnauthenticated, onlyPOST)
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}))
 	e.Use(s.logRequests)
 	e.Use(middleware.Recover())
@@ -105,7 +117,7 @@ func New(o Options) *Server {
 		wire.PathStatus: s.status, wire.PathSale: s.sale, wire.PathPreauth: s.preauth, wire.PathComplete: s.complete,
 		wire.PathCancel: s.cancel, wire.PathRefund: s.refund, wire.PathBatchClose: s.batchClose,
 		wire.PathReceiptLast: s.receiptLast, wire.PathReceiptReprint: s.reprint,
-		wire.PathVoid: s.void, wire.PathBatchTotals: s.batchTotals,
+		wire.PathTransaction: s.lookup, wire.PathVoid: s.void, wire.PathBatchTotals: s.batchTotals,
 	} {
 		e.POST(path, h, s.authenticate)
 	}
@@ -138,6 +150,39 @@ func (s *Server) HTTPServer(tlsConfig *tls.Config) *http.Server {
 	}
 }
 
+// clientAddress is how a request's client address is found (failed-key
+// limit, request logs): the TCP peer, or X-Forwarded-For when the peer is
+// one of the trusted proxies.
+func clientAddress(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		p = p.Masked()
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// authenticatedKey marks, in the echo context, a request that presented
+// the right key.
+const authenticatedKey = "authenticated"
+
+// closeUnauthenticated ends the connection after any answer to a client
+// that has not presented the key on it (401, 404, 405, 413, 429…), so a
+// keyless client cannot keep a connection idle.
+func closeUnauthenticated(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Before(func() {
+			if c.Get(authenticatedKey) != true && !connlimit.Authenticated(c.Request().Context()) {
+				c.Response().Header().Set("Connection", "close")
+			}
+		})
+		return next(c)
+	}
+}
+
 // onlyPOST refuses every other method (OPTIONS and HEAD included) before
 // routing: every call of the API is POST.
 func onlyPOST(next echo.HandlerFunc) echo.HandlerFunc {
@@ -150,21 +195,25 @@ func onlyPOST(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// authenticate checks the shared key on every call. A client that failed
-// too often is refused for a while (10 failures, then one per 6 s).
+// authenticate checks the shared key on every call. The right key is
+// always served; a client address that failed too often gets 429 for its
+// wrong keys for a while (10 failures, then one per 6 s), so nobody can
+// lock out a client that holds the key.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if s.keys.Verify(c.Request().Header.Get(KeyHeader)) {
+			c.Set(authenticatedKey, true)
+			connlimit.Authenticate(c.Request().Context())
+			return next(c)
+		}
 		client := c.RealIP()
 		if wait, blocked := s.limit.blocked(client); blocked {
 			secs := int(wait/time.Second) + 1
 			c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
 			return daemon.Errorf(wire.CodeTooManyAttempts, "Too many failed key attempts from %s; retry in %d s.", client, secs)
 		}
-		if !s.keys.Verify(c.Request().Header.Get(KeyHeader)) {
-			s.limit.failed(client)
-			return &daemon.Error{Code: wire.CodeInvalidKey, Message: "Shared key missing or incorrect (header " + KeyHeader + ")."}
-		}
-		return next(c)
+		s.limit.failed(client)
+		return &daemon.Error{Code: wire.CodeInvalidKey, Message: "Shared key missing or incorrect (header " + KeyHeader + ")."}
 	}
 }
 

@@ -81,6 +81,10 @@ func (k *Keys) Verify(key string) bool {
 	return ok|sim == 1 && key != ""
 }
 
+// AcceptsSimulatorKey reports whether SimulatorKey is accepted (simulator
+// mode); a rotation does not change that.
+func (k *Keys) AcceptsSimulatorKey() bool { return k.simulator }
+
 // Rotate makes and stores a new key; the previous one stops working at
 // once. The new key is returned once and never stored in clear.
 func (k *Keys) Rotate() (string, error) {

@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"regexp"
 	"slices"
@@ -46,6 +47,7 @@ type Config struct {
 	PreauthValidity Duration `toml:"preauth_validity"`
 
 	TLS        TLS        `toml:"tls"`
+	API        API        `toml:"api"`
 	Merchant   Merchant   `toml:"merchant"`
 	Receipt    Receipt    `toml:"receipt"`
 	Settlement Settlement `toml:"settlement"`
@@ -69,6 +71,43 @@ type Host struct {
 	MerchantID   string   `toml:"merchant_id"`
 	Timeout      Duration `toml:"timeout"`
 	EchoInterval Duration `toml:"echo_interval"`
+}
+
+// API bounds what clients of the Cashless API can hold and says whose
+// forwarding headers are believed.
+type API struct {
+	// TrustedProxies are the proxies (addresses or CIDR prefixes) whose
+	// X-Forwarded-For is believed; empty: a client is its TCP peer.
+	TrustedProxies []string `toml:"trusted_proxies"`
+	// MaxConnections is how many connections may be open at once (each
+	// costs a file descriptor; serial ports need descriptors below 1024).
+	MaxConnections int `toml:"max_connections"`
+	// ReservedConnections of MaxConnections are kept for connections that
+	// presented the key.
+	ReservedConnections int `toml:"reserved_connections"`
+	// ConnectionsPerAddress is how many connections that have not
+	// presented the key one client address may hold; more wait.
+	ConnectionsPerAddress int `toml:"connections_per_address"`
+	// UnauthenticatedTimeout closes a connection that has not presented
+	// the key after this long without a request in progress.
+	UnauthenticatedTimeout Duration `toml:"unauthenticated_timeout"`
+}
+
+// Proxies parses TrustedProxies (a bare address is a /32 or /128).
+func (a API) Proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range a.TrustedProxies {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			ip, ipErr := netip.ParseAddr(s)
+			if ipErr != nil {
+				return nil, fmt.Errorf("api.trusted_proxies %q: an IP address or CIDR prefix", s)
+			}
+			p = netip.PrefixFrom(ip, ip.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // Sim tunes simulator mode's devices.
@@ -219,13 +258,15 @@ func Default() Config {
 		CardTimeout:     Duration{60 * time.Second},
 		PreauthValidity: Duration{7 * 24 * time.Hour},
 		Merchant:        Merchant{Name: "CASHLESSD MERCHANT"},
-		Receipt:         Receipt{Width: 32},
-		Settlement:      Settlement{Auto: true, Time: "23:00"},
-		Sim:             Sim{HostLedger: true},
-		Reader:          Reader{Baud: 115200, ResponseTimeout: Duration{2 * time.Second}, ContactlessCVMLimit: 5000},
-		Host:            Host{Timeout: Duration{30 * time.Second}, EchoInterval: Duration{60 * time.Second}},
-		Printer:         Printer{Baud: 115200, FlowControl: "none", CodePage: "cp858", JobTimeout: Duration{20 * time.Second}},
-		Log:             Log{Level: "info", MaxSizeMB: 5, MaxBackups: 3},
+		API: API{MaxConnections: 256, ReservedConnections: 64, ConnectionsPerAddress: 16,
+			UnauthenticatedTimeout: Duration{10 * time.Second}},
+		Receipt:    Receipt{Width: 32},
+		Settlement: Settlement{Auto: true, Time: "23:00"},
+		Sim:        Sim{HostLedger: true},
+		Reader:     Reader{Baud: 115200, ResponseTimeout: Duration{2 * time.Second}, ContactlessCVMLimit: 5000},
+		Host:       Host{Timeout: Duration{30 * time.Second}, EchoInterval: Duration{60 * time.Second}},
+		Printer:    Printer{Baud: 115200, FlowControl: "none", CodePage: "cp858", JobTimeout: Duration{20 * time.Second}},
+		Log:        Log{Level: "info", MaxSizeMB: 5, MaxBackups: 3},
 	}
 }
 
@@ -296,6 +337,7 @@ func (c *Config) Validate() error {
 	if _, err := c.SettleAt(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.API.validate()...)
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		errs = append(errs, errors.New("tls.cert_file and tls.key_file go together"))
 	}
@@ -354,6 +396,26 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func (a API) validate() []error {
+	var errs []error
+	if _, err := a.Proxies(); err != nil {
+		errs = append(errs, err)
+	}
+	if a.MaxConnections < 16 || a.MaxConnections > 900 {
+		errs = append(errs, fmt.Errorf("api.max_connections %d: 16 to 900 (descriptors must stay below 1024)", a.MaxConnections))
+	}
+	if a.ReservedConnections < 1 || a.ReservedConnections > a.MaxConnections/2 {
+		errs = append(errs, fmt.Errorf("api.reserved_connections %d: 1 to half of max_connections", a.ReservedConnections))
+	}
+	if a.ConnectionsPerAddress < 1 || a.ConnectionsPerAddress > a.MaxConnections-a.ReservedConnections {
+		errs = append(errs, fmt.Errorf("api.connections_per_address %d: 1 to max_connections - reserved_connections", a.ConnectionsPerAddress))
+	}
+	if t := a.UnauthenticatedTimeout.Duration; t < time.Second || t > 10*time.Second {
+		errs = append(errs, fmt.Errorf("api.unauthenticated_timeout %s: 1s to 10s", t))
+	}
+	return errs
 }
 
 // SettleAt is the daily settlement time as an offset from local midnight.

@@ -49,3 +49,31 @@ func TestLoadRefusesUnknownKeys(t *testing.T) {
 		t.Fatal("bad duration accepted")
 	}
 }
+
+func TestAPILimitsAndTrustedProxies(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.toml")
+	_ = os.WriteFile(p, []byte("simulator = true\n[api]\ntrusted_proxies = [\"10.0.0.1\", \"192.168.7.0/24\", \"fd00::/8\"]\nconnections_per_address = 8\n"), 0o600)
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	proxies, _ := c.API.Proxies()
+	if len(proxies) != 3 || proxies[0].String() != "10.0.0.1/32" || proxies[1].String() != "192.168.7.0/24" {
+		t.Fatalf("proxies %v", proxies)
+	}
+	if c.API.ConnectionsPerAddress != 8 || c.API.MaxConnections != 256 || c.API.ReservedConnections != 64 {
+		t.Fatalf("limits %+v", c.API)
+	}
+	c.API.TrustedProxies = []string{"proxy.lan"}
+	c.API.ReservedConnections = 0
+	c.API.UnauthenticatedTimeout.Duration = 0
+	err = c.Validate()
+	for _, want := range []string{"api.trusted_proxies", "api.reserved_connections", "api.unauthenticated_timeout"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %s", err, want)
+		}
+	}
+}

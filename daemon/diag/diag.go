@@ -1,8 +1,11 @@
 // Package diag is the technician's check of a terminal: the configuration,
 // the TLS identity, the clock, the disk, the database, the card reader, the
-// printer and the acquirer, each reported ok, warn, fail or skip. It opens
-// the devices as the daemon would (in simulator mode, the simulated ones)
-// and leaves alone what a running daemon holds.
+// printer and the acquirer, each reported ok, warn, fail or skip. With no
+// daemon running it opens the devices as the daemon would (in simulator
+// mode, the simulated ones). When a daemon holds the data directory, its
+// devices are left alone: the daemon's own view of them (the admin
+// socket's health request) is reported instead, with its API port, TLS
+// certificate and key, and whether it can take a payment.
 package diag
 
 import (
@@ -53,6 +56,7 @@ const (
 	dbLockWait   = 500 * time.Millisecond
 	hostMaxWait  = 15 * time.Second
 	stanFallback = 900000 // echo STANs beside a running daemon: 900000-989999
+	healthWait   = 10 * time.Second
 )
 
 // Check is one line of the report.
@@ -74,6 +78,9 @@ type Report struct {
 	DataDir    string    `json:"dataDir,omitempty"`
 	CheckedAt  time.Time `json:"checkedAt"`
 	Checks     []Check   `json:"checks"`
+	// Daemon is the running daemon's own health report, when one answers
+	// on the data directory's admin socket.
+	Daemon *admin.HealthReport `json:"daemon,omitempty"`
 }
 
 // Failed lists the names of the failed checks.
@@ -99,6 +106,9 @@ type Options struct {
 	// Now is the clock the certificate and clock checks read; nil means
 	// time.Now.
 	Now func() time.Time
+	// Key, when set, is a shared key to try against a running daemon's
+	// API (a status call must answer 200).
+	Key string
 }
 
 // Run runs every check in order and returns the report; Report.OK says
@@ -116,7 +126,7 @@ func Run(ctx context.Context, opts Options) Report {
 		report: Report{Version: opts.Version, ConfigFile: opts.ConfigFile, CheckedAt: time.Now().UTC()},
 		now:    now,
 	}
-	d.run(ctx, opts.ConfigFile, override)
+	d.run(ctx, opts.ConfigFile, override, opts.Key)
 	d.report.OK = len(d.report.Failed()) == 0
 	return d.report
 }
@@ -137,7 +147,7 @@ func (d *diagnosis) add(name, status, detail string, started time.Time) {
 		DurationMs: time.Since(started).Milliseconds()})
 }
 
-func (d *diagnosis) run(ctx context.Context, file string, override func(*config.Config)) {
+func (d *diagnosis) run(ctx context.Context, file string, override func(*config.Config), key string) {
 	start := time.Now()
 	cfg, err := config.Load(file)
 	if err != nil {
@@ -170,6 +180,19 @@ func (d *diagnosis) run(ctx context.Context, file string, override func(*config.
 	d.checkDisk()
 	d.checkDatabase()
 
+	if d.running {
+		hctx, cancel := context.WithTimeout(ctx, healthWait)
+		h, err := admin.Health(hctx, cfg.DataDir)
+		cancel()
+		if err == nil {
+			d.report.Daemon = &h
+			d.checkRunning(ctx, h, key)
+			return
+		}
+		// An older daemon, or one that does not answer: its devices are
+		// left alone below.
+	}
+
 	// The devices: in simulator mode the simulated ones are started here,
 	// as serve does, and stopped when diag ends.
 	devCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -200,6 +223,11 @@ func (d *diagnosis) checkCertificates() {
 		files = certs.DevFiles(dir)
 		kind = "development"
 		if _, err := os.Stat(files.Cert); errors.Is(err, os.ErrNotExist) {
+			if !d.cfg.Simulator {
+				d.add("certificates", Warn, "none yet, and no tls.cert_file: serve would run production on a development "+
+					"CA made in "+dir+"; install a certificate from the merchant's CA (see docs/tls.md)", start)
+				return
+			}
 			d.add("certificates", OK, "none yet: serve makes a development CA and terminal certificate in "+dir+" at first start", start)
 			return
 		}
@@ -215,6 +243,15 @@ func (d *diagnosis) checkCertificates() {
 	}
 	status := OK
 	var notes []string
+	if kind == "development" && !d.cfg.Simulator {
+		// Production on the development CA: never silently.
+		status = Warn
+		key := "its key still on the terminal"
+		if _, err := os.Stat(filepath.Join(filepath.Dir(files.CA), certs.CAKeyFile)); errors.Is(err, os.ErrNotExist) {
+			key = "its key removed"
+		}
+		notes = append(notes, "PRODUCTION ON THE DEVELOPMENT CA ("+key+"): install a certificate from the merchant's CA or pin the fingerprint, see docs/tls.md")
+	}
 	if files.CA != "" {
 		notes = append(notes, "chains to "+filepath.Base(files.CA))
 	} else {

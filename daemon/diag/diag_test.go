@@ -2,10 +2,12 @@ package diag
 
 import (
 	"crypto/x509"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vinr/cashlessd/certs"
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/daemon/store"
 )
@@ -62,5 +64,37 @@ func TestDatabaseCheckCountsQueuedAdvices(t *testing.T) {
 	got := d.report.Checks[0]
 	if got.Status != Warn || !strings.Contains(got.Detail, "1 transactions") || !strings.Contains(got.Detail, "1 pending/reversals/advices queued") {
 		t.Errorf("database: %+v", got)
+	}
+}
+
+// Production mode on the development CA is a warning that says so, with
+// whether the CA's key is still on the terminal; simulator mode is not.
+func TestCertificatesCheckWarnsOfProductionOnTheDevelopmentCA(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	check := func(simulator bool) Check {
+		d := &diagnosis{now: time.Now}
+		d.cfg.DataDir, d.cfg.Simulator = dataDir, simulator
+		d.checkCertificates()
+		return d.report.Checks[0]
+	}
+	if got := check(false); got.Status != Warn || !strings.Contains(got.Detail, "development CA") {
+		t.Errorf("production, none yet: %+v", got)
+	}
+	dir := filepath.Join(dataDir, "certs")
+	if _, err := (certs.DevIdentity{Dir: dir, Now: time.Now()}).Ensure(); err != nil {
+		t.Fatal(err)
+	}
+	if got := check(true); got.Status != OK {
+		t.Errorf("simulator: %+v", got)
+	}
+	if got := check(false); got.Status != Warn || !strings.Contains(got.Detail, "PRODUCTION ON THE DEVELOPMENT CA (its key still on the terminal)") {
+		t.Errorf("production: %+v", got)
+	}
+	if _, err := (certs.DevIdentity{Dir: dir, Now: time.Now()}).Issue(true); err != nil {
+		t.Fatal(err)
+	}
+	if got := check(false); got.Status != Warn || !strings.Contains(got.Detail, "(its key removed)") {
+		t.Errorf("production, key removed: %+v", got)
 	}
 }

@@ -141,9 +141,15 @@ func TestOpenClosesWhatItOpenedWhenAStepFails(t *testing.T) {
 			if left, _ := os.ReadDir(tmp); len(left) != 0 {
 				t.Errorf("the virtual reader's directory is left behind: %v", left)
 			}
-			stacks := allStacks()
+			// Close waits for these goroutines to be done; one may still be
+			// on its way out (past its deferred Done) for a moment.
 			for _, f := range []string{"sim.(*World).Cardholder", "virtual.(*Reader).readLoop"} {
-				if strings.Contains(stacks, f) {
+				running := strings.Contains(allStacks(), f)
+				for deadline := time.Now().Add(5 * time.Second); running && time.Now().Before(deadline); {
+					time.Sleep(10 * time.Millisecond)
+					running = strings.Contains(allStacks(), f)
+				}
+				if running {
 					t.Errorf("%s still running after the failed Open", f)
 				}
 			}

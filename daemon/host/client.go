@@ -67,6 +67,8 @@ type Client struct {
 	// uploads holds the batch numbers UploadBatch delivered in full, so
 	// the next Settle of that batch is the one after the upload.
 	uploads uploadedBatches
+	// health is what status and diag learn of the link.
+	health linkHealth
 }
 
 var (
@@ -145,6 +147,7 @@ func (c *Client) Close() error {
 	conn := c.conn
 	c.conn = nil
 	c.mu.Unlock()
+	c.health.lost(ErrClosed, false)
 	if conn == nil {
 		return nil
 	}

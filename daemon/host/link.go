@@ -59,6 +59,7 @@ func (c *Client) link(ctx context.Context) (*hostLink, error) {
 	}
 	conn, err := c.connect(ctx)
 	if err != nil {
+		c.health.lost(err, true)
 		// Only the error's text is kept: a sign-on that got no answer
 		// is not an unknown payment outcome.
 		return nil, fmt.Errorf("%w: %s", daemon.ErrHostUnreachable, err)
@@ -71,17 +72,20 @@ func (c *Client) link(ctx context.Context) (*hostLink, error) {
 	}
 	c.conn = conn
 	c.mu.Unlock()
+	c.health.connected()
 	return conn, nil
 }
 
 // forget drops conn as the current connection, so the next request
-// redials.
-func (c *Client) forget(conn *connection.Connection) {
+// redials; it reports whether conn was the current one.
+func (c *Client) forget(conn *connection.Connection) bool {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.conn != nil && c.conn.Connection == conn {
 		c.conn = nil
+		return true
 	}
-	c.mu.Unlock()
+	return false
 }
 
 // current returns the live connection, if any.
@@ -140,7 +144,9 @@ func (c *Client) connect(ctx context.Context) (*hostLink, error) {
 		connection.SetMessageWriter(c.writes),
 		connection.WithConnectionFailedHandler(func(conn *connection.Connection, err error) {
 			failOnce.Do(func() { close(failed) })
-			c.forget(conn)
+			if c.forget(conn) {
+				c.health.lost(err, false)
+			}
 		}),
 		connection.SendTimeout(c.cfg.Timeout),
 		connection.IdleTime(idle),
@@ -195,6 +201,7 @@ func (c *Client) network(ctx context.Context, conn *hostLink, code string) error
 	if resp.ResponseCode != RCApproved {
 		return fmt.Errorf("host answered %s to network code %s", resp.ResponseCode, code)
 	}
+	c.health.network()
 	return nil
 }
 
@@ -236,7 +243,8 @@ func (c *Client) inbound(conn *connection.Connection, m *iso8583.Message) {
 // roundTrip sends f on the current connection, dialing if needed, and
 // waits for the answer. When the connection turns out to be closing before
 // f was written, it redials once: nothing left, so nothing can be doubled.
-func (c *Client) roundTrip(ctx context.Context, f *Fields) (*Fields, error) {
+func (c *Client) roundTrip(ctx context.Context, f *Fields) (_ *Fields, err error) {
+	defer func() { c.health.financial(err) }()
 	for attempt := 0; ; attempt++ {
 		conn, err := c.link(ctx)
 		if err != nil {

@@ -14,7 +14,8 @@ import (
 // original taken out of the open batch's totals and members, and what the
 // original booked on its own original (a refund's amount, a completion's
 // capture) undone. It refuses, changing nothing, when the original is not
-// an approved transaction of the open batch or the reference was used.
+// an approved transaction of the open batch, or (daemon.ErrReferenceTaken)
+// when the reference belongs to another transaction.
 func (s *DB) VoidTransaction(v *daemon.Transaction) (*daemon.Transaction, error) {
 	if v.Kind != daemon.KindVoid || v.Status != daemon.StatusApproved || v.OriginalID == "" {
 		return nil, fmt.Errorf("transaction %s is not an approved void", v.ID)
@@ -36,12 +37,12 @@ func (s *DB) VoidTransaction(v *daemon.Transaction) (*daemon.Transaction, error)
 		case orig.RefundedAmount > 0:
 			return fmt.Errorf("original %s has refunds", orig.ID)
 		}
-		refs := tx.Bucket(bucketRefs)
-		key := refKey(v.Kind, v.Reference)
-		if id := refs.Get(key); id != nil && string(id) != v.ID {
-			return fmt.Errorf("reference %q already approved as %s", v.Reference, id)
+		// The void's reference, in the one namespace and in the index of
+		// approvals.
+		if err := claimReference(tx, v); err != nil {
+			return err
 		}
-		if err := refs.Put(key, []byte(v.ID)); err != nil {
+		if err := tx.Bucket(bucketRefs).Put(refKey(v.Kind, v.Reference), []byte(v.ID)); err != nil {
 			return err
 		}
 		if err := leaveBatch(tx, &orig); err != nil {

@@ -82,8 +82,10 @@ type Reader struct {
 	link   *link
 	closed bool
 
-	mu   sync.Mutex
-	info Info // from the last open
+	mu      sync.Mutex
+	info    Info      // from the last open
+	state   LinkState // what the driver has seen of its port
+	watched *link     // the link state describes
 }
 
 // New checks cfg and returns a Reader that opens the port on its first
@@ -496,10 +498,12 @@ func (r *Reader) connect(ctx context.Context) error {
 	mode := &serial.Mode{BaudRate: r.cfg.Baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit}
 	port, err := serial.Open(r.cfg.Device, mode)
 	if err != nil {
+		r.linkDown(nil, err)
 		return &linkError{op: "open " + r.cfg.Device, err: disconnected(err)}
 	}
 	if err := port.ResetInputBuffer(); err != nil {
 		port.Close()
+		r.linkDown(nil, err)
 		return &linkError{op: "open " + r.cfg.Device, err: disconnected(err)}
 	}
 	r.st.opens.Add(1)
@@ -515,6 +519,7 @@ func (r *Reader) connect(ctx context.Context) error {
 	}
 	if err != nil {
 		l.shutdown(err)
+		r.linkDown(nil, err)
 		if isLinkError(err) {
 			return &linkError{op: "open " + r.cfg.Device, err: err}
 		}
@@ -524,6 +529,7 @@ func (r *Reader) connect(ctx context.Context) error {
 	r.info = in
 	r.mu.Unlock()
 	r.link = l
+	r.linkUp(l)
 	r.cfg.Logger.Debug().Str("device", r.cfg.Device).Str("model", in.Model).Str("firmware", in.Firmware).Msg("reader: connected")
 	return nil
 }

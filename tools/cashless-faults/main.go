@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 		rounds   = fs.Int("rounds", 500, "SIGKILL points to make")
 		terms    = fs.Int("sigterm", 40, "SIGTERM rounds")
 		long     = fs.Bool("long-shutdown", true, "add a SIGTERM whose transaction outlives the 30 s grace")
-		suites   = fs.String("suites", "crash,devices,storage,load,input,secrets", "suites to run, comma-separated")
+		suites   = fs.String("suites", "crash,devices,storage,load,input,secrets,hostile", "suites to run, comma-separated")
 		devices  = fs.Int("device-rounds", 5, "repetitions of each device fault")
 		pollers  = fs.Int("pollers", 200, "status pollers in the load suite")
 		pollFor  = fs.Duration("poll-for", time.Minute, "how long the pollers run")

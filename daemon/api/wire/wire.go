@@ -229,8 +229,32 @@ type Printer struct {
 	Message string `json:"message,omitempty"`
 }
 
+// Device is one device's health in status: "ok", "degraded", "offline"
+// or "absent", since when (RFC 3339), and why when it is not ok.
+type Device struct {
+	State   string `json:"state"`
+	Since   string `json:"since"`
+	Message string `json:"message,omitempty"`
+}
+
+// Devices are the health of the card reader, the printer and the
+// acquirer host link.
+type Devices struct {
+	Reader  Device `json:"reader"`
+	Printer Device `json:"printer"`
+	Host    Device `json:"host"`
+}
+
+// Reason is why a payment cannot succeed now: a short code
+// (reader_offline, host_unreachable, storage_read_only) and a message.
+type Reason struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
 // Status is the answer of status: whether the terminal is ready or busy,
-// what it runs, what it did last, and its queues.
+// what it runs, what it did last, its queues, its devices' health and
+// whether a payment can succeed.
 type Status struct {
 	Status            string             `json:"status"`
 	TerminalID        string             `json:"terminalId"`
@@ -245,6 +269,9 @@ type Status struct {
 	PendingSettlement *PendingSettlement `json:"pendingSettlement,omitempty"`
 	NextSettlementAt  string             `json:"nextSettlementAt,omitempty"`
 	Simulator         bool               `json:"simulator,omitempty"`
+	CanTransact       bool               `json:"canTransact"`
+	Reasons           []Reason           `json:"reasons,omitempty"`
+	Devices           Devices            `json:"devices"`
 }
 
 // Cancelled is the answer of cancel.

@@ -95,7 +95,13 @@ func TestRawSignOnAndSale(t *testing.T) {
 	if len(l.Approvals) != 1 || l.Approvals[0].MaskedPAN != "************4242" || l.Approvals[0].RRN != resp.RRN {
 		t.Fatalf("ledger %+v", l)
 	}
-	if tr := s.Traffic(); tr.MessagesIn != 2 || tr.MessagesOut != 2 || tr.BytesIn == 0 || tr.BytesOut == 0 {
+	// The server counts an answer once its write returned, which can be
+	// just after the client has read it.
+	tr := s.Traffic()
+	for deadline := time.Now().Add(5 * time.Second); tr.MessagesOut < 2 && time.Now().Before(deadline); tr = s.Traffic() {
+		time.Sleep(time.Millisecond)
+	}
+	if tr.MessagesIn != 2 || tr.MessagesOut != 2 || tr.BytesIn == 0 || tr.BytesOut == 0 {
 		t.Errorf("traffic %+v", tr)
 	}
 }

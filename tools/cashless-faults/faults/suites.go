@@ -52,6 +52,8 @@ func RunSuites(ctx context.Context, work string, names []string, opt Options, cf
 			r, err = RunInput(ctx, o, cfg.FuzzTime, cfg.ModuleDir)
 		case "secrets":
 			r, err = RunSecrets(ctx, o, work)
+		case "hostile":
+			r, err = RunHostile(ctx, o)
 		default:
 			return all, fmt.Errorf("unknown suite %q", name)
 		}
