@@ -311,7 +311,7 @@ func (e *Engine) approve(a *active) {
 	t := a.tx
 	t.Status = StatusApproved
 	t.CompletedAt = e.Now()
-	if t.Kind == KindPreauth {
+	if t.Kind == KindPreauth || t.Kind == KindIncrement {
 		t.ExpiresAt = t.CompletedAt.Add(e.cfg.PreauthValidity)
 	}
 	if !e.finish(t) {
@@ -389,7 +389,7 @@ func (e *Engine) hostFailed(t *Transaction, err error) {
 // reverse sends a reversal now; when the host cannot take it, the
 // transaction is flagged so the reversal loop retries until acknowledged.
 func (e *Engine) reverse(t *Transaction, reason string) {
-	err := e.deps.Host.Reverse(e.base, ReversalRequest{TransactionID: t.ID, Kind: t.Kind, Amount: t.TotalAmount(),
+	err := e.deps.Host.Reverse(e.base, ReversalRequest{TransactionID: t.ID, Kind: t.Kind, Amount: t.reversalAmount(),
 		Currency: t.Currency, HostReference: t.HostReference, Reason: reason})
 	t.ReversalPending = err != nil
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/daemon/config"
-	"github.com/vinr/cashlessd/daemon/host/hostsim"
 	"github.com/vinr/cashlessd/emv/card"
 )
 
@@ -42,18 +41,6 @@ func (m *terminal) waitNoReversals() {
 		time.Sleep(20 * time.Millisecond)
 	}
 	m.t.Fatal("reversals stayed queued")
-}
-
-// hostApproval is the host's approval of a transaction ID.
-func hostApproval(t *testing.T, l hostsim.Ledger, id string) hostsim.Approval {
-	t.Helper()
-	for _, a := range l.Approvals {
-		if a.TransactionID == id {
-			return a
-		}
-	}
-	t.Fatalf("the host holds no approval of %s: %+v", id, l)
-	return hostsim.Approval{}
 }
 
 func TestVoidTakesASaleOutOfTheOpenBatch(t *testing.T) {
@@ -174,6 +161,9 @@ func TestVoidOfARefundAndOfACompletion(t *testing.T) {
 	wantApproved(t, res, err)
 	if p, _ := m.db.Transaction(pre.ID); p.CompletionID != "" || p.CapturedAmount != 0 {
 		t.Fatalf("pre-auth after voiding its completion: %+v", p)
+	}
+	if holds, err := m.db.OpenHolds(); err != nil || len(holds) != 1 || holds[0].ID != pre.ID {
+		t.Fatalf("open holds after voiding the completion: %v %v", holds, err)
 	}
 	// The hold can be captured again, as the host allows.
 	res, err = m.engine.Complete(t.Context(), daemon.CompletionRequest{OriginalReference: "VR-PRE-1", CaptureAmount: 2400, Currency: "USD", Reference: "VR-CAP-2"})

@@ -44,7 +44,7 @@ func findCommand(name string) (command, bool) {
 }
 
 func commands() []command {
-	return []command{
+	return append([]command{
 		{name: "status", synopsis: "", summary: "Show whether the terminal is ready and what it did last.",
 			prepare: prepareStatus},
 		{name: "sale", synopsis: "--amount N --currency CUR --reference REF [--tip N] [--print]",
@@ -69,7 +69,7 @@ func commands() []command {
 			summary: "Cancel an approved sale, completion or refund still in the open batch; no card needed.", prepare: prepareVoid},
 		{name: "totals", synopsis: "[--print]",
 			summary: "Show (and print) the open batch's totals without closing it (X-report).", prepare: prepareTotals},
-	}
+	}, preauthCommands()...)
 }
 
 // amountFlag is an amount in minor units; it remembers whether it was set.

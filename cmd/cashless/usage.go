@@ -14,6 +14,9 @@ commands:
   sale           --amount N --currency CUR --reference REF [--tip N] [--print]
   preauth        --amount N --currency CUR --reference REF [--print]
   complete       --original REF --amount N --currency CUR --reference REF [--print]
+  preauth increment --original REF --amount N --reference REF   raise a pre-auth's hold
+  preauth release   --original REF --reference REF              give the hold back
+  preauth list                                                  the pre-auths that hold funds
   refund         --original REF --amount N --currency CUR --reference REF [--print]
   cancel         [--reference REF]           abort the prompt waiting for a card
   batch-close    --reference REF             settle and close the open batch

@@ -347,6 +347,22 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 	fails("/cashless/v1/preauth/complete", `{"originalReference":"OA-PRE-2","captureAmount":2000,"currency":"USD","reference":"OA-CAP-3"}`, 422, "amount_exceeds_original")
 	fails("/cashless/v1/preauth/complete", `{"originalReference":"OA-NONE","captureAmount":2000,"currency":"USD","reference":"OA-CAP-4"}`, 404, "transaction_not_found")
 
+	// A pre-auth's hold raised, declined, listed and released.
+	ok("/cashless/v1/preauth", `{"amount":4000,"currency":"USD","reference":"OA-PRE-4"}`)
+	raise := `{"originalReference":"OA-PRE-4","amount":1000,"reference":"OA-INC-1"}`
+	ok("/cashless/v1/preauth/increment", raise)
+	if r := ok("/cashless/v1/preauth/increment", raise); r.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("replayed increment without Idempotent-Replayed: %v", r.header)
+	}
+	fails("/cashless/v1/preauth/increment", `{"originalReference":"OA-PRE-4","amount":90000,"reference":"OA-INC-2"}`, 402, "card_declined")
+	fails("/cashless/v1/preauth/increment", `{"originalReference":"OA-PRE-1","amount":100,"reference":"OA-INC-3"}`, 422, "preauth_already_completed")
+	fails("/cashless/v1/preauth/increment", `{"originalReference":"OA-NONE","amount":100,"reference":"OA-INC-4"}`, 404, "transaction_not_found")
+	ok("/cashless/v1/preauth/list", "{}")
+	ok("/cashless/v1/preauth/release", `{"originalReference":"OA-PRE-4","reference":"OA-REL-1"}`)
+	fails("/cashless/v1/preauth/release", `{"originalReference":"OA-PRE-4","reference":"OA-REL-2"}`, 422, "preauth_released")
+	fails("/cashless/v1/preauth/complete", `{"originalReference":"OA-PRE-4","captureAmount":100,"currency":"USD","reference":"OA-CAP-6"}`, 422, "preauth_released")
+	ok("/cashless/v1/status", "{}")
+
 	// Refunds of a sale and of a completion.
 	ok("/cashless/v1/refund", `{"originalReference":"OA-SALE-1","amount":500,"currency":"USD","reference":"OA-REF-1","printReceipt":true}`)
 	ok("/cashless/v1/refund", `{"originalReference":"OA-CAP-1","amount":100,"currency":"USD","reference":"OA-REF-2"}`)
@@ -404,6 +420,7 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 	fails("/cashless/v1/preauth", `{"amount":500,"currency":"USD","reference":"OA-OFF-2"}`, 503, "communication_error")
 	fails("/cashless/v1/refund", `{"originalReference":"OA-SALE-2","amount":1,"currency":"USD","reference":"OA-OFF-3"}`, 503, "communication_error")
 	fails("/cashless/v1/preauth/complete", `{"originalReference":"OA-PRE-2","captureAmount":1,"currency":"USD","reference":"OA-OFF-4"}`, 503, "communication_error")
+	fails("/cashless/v1/preauth/increment", `{"originalReference":"OA-PRE-2","amount":1,"reference":"OA-OFF-5"}`, 503, "communication_error")
 	fails("/cashless/v1/batch/close", `{"reference":"OA-OFF-EOD"}`, 503, "communication_error")
 	ok("/simulator/v1/host", `{"offline":false,"dropResponse":true}`)
 	fails("/cashless/v1/sale", `{"amount":600,"currency":"USD","reference":"OA-DROP-1"}`, 503, "communication_error")
@@ -460,6 +477,10 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 		{"/cashless/v1/sale", `[1,2]`},
 		{"/cashless/v1/preauth", `{"amount":100,"currency":"USD","reference":"V","tipAmount":1}`},
 		{"/cashless/v1/preauth/complete", `{"originalReference":"A","currency":"USD","reference":"V"}`},
+		{"/cashless/v1/preauth/increment", `{"originalReference":"A","amount":0,"reference":"V"}`},
+		{"/cashless/v1/preauth/increment", `{"originalReference":"A","amount":1,"currency":"USD","reference":"V"}`},
+		{"/cashless/v1/preauth/release", `{"reference":"V"}`},
+		{"/cashless/v1/preauth/list", `{"includeExpired":true}`},
 		{"/cashless/v1/refund", `{"amount":1,"currency":"USD","reference":"V"}`},
 		{"/cashless/v1/status", `{"verbose":true}`},
 		{"/cashless/v1/cancel", `{"reference":5}`},

@@ -44,6 +44,7 @@ func renderLookup(res *daemon.LookupResult) wire.Lookup {
 	out := wire.Lookup{Type: string(t.Kind), StartedAt: timestamp(t.StartedAt), Attempts: []wire.Attempt{}}
 	if t.Final() {
 		out.Transaction, _ = render(t)
+		out.Status = heldStatus(t, out.Status)
 	} else {
 		out.Transaction = wire.Transaction{Status: string(t.Status), Reference: t.Reference, TransactionID: t.ID,
 			Currency: t.Currency, OriginalReference: t.OriginalReference}
@@ -76,4 +77,20 @@ func (s *Server) receiptFor(ref string) (*daemon.Transaction, error) {
 		return s.engine.ReceiptByReference(ref)
 	}
 	return s.engine.LastReceipt()
+}
+
+// heldStatus is a pre-auth's status in a lookup: one whose hold was
+// released (its reversal booked) is reversed, one whose hold ran out is
+// expired; anything else keeps status.
+func heldStatus(t *daemon.Transaction, status string) string {
+	if t.Kind != daemon.KindPreauth {
+		return status
+	}
+	switch t.HoldEnd {
+	case daemon.HoldReleased:
+		return "reversed"
+	case daemon.HoldExpired:
+		return "expired"
+	}
+	return status
 }

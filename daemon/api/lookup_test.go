@@ -88,3 +88,17 @@ func TestReceiptLastByReference(t *testing.T) {
 		t.Fatalf("engine got %v", seen)
 	}
 }
+
+func TestLookupOfAReleasedOrExpiredPreauthSaysSo(t *testing.T) {
+	t.Parallel()
+	f := &fakeEngine{}
+	c := serve(t, f, nil)
+	for end, want := range map[daemon.HoldState]string{"": "approved", daemon.HoldReleased: "reversed", daemon.HoldExpired: "expired"} {
+		f.answer(&daemon.Result{Tx: &daemon.Transaction{ID: "tpay_7", Kind: daemon.KindPreauth, Reference: "TENT-1", Status: daemon.StatusApproved,
+			Stage: daemon.StageDone, Amount: 5000, Currency: "USD", StartedAt: at, CompletedAt: at, ExpiresAt: at, HoldEnd: end}})
+		got, err := c.Transaction(context.Background(), wire.LookupRequest{Reference: wire.Ptr("TENT-1")})
+		if err != nil || got.Status != want {
+			t.Fatalf("hold end %q: %v %+v, want status %s", end, err, got, want)
+		}
+	}
+}

@@ -103,6 +103,9 @@ func finish(tx *bolt.Tx, t *daemon.Transaction, newBatchID string) error {
 		if err := bookOriginal(tx, t); err != nil {
 			return err
 		}
+		if err := bookHold(tx, t); err != nil {
+			return err
+		}
 		if t.Kind != daemon.KindPreauth {
 			if err := joinBatch(tx, t, newBatchID); err != nil {
 				return err

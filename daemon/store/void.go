@@ -89,8 +89,9 @@ func leaveBatch(tx *bolt.Tx, t *daemon.Transaction) error {
 }
 
 // unbookOriginal undoes bookOriginal for a voided completion or refund:
-// the pre-auth may be completed again, the sale's refundable amount is
-// back, as the host's reversal does on its side.
+// the pre-auth holds its funds again and may be completed (or released)
+// again, the sale's refundable amount is back, as the host's reversal does
+// on its side.
 func unbookOriginal(tx *bolt.Tx, t *daemon.Transaction) error {
 	if t.OriginalID == "" || (t.Kind != daemon.KindRefund && t.Kind != daemon.KindCompletion) {
 		return nil
@@ -111,6 +112,17 @@ func unbookOriginal(tx *bolt.Tx, t *daemon.Transaction) error {
 			return fmt.Errorf("pre-auth %s is not completed by %s", orig.ID, t.ID)
 		}
 		orig.CompletionID, orig.CapturedAmount = "", 0
+		if isOpenHold(&orig) {
+			// The pre-auth holds its funds again (as at the host): it is
+			// listed, and released or expired like any open hold.
+			idx, err := holdsIndex(tx)
+			if err != nil {
+				return err
+			}
+			if err := idx.Put([]byte(orig.ID), nil); err != nil {
+				return err
+			}
+		}
 	}
 	return putJSON(b, []byte(orig.ID), &orig)
 }

@@ -57,12 +57,14 @@ func voidViolations(s *Snapshot, t *daemon.Transaction) []Violation {
 }
 
 // batchTotalViolations checks that every batch counts exactly its approved
-// transactions: a voided one has left its batch's counts and amounts.
+// sales, completions and refunds: a voided one has left its batch's counts
+// and amounts.
 func batchTotalViolations(s *Snapshot) []Violation {
 	type sum struct{ n, net int64 }
 	in := map[string]*sum{}
 	for _, t := range s.Txs {
-		if t.Status != daemon.StatusApproved || t.BatchID == "" || t.Kind == daemon.KindPreauth || t.Kind == daemon.KindVoid {
+		counted := t.Kind == daemon.KindSale || t.Kind == daemon.KindCompletion || t.Kind == daemon.KindRefund
+		if t.Status != daemon.StatusApproved || t.BatchID == "" || !counted {
 			continue
 		}
 		x := in[t.BatchID]
