@@ -182,6 +182,31 @@ func dropLink(t *testing.T, m *terminal, srv *hostsim.Server) {
 	srv.SetOffline(false)
 }
 
+// A void after a restart reverses the sale quoting the request the host
+// booked it from.
+func TestVoidAfterRestartQuotesTheOriginal(t *testing.T) {
+	t.Parallel()
+	srv := outsideHost(t)
+	m := startTerminal(t, "", at(srv))
+	sale := m.approved("SHOP-8", 2200)
+
+	m = m.restart(at(srv))
+	res, err := m.engine.Void(t.Context(), daemon.VoidRequest{OriginalReference: "SHOP-8", Reference: "SHOP-8-VOID"})
+	wantApproved(t, res, err)
+	deadline := time.Now().Add(30 * time.Second)
+	for m.status().PendingReversals > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the void's reversal was never acknowledged:\n%s", m.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	a := booked(t, srv, sale.ID)
+	if !a.Reversed {
+		t.Fatalf("the voided sale was not reversed: %+v", a)
+	}
+	wantOriginal(t, quoted(t, srv, sale.ID, host.MTIReversal, host.MTIReversalRepeat), a, sale.HostMessage)
+}
+
 // waitBooked waits until the host booked an approval of the amount and
 // returns its transaction ID.
 func waitBooked(t *testing.T, srv *hostsim.Server, amount int64) string {
