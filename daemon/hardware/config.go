@@ -13,6 +13,7 @@ import (
 	"github.com/vinr/cashlessd/daemon/store"
 	"github.com/vinr/cashlessd/emv"
 	"github.com/vinr/cashlessd/emv/reader"
+	"github.com/vinr/cashlessd/emv/terminal"
 	"github.com/vinr/cashlessd/printer"
 )
 
@@ -81,6 +82,12 @@ func HostConfig(cfg config.Config, log zerolog.Logger) (host.Config, error) {
 // number) over db: six digits, STANs reserved in blocks.
 func HostCounters(db *store.DB) *store.Counters {
 	return store.NewCounters(db, host.CounterWrap, host.CounterBlocks())
+}
+
+// CardCounters are the card acceptor's persisted counters over db: the
+// transaction sequence counter (9F41), eight digits, reserved in blocks.
+func CardCounters(db *store.DB) *store.Counters {
+	return store.NewCounters(db, terminal.SequenceWrap, map[string]uint32{terminal.CounterSequence: terminal.SequenceBlock})
 }
 
 // PrinterConfig maps the [printer] section onto the serial driver.
