@@ -14,6 +14,7 @@ var (
 	mandatorySale       = []int{2, 3, 4, 7, 11, 12, 13, 22, 25, 41, 42, 49, 60, 62}
 	mandatoryRefund     = []int{3, 4, 7, 11, 12, 13, 25, 37, 41, 42, 49, 60, 62, 90}
 	mandatoryCompletion = []int{3, 4, 7, 11, 12, 13, 25, 37, 41, 42, 49, 60, 62, 90}
+	mandatoryIncrement  = mandatoryCompletion
 	mandatoryAdvice     = []int{3, 4, 7, 11, 12, 13, 22, 25, 38, 39, 41, 42, 49, 55, 60, 62}
 	mandatoryReversal   = []int{3, 4, 7, 11, 12, 13, 25, 41, 42, 62, 90}
 	mandatoryUpload     = []int{3, 4, 7, 11, 12, 13, 25, 39, 41, 42, 49, 60, 62, 90}
@@ -30,6 +31,9 @@ func MandatoryFields(req *host.Fields) []int {
 	case host.MTINetwork:
 		return mandatoryNetwork
 	case host.MTIAuthRequest:
+		if host.IsIncrement(req) {
+			return mandatoryIncrement
+		}
 		out = mandatorySale
 	case host.MTIFinancialRequest:
 		out = mandatorySale

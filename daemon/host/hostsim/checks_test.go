@@ -93,6 +93,11 @@ func wellFormed() map[string]func(stan string) *host.Fields {
 			f.PAN, f.EntryMode, f.ProcessingCode, f.RRN, f.Original = "", "", "200000", "600100000001", original("0200")
 			return f
 		},
+		"0100 increment": func(stan string) *host.Fields {
+			f := saleFields(stan)
+			f.MTI, f.PAN, f.EntryMode, f.ConditionCode, f.RRN, f.Original = "0100", "", "", "06", "600100000001", original("0100")
+			return f
+		},
 		"0220 completion": func(stan string) *host.Fields {
 			f := saleFields(stan)
 			f.MTI, f.PAN, f.EntryMode, f.ConditionCode, f.RRN, f.Original = "0220", "", "", "06", "600100000001", original("0100")
