@@ -290,7 +290,7 @@ func RunSecrets(ctx context.Context, opt Options, work string) (*Report, error) 
 	if tracksOnWire == 0 {
 		r.Violate(Violation{VSecret, "no track 2 crossed the host link: a swiped sale went without field 35, or the track check checks nothing"})
 	}
-	r.Note("Secrets scan positive control: %d PANs, %d tracks 2 and %d encrypted PIN blocks crossed the host link; %d were not among the scanned patterns.", pansOnWire, tracksOnWire, pinBlocks, missing)
+	r.Note("Secrets scan positive control: %d PANs, %d tracks 2 (field 35) and %d encrypted PIN blocks crossed the host link; %d were not among the scanned patterns.", pansOnWire, tracksOnWire, pinBlocks, missing)
 	hits, files, size, err := ScanFiles([]string{h.dataDir, h.logs, filepath.Dir(h.ledger)}, secrets)
 	if err != nil {
 		return r, err
