@@ -32,7 +32,7 @@ func outsideHost(t *testing.T) *hostsim.Server {
 // at points the terminal at srv over plain TCP.
 func at(srv *hostsim.Server) func(*config.Config) {
 	return func(c *config.Config) {
-		c.Host.Address, c.Host.TLS = srv.Addr(), false
+		c.Host.Address, c.Host.TLS = srv.Addr(), ptr(false)
 	}
 }
 

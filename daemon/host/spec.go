@@ -29,6 +29,7 @@ func Spec() *iso8583.MessageSpec {
 			22: fixed(3, "Point of Service Entry Mode"),
 			23: fixed(3, "Card Sequence Number"),
 			25: fixed(2, "Point of Service Condition Code"),
+			35: llvar(37, "Track 2 Equivalent Data"),
 			37: fixed(12, "Retrieval Reference Number"),
 			38: fixed(6, "Authorization Identification Response"),
 			39: fixed(2, "Response Code"),
@@ -99,6 +100,7 @@ type Fields struct {
 	EntryMode        string        `iso8583:"22"`
 	CardSequence     string        `iso8583:"23"`
 	ConditionCode    string        `iso8583:"25"`
+	Track2           string        `iso8583:"35"`
 	RRN              string        `iso8583:"37"`
 	AuthCode         string        `iso8583:"38"`
 	ResponseCode     string        `iso8583:"39"`
