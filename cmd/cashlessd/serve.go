@@ -115,6 +115,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	defer devs.Close()
 	meters := metrics.New()
+	hub := liveEvents(devs)
 	settleAt, _ := cfg.SettleAt()
 	engine := daemon.New(daemon.Config{
 		TerminalID:      cfg.TerminalID,
@@ -144,6 +145,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Clock:    devs.Clock,
 		Log:      log,
 		Observer: meters,
+		Events:   hub,
 	})
 	var simControl daemon.Simulator
 	if devs.Simulator != nil {
@@ -186,7 +188,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		}
 		defer stopMetrics()
 	}
-	apiSrv := api.New(api.Options{Engine: engine, Keys: keys, Simulator: simControl, Log: log, Metrics: meters})
+	apiSrv := api.New(api.Options{Engine: engine, Keys: keys, Simulator: simControl, Log: log, Metrics: meters, Events: hub})
 	httpSrv := apiSrv.HTTPServer(tlsConfig)
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.ServeTLS(ln, "", "") }()
