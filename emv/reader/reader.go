@@ -84,6 +84,8 @@ type Reader struct {
 
 	mu   sync.Mutex
 	info Info // from the last open
+	// onState is told when the link comes up or is lost (state.go).
+	onState func(connected bool, why error)
 }
 
 // New checks cfg and returns a Reader that opens the port on its first
@@ -525,6 +527,7 @@ func (r *Reader) connect(ctx context.Context) error {
 	r.mu.Unlock()
 	r.link = l
 	r.cfg.Logger.Debug().Str("device", r.cfg.Device).Str("model", in.Model).Str("firmware", in.Firmware).Msg("reader: connected")
+	r.stateChanged(true, nil)
 	return nil
 }
 
@@ -536,6 +539,7 @@ func (r *Reader) drop(why error) {
 		}
 		r.link.shutdown(why)
 		r.link = nil
+		r.stateChanged(false, why)
 	}
 }
 

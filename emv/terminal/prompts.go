@@ -33,3 +33,30 @@ func (a *Acceptor) prompt(transactionID, name string, lines ...string) {
 		a.prompts.Prompt(transactionID, name, lines)
 	}
 }
+
+// Reader states, as the acceptor reports them to its ReaderObserver.
+const (
+	ReaderConnected    = "connected"
+	ReaderDisconnected = "disconnected"
+)
+
+// ReaderObserver is told when the link to the card reader comes up or is
+// lost (with why). It must not block.
+type ReaderObserver interface {
+	ReaderState(state, message string)
+}
+
+// ObserveReader tells o of the reader's link state from now on.
+func (a *Acceptor) ObserveReader(o ReaderObserver) {
+	a.reader.OnState(func(connected bool, why error) {
+		if connected {
+			o.ReaderState(ReaderConnected, "")
+			return
+		}
+		msg := ""
+		if why != nil {
+			msg = why.Error()
+		}
+		o.ReaderState(ReaderDisconnected, msg)
+	})
+}
