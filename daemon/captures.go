@@ -113,6 +113,7 @@ func (e *Engine) runCapture(ctx context.Context, t *Transaction, check func() (*
 		e.release(a)
 		return nil, err
 	}
+	e.emitStage(a, StageAuthorising)
 	go func() {
 		defer e.release(a)
 		e.retryReversals(e.base)

@@ -254,7 +254,7 @@ func (s *Server) serve(c net.Conn) {
 		}
 		network := req.MTI == host.MTINetwork
 		latency, drop := s.settings()
-		if drop && !network {
+		if (drop || answersTooLate(req, resp)) && !network {
 			s.log.Info().Str("mti", req.MTI).Str("stan", req.STAN).Str("responseCode", resp.ResponseCode).
 				Msg("booked, answer dropped")
 			continue
