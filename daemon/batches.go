@@ -203,10 +203,12 @@ func (e *Engine) nextSettlement(now time.Time) time.Time {
 // tried again.
 const autoRetryEvery = time.Minute
 
-// CheckSchedule closes the batch when the daily settlement time has come.
+// CheckSchedule releases the pre-auth holds that expired (expireHolds) and
+// closes the batch when the daily settlement time has come.
 // The engine calls it every second; the simulator's clock calls it after
 // moving time forward. A busy terminal settles as soon as it is free.
 func (e *Engine) CheckSchedule() {
+	e.expireHolds()
 	e.mu.Lock()
 	due := e.nextAuto
 	now := e.Now()

@@ -142,7 +142,7 @@ func TestBatchCloseIsIdempotentAndStartsANewBatch(t *testing.T) {
 
 func TestDailySettlementClosesTheBatch(t *testing.T) {
 	t.Parallel()
-	m := startTerminal(t, "", func(c *config.Config) { c.Settlement.Auto, c.Settlement.Time = true, "23:00" })
+	m := startTerminal(t, "", func(c *config.Config) { settleFarFromNow(c) })
 	m.card(daemon.SimCard{PresentAfter: ptr(time.Duration(0))})
 	m.approved("AUTO-1", 1500)
 	if err := m.sim.AdvanceClock(24 * time.Hour); err != nil {

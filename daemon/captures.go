@@ -25,12 +25,14 @@ func (e *Engine) Complete(ctx context.Context, r CompletionRequest) (*Result, er
 		switch {
 		case orig.CompletionID != "":
 			return nil, Errorf(CodePreauthCompleted, "Pre-auth %q was already completed (%s).", r.OriginalReference, orig.CompletionID)
+		case orig.HoldEnd == HoldReleased:
+			return nil, Errorf(CodePreauthReleased, "Pre-auth %q was released; it holds nothing any more.", r.OriginalReference)
 		case !e.Now().Before(orig.ExpiresAt):
 			return nil, Errorf(CodePreauthExpired, "Pre-auth %q expired at %s; the held funds have been released.", r.OriginalReference, orig.ExpiresAt.Format("2006-01-02T15:04:05Z"))
 		case orig.Currency != r.Currency:
 			return nil, Errorf(CodeInvalidRequest, "currency: the pre-auth was in %s.", orig.Currency)
-		case r.CaptureAmount > orig.Amount:
-			return nil, Errorf(CodeAmountExceedsOriginal, "captureAmount %d exceeds the authorised amount %d.", r.CaptureAmount, orig.Amount)
+		case r.CaptureAmount > orig.Held():
+			return nil, Errorf(CodeAmountExceedsOriginal, "captureAmount %d exceeds the authorised amount %d.", r.CaptureAmount, orig.Held())
 		}
 		return orig, nil
 	})
@@ -101,7 +103,7 @@ func (e *Engine) runCapture(ctx context.Context, t *Transaction, check func() (*
 			t.Card = &c
 		}
 		if cerr := e.deps.Store.CreateTransaction(t); cerr != nil {
-			err = storageError(cerr)
+			err = referenceTaken(t.Reference, cerr)
 		}
 	}
 	if err != nil {

@@ -122,6 +122,16 @@ type Transaction struct {
 	ExpiresAt      time.Time `json:"expiresAt,omitempty"`
 	CompletionID   string    `json:"completionId,omitempty"`
 	CapturedAmount int64     `json:"capturedAmount,omitempty"`
+	// IncrementedAmount is the sum of a pre-auth's approved increments:
+	// it holds Amount plus this. HoldEnd is set (HoldReleased or
+	// HoldExpired) when the hold was given back, at ReleasedAt, by the
+	// release ReleaseID (none when it expired). On an increment,
+	// HeldAmount is the pre-auth's hold after it (see preauth.go).
+	IncrementedAmount int64     `json:"incrementedAmount,omitempty"`
+	HoldEnd           HoldState `json:"holdEnd,omitempty"`
+	ReleasedAt        time.Time `json:"releasedAt,omitempty"`
+	ReleaseID         string    `json:"releaseId,omitempty"`
+	HeldAmount        int64     `json:"heldAmount,omitempty"`
 
 	// RefundedAmount is the sum of approved refunds against a capture.
 	RefundedAmount int64 `json:"refundedAmount,omitempty"`

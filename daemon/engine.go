@@ -141,6 +141,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.mu.Unlock()
 	e.loops.Add(1)
 	go e.loop()
+	// Reversals queued before the restart (a release's, a lost answer's)
+	// go out now rather than at the loop's first retry.
+	e.kickReversals()
 	e.startPrinterWatch()
 	e.startHealth()
 	return nil

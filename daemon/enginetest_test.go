@@ -235,3 +235,11 @@ func wantFinished(t *testing.T, res *daemon.Result, err error, status daemon.Sta
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// settleFarFromNow switches the daily settlement on, twelve hours from
+// now on the wall clock: the engine's own ticker never reaches it while a
+// test runs, and a day of simulator clock crosses it exactly once.
+func settleFarFromNow(c *config.Config) {
+	c.Settlement.Auto = true
+	c.Settlement.Time = time.Now().In(c.Location()).Add(12 * time.Hour).Format("15:04")
+}

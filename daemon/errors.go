@@ -16,6 +16,7 @@ const (
 	CodeAmountExceedsOriginal = "amount_exceeds_original"
 	CodePreauthExpired        = "preauth_expired"
 	CodePreauthCompleted      = "preauth_already_completed"
+	CodePreauthReleased       = "preauth_released"
 	CodePrinterUnavailable    = "printer_unavailable"
 	CodePrinterError          = "printer_error"
 	CodeCardDeclined          = "card_declined"

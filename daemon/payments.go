@@ -81,21 +81,10 @@ func (e *Engine) checkCurrency(cur string) error {
 	return nil
 }
 
-// replay returns the approved transaction with the reference when the
-// parameters match, duplicate_reference when they do not, and nil when the
-// reference has no approval.
+// replay is claimReference (references.go): the one reference namespace
+// check, under the name the transaction paths have always called.
 func (e *Engine) replay(kind Kind, ref string, same func(*Transaction) bool) (*Result, error) {
-	t, err := e.deps.Store.ApprovedByReference(kind, ref)
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, storageError(err)
-	}
-	if !same(t) {
-		return nil, Errorf(CodeDuplicateReference, "Reference %q was already approved (%s) with different parameters.", ref, t.ID)
-	}
-	return &Result{Tx: t, Replayed: true}, nil
+	return e.claimReference(kind, ref, same)
 }
 
 // storageError tells the ECR that the terminal could not write, so nothing
@@ -148,7 +137,7 @@ func (e *Engine) start(t *Transaction, stage Stage, cancel context.CancelFunc) (
 	}
 	if err := e.deps.Store.CreateTransaction(t); err != nil {
 		e.release(a)
-		return nil, storageError(err)
+		return nil, referenceTaken(t.Reference, err)
 	}
 	return a, nil
 }
@@ -322,7 +311,7 @@ func (e *Engine) approve(a *active) {
 	t := a.tx
 	t.Status = StatusApproved
 	t.CompletedAt = e.Now()
-	if t.Kind == KindPreauth {
+	if t.Kind == KindPreauth || t.Kind == KindIncrement {
 		t.ExpiresAt = t.CompletedAt.Add(e.cfg.PreauthValidity)
 	}
 	if !e.finish(t) {
@@ -400,7 +389,7 @@ func (e *Engine) hostFailed(t *Transaction, err error) {
 // reverse sends a reversal now; when the host cannot take it, the
 // transaction is flagged so the reversal loop retries until acknowledged.
 func (e *Engine) reverse(t *Transaction, reason string) {
-	err := e.deps.Host.Reverse(e.base, ReversalRequest{TransactionID: t.ID, Kind: t.Kind, Amount: t.TotalAmount(),
+	err := e.deps.Host.Reverse(e.base, ReversalRequest{TransactionID: t.ID, Kind: t.Kind, Amount: t.reversalAmount(),
 		Currency: t.Currency, HostReference: t.HostReference, Reason: reason})
 	t.ReversalPending = err != nil
 	if err != nil {

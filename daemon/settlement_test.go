@@ -94,7 +94,7 @@ func TestDailySettlementFinishesAPendingSettlement(t *testing.T) {
 	t.Parallel()
 	m := startTerminal(t, "", func(c *config.Config) {
 		hostTimeout(c)
-		c.Settlement.Auto, c.Settlement.Time = true, "23:00"
+		settleFarFromNow(c)
 	})
 	m.card(daemon.SimCard{PresentAfter: ptr(time.Duration(0))})
 	m.approved("DAILY-1", 800)
@@ -165,7 +165,7 @@ func TestUnreachableHostLeavesTheBatchOpen(t *testing.T) {
 // not on every tick of the scheduler.
 func TestFailedDailySettlementWaitsBeforeItRetries(t *testing.T) {
 	t.Parallel()
-	m := startTerminal(t, "", func(c *config.Config) { c.Settlement.Auto, c.Settlement.Time = true, "23:00" })
+	m := startTerminal(t, "", func(c *config.Config) { settleFarFromNow(c) })
 	m.card(daemon.SimCard{PresentAfter: ptr(time.Duration(0))})
 	m.approved("RETRY-1", 400)
 	m.hostOffline()

@@ -11,6 +11,10 @@ var ErrNotFound = errors.New("not found")
 // Store keeps transactions, batches and keys durably. Every method commits
 // before it returns.
 type Store interface {
+	// ReferenceAttempts lists every attempt under a reference, across
+	// kinds; CreateTransaction indexes the attempt in its commit and
+	// refuses it with ErrReferenceTaken when ReferenceHolder names one.
+	ReferenceStore
 	// CreateTransaction writes a new pending transaction.
 	CreateTransaction(t *Transaction) error
 	// UpdateTransaction rewrites a transaction's record (stage, printing,

@@ -44,7 +44,7 @@ func findCommand(name string) (command, bool) {
 }
 
 func commands() []command {
-	return []command{
+	return append([]command{
 		{name: "status", synopsis: "", summary: "Show whether the terminal is ready and what it did last.",
 			prepare: prepareStatus},
 		{name: "sale", synopsis: "--amount N --currency CUR --reference REF [--tip N] [--print]",
@@ -59,11 +59,13 @@ func commands() []command {
 			summary: "Abort the transaction waiting for a card (not once a card is presented).", prepare: prepareCancel},
 		{name: "batch-close", synopsis: "--reference REF",
 			summary: "Settle and close the open batch; the same reference returns the same batch.", prepare: prepareBatchClose},
-		{name: "receipt-last", synopsis: "[--copy customer|merchant|both]",
-			summary: "Show the last approved or declined transaction's receipt.", prepare: prepareReceiptLast},
+		{name: "receipt-last", synopsis: "[--reference REF] [--copy customer|merchant|both]",
+			summary: "Show the last approved or declined transaction's receipt (or REF's only).", prepare: prepareReceiptLast},
+		{name: "lookup", synopsis: "--reference REF | --id ID",
+			summary: "Show the truth about a transaction, running or finished, and its earlier attempts.", prepare: prepareLookup},
 		{name: "reprint", synopsis: "[--type customer|merchant|both]",
 			summary: "Print the last receipt again on the terminal's printer.", prepare: prepareReprint},
-	}
+	}, preauthCommands()...)
 }
 
 // amountFlag is an amount in minor units; it remembers whether it was set.
@@ -268,14 +270,17 @@ func prepareBatchClose(fs *flag.FlagSet, _ *options) func() (*call, error) {
 
 func prepareReceiptLast(fs *flag.FlagSet, _ *options) func() (*call, error) {
 	copies := stringFlag{v: "customer"}
+	var ref stringFlag
 	fs.Var(&copies, "copy", "which copy to show: `customer`, merchant or both")
+	fs.Var(&ref, "reference", "show this `reference`'s receipt only (never another transaction's)")
 	return func() (*call, error) {
 		switch copies.v {
 		case "customer", "merchant", "both":
 		default:
 			return nil, fmt.Errorf("--copy %q: want customer, merchant or both", copies.v)
 		}
-		return &call{path: wire.PathReceiptLast, body: wire.EmptyRequest{}, show: func(p *printer, a *answer) int {
+		body := wire.ReceiptLastRequest{Reference: given(ref.v, ref.set)}
+		return &call{path: wire.PathReceiptLast, body: body, show: func(p *printer, a *answer) int {
 			return showReceipt(p, a, copies.v)
 		}}, nil
 	}

@@ -14,10 +14,11 @@ import (
 // statusTimeout bounds the status call made after a lost answer.
 const statusTimeout = 15 * time.Second
 
-// followUp runs after a transaction's answer was lost: the terminal goes on
-// with the transaction, so, as the Cashless API advises, status tells
-// whether it completed (lastTransaction with the same reference) or is
-// still running (activeTransaction). It returns the exit code.
+// followUp runs after a batch close's answer was lost (a transaction's is
+// looked up by reference: followUpLookup): the terminal goes on with the
+// close, so status tells whether it completed (lastTransaction with the
+// same reference) or is still running (activeTransaction). It returns the
+// exit code.
 func (m *Main) followUp(ctx context.Context, s *session, p *printer, c *call, lost *apiclient.TransportError) int {
 	why := "the connection was lost"
 	switch {

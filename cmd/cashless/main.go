@@ -67,7 +67,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		fmt.Fprint(m.Stderr, usage)
 		return exitWith(exitUsage, "no command")
 	}
-	name, rest := top.Arg(0), top.Args()[1:]
+	name, rest := subcommand(top.Arg(0), top.Args()[1:])
 	switch name {
 	case "help":
 		fmt.Fprint(m.Stdout, usage)

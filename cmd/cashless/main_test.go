@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -187,70 +186,6 @@ func TestAddress(t *testing.T) {
 			t.Errorf("%s: base %s, want %s", addr, c.base, want)
 		}
 	}
-}
-
-// TestTimeoutAsksStatus: with the card 3 s away and a 1 s timeout the
-// answer is lost; cashless asks status, which shows the sale still running.
-// The terminal finishes it, and status then shows it approved.
-func TestTimeoutAsksStatus(t *testing.T) {
-	t.Parallel()
-	d := startDaemon(t)
-	d.card(t, `{"presentAfterMs":3000}`)
-	r := d.cli(t, "--timeout", "1s", "sale", "--amount", "1500", "--currency", "USD", "--reference", "POS-T").
-		want(t, exitUnknown, "no answer within 1s", "asking the terminal's status", "IN PROGRESS  sale  POS-T  waiting_for_card",
-			"cashless cancel --reference POS-T")
-	if !strings.HasPrefix(r.stdout, "IN PROGRESS") {
-		t.Errorf("stdout: %q", r.stdout)
-	}
-	d.waitReady(t)
-	d.cli(t, "status").want(t, 0, "sale  POS-T  approved")
-	d.card(t, `{"presentAfterMs":0}`)
-	d.cli(t, "sale", "--amount", "1500", "--currency", "USD", "--reference", "POS-T").want(t, 0, "APPROVED  USD 15.00", "replayed")
-}
-
-// TestLostAnswerFoundInStatus covers the other outcomes of the follow-up
-// with a stand-in terminal that drops every transaction's connection: the
-// transaction completed (status shows it as lastTransaction), or status
-// shows no sign of it.
-func TestLostAnswerFoundInStatus(t *testing.T) {
-	t.Parallel()
-	var last atomic.Pointer[string]
-	setLast := func(s string) { last.Store(&s) }
-	setLast("null")
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/cashless/v1/status" {
-			conn, _, err := w.(http.Hijacker).Hijack()
-			if err == nil {
-				_ = conn.Close()
-			}
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"ready","terminalId":"T","model":"nexgo_ct20","softwareVersion":"x","pendingReversals":0,` +
-			`"openBatch":{"transactionCount":1,"totalAmount":100},"lastTransaction":` + *last.Load() + `}`))
-	}))
-	srv.StartTLS()
-	defer srv.Close()
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"CASHLESS_ADDR": srv.URL, "CASHLESS_CA": ca, "CASHLESS_KEY": simKey}
-
-	setLast(`{"reference":"LOST-1","status":"approved","completedAt":"2026-06-11T10:15:11Z","transactionId":"tpay_01HZ5QA7BK","type":"sale"}`)
-	r := runCLI(t, env, "sale", "--amount", "100", "--currency", "USD", "--reference", "LOST-1").
-		want(t, 0, "connection was lost", "APPROVED  sale  LOST-1  tpay_01HZ5QA7BK  completed 2026-06-11T10:15:11Z")
-	if !strings.HasPrefix(r.stdout, "APPROVED") {
-		t.Errorf("stdout: %q", r.stdout)
-	}
-	setLast(`{"reference":"HOTEL-1","status":"declined","completedAt":"2026-06-11T10:15:11Z","transactionId":"tpay_01HZ5QA7BL","type":"preauth"}`)
-	runCLI(t, env, "preauth", "--amount", "100", "--currency", "USD", "--reference", "HOTEL-1").
-		want(t, exitNotApproved, "DECLINED  preauth  HOTEL-1")
-	runCLI(t, env, "refund", "--original", "X", "--amount", "100", "--currency", "USD", "--reference", "LOST-2").
-		want(t, exitUnknown, "UNKNOWN  refund  LOST-2", "its last transaction is preauth HOTEL-1", "repeat the same command")
-	runCLI(t, env, "batch-close", "--reference", "EOD-X").want(t, exitUnknown, "not settled twice")
-	// A call that starts no transaction is a plain transport error.
-	runCLI(t, env, "cancel").want(t, exitTransport, "EOF")
 }
 
 func TestTransportErrors(t *testing.T) {

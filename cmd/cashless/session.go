@@ -28,15 +28,21 @@ func newSession(o *options, version string) (*session, error) {
 }
 
 // do sends the call and shows the answer; a transaction whose answer is
-// lost is looked up in status.
+// lost is looked up by its reference (a batch close in status).
 func (m *Main) do(ctx context.Context, s *session, c *call) error {
 	defer s.client.close()
 	p := &printer{out: m.Stdout, err: m.Stderr, json: s.opts.json}
+	var known attemptSet
+	if c.kind != "" && c.kind != "batch_close" {
+		known = s.knownAttempts(ctx, c)
+	}
 	a, err := s.client.post(ctx, c.path, c.body)
 	var te *apiclient.TransportError
 	switch {
-	case errors.As(err, &te) && te.Sent && c.kind != "":
+	case errors.As(err, &te) && te.Sent && c.kind == "batch_close":
 		return exitWith(m.followUp(ctx, s, p, c, te), "answer lost")
+	case errors.As(err, &te) && te.Sent && c.kind != "":
+		return exitWith(m.followUpLookup(ctx, s, p, c, te, known), "answer lost")
 	case err != nil:
 		fmt.Fprintf(m.Stderr, "cashless: %s: %v\n", s.client.base, err)
 		return exitWith(exitTransport, err.Error())

@@ -14,10 +14,14 @@ commands:
   sale           --amount N --currency CUR --reference REF [--tip N] [--print]
   preauth        --amount N --currency CUR --reference REF [--print]
   complete       --original REF --amount N --currency CUR --reference REF [--print]
+  preauth increment --original REF --amount N --reference REF   raise a pre-auth's hold
+  preauth release   --original REF --reference REF              give the hold back
+  preauth list                                                  the pre-auths that hold funds
   refund         --original REF --amount N --currency CUR --reference REF [--print]
   cancel         [--reference REF]           abort the prompt waiting for a card
   batch-close    --reference REF             settle and close the open batch
-  receipt-last   [--copy customer|merchant|both]
+  lookup         --reference REF | --id ID   the truth about a transaction, running or finished
+  receipt-last   [--reference REF] [--copy customer|merchant|both]
   reprint        [--type customer|merchant|both]
   discover       [--wait D]                  list the terminals on this LAN (DNS-SD)
   version
@@ -39,7 +43,8 @@ an approved command with the same reference returns the stored answer and
 never charges twice.
 
 If a transaction's answer is lost (timeout, dropped connection, Ctrl-C), the
-terminal goes on with it; cashless then asks status whether it completed.
+terminal goes on with it; cashless then looks its reference up, waits while
+it runs, and prints its outcome (never an earlier attempt's).
 
 exit codes:
   0  approved, closed, printed, cancelled on request, status shown
@@ -49,7 +54,8 @@ exit codes:
      discover or --terminal found no terminal)
   4  refused: the terminal refused the request (invalid_request, invalid_key,
      terminal_busy, duplicate_reference, not found, 422 rules, too many attempts)
-  5  unknown: a transaction's answer was lost and status could not tell how it ended
+  5  unknown: a transaction's answer was lost and the lookup could not tell how it
+     ended (or it still runs)
 `
 
 // Exit codes; see usage.

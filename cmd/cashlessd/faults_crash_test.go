@@ -27,7 +27,8 @@ func faultSeed(t *testing.T) uint64 {
 // suite: this test binary stands in for cashlessd (daemon and host
 // simulator as separate processes, CASHLESSD_AS_MAIN=1), the daemon is
 // killed with SIGKILL at two dozen moments of sales, pre-auths,
-// completions, refunds and batch closes and stopped with SIGTERM a few
+// increments, releases, completions, refunds and batch closes (each at
+// least once) and stopped with SIGTERM a few
 // times, restarted on the same data directory each time, and the host's
 // ledger is reconciled with the terminal's database after every kill and
 // at the end. `make reliability` runs the full suite (500+ kills).
@@ -60,6 +61,17 @@ func TestFaultsCrashShort(t *testing.T) {
 	t.Logf("seed %d, %s\n%s", seed, time.Since(begin).Round(time.Millisecond), table.String())
 	if n := r.Kills("SIGKILL"); n < 20 {
 		t.Errorf("only %d kill points", n)
+	}
+	killed := map[string]bool{}
+	for _, p := range r.Points {
+		if p.Signal == "SIGKILL" {
+			killed[p.Op] = true
+		}
+	}
+	for _, op := range []string{faults.OpSale, faults.OpPreauth, faults.OpIncrement, faults.OpRelease, faults.OpCompletion, faults.OpRefund, faults.OpBatch} {
+		if !killed[op] {
+			t.Errorf("seed %d: no kill during a %s", seed, op)
+		}
 	}
 	for _, v := range r.Violations {
 		t.Errorf("seed %d: %s", seed, v)

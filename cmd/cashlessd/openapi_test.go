@@ -321,6 +321,22 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 	ok("/cashless/v1/receipt/last", "{}")
 	ok("/simulator/v1/card", `{"pan":"4242424242424242"}`)
 
+	// Lookups: approved, declined, by ID, never seen; the namespace
+	// across kinds; receipt/last for one reference.
+	approved := ok("/cashless/v1/transaction", `{"reference":"OA-SALE-1"}`)
+	if approved.str("status") != "approved" || approved.str("type") != "sale" {
+		t.Errorf("lookup of an approved sale: %s", approved.raw)
+	}
+	ok("/cashless/v1/transaction", `{"transactionId":"`+approved.str("transactionId")+`"}`)
+	if r := ok("/cashless/v1/transaction", `{"reference":"OA-DECL-1"}`); r.str("status") != "declined" {
+		t.Errorf("lookup of a declined sale: %s", r.raw)
+	}
+	fails("/cashless/v1/transaction", `{"reference":"OA-NEVER"}`, 404, "transaction_not_found")
+	fails("/cashless/v1/transaction", `{"transactionId":"tpay_01HZ5QA7BK0000000000000000"}`, 404, "transaction_not_found")
+	fails("/cashless/v1/preauth", `{"amount":2500,"currency":"USD","reference":"OA-SALE-1"}`, 409, "duplicate_reference")
+	ok("/cashless/v1/receipt/last", `{"reference":"OA-SALE-1"}`)
+	fails("/cashless/v1/receipt/last", `{"reference":"OA-NEVER"}`, 404, "transaction_not_found")
+
 	// Pre-auths and their completion.
 	ok("/cashless/v1/preauth", `{"amount":10000,"currency":"USD","reference":"OA-PRE-1","printReceipt":true}`)
 	capture := `{"originalReference":"OA-PRE-1","captureAmount":8750,"currency":"USD","reference":"OA-CAP-1"}`
@@ -330,6 +346,22 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 	ok("/cashless/v1/preauth", `{"amount":1000,"currency":"USD","reference":"OA-PRE-2"}`)
 	fails("/cashless/v1/preauth/complete", `{"originalReference":"OA-PRE-2","captureAmount":2000,"currency":"USD","reference":"OA-CAP-3"}`, 422, "amount_exceeds_original")
 	fails("/cashless/v1/preauth/complete", `{"originalReference":"OA-NONE","captureAmount":2000,"currency":"USD","reference":"OA-CAP-4"}`, 404, "transaction_not_found")
+
+	// A pre-auth's hold raised, declined, listed and released.
+	ok("/cashless/v1/preauth", `{"amount":4000,"currency":"USD","reference":"OA-PRE-4"}`)
+	raise := `{"originalReference":"OA-PRE-4","amount":1000,"reference":"OA-INC-1"}`
+	ok("/cashless/v1/preauth/increment", raise)
+	if r := ok("/cashless/v1/preauth/increment", raise); r.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("replayed increment without Idempotent-Replayed: %v", r.header)
+	}
+	fails("/cashless/v1/preauth/increment", `{"originalReference":"OA-PRE-4","amount":90000,"reference":"OA-INC-2"}`, 402, "card_declined")
+	fails("/cashless/v1/preauth/increment", `{"originalReference":"OA-PRE-1","amount":100,"reference":"OA-INC-3"}`, 422, "preauth_already_completed")
+	fails("/cashless/v1/preauth/increment", `{"originalReference":"OA-NONE","amount":100,"reference":"OA-INC-4"}`, 404, "transaction_not_found")
+	ok("/cashless/v1/preauth/list", "{}")
+	ok("/cashless/v1/preauth/release", `{"originalReference":"OA-PRE-4","reference":"OA-REL-1"}`)
+	fails("/cashless/v1/preauth/release", `{"originalReference":"OA-PRE-4","reference":"OA-REL-2"}`, 422, "preauth_released")
+	fails("/cashless/v1/preauth/complete", `{"originalReference":"OA-PRE-4","captureAmount":100,"currency":"USD","reference":"OA-CAP-6"}`, 422, "preauth_released")
+	ok("/cashless/v1/status", "{}")
 
 	// Refunds of a sale and of a completion.
 	ok("/cashless/v1/refund", `{"originalReference":"OA-SALE-1","amount":500,"currency":"USD","reference":"OA-REF-1","printReceipt":true}`)
@@ -359,6 +391,9 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 	}()
 	d.waitBusy("waiting_for_card")
 	ok("/cashless/v1/status", "{}")
+	if r := ok("/cashless/v1/transaction", `{"reference":"OA-CANCEL-1"}`); r.str("status") != "pending" || r.str("stage") != "waiting_for_card" {
+		t.Errorf("lookup of the running sale: %s", r.raw)
+	}
 	fails("/cashless/v1/sale", `{"amount":300,"currency":"USD","reference":"OA-BUSY-1"}`, 409, "terminal_busy")
 	fails("/cashless/v1/batch/close", `{"reference":"OA-BUSY-EOD"}`, 409, "terminal_busy")
 	ok("/cashless/v1/cancel", `{"reference":"OA-CANCEL-1"}`)
@@ -385,6 +420,7 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 	fails("/cashless/v1/preauth", `{"amount":500,"currency":"USD","reference":"OA-OFF-2"}`, 503, "communication_error")
 	fails("/cashless/v1/refund", `{"originalReference":"OA-SALE-2","amount":1,"currency":"USD","reference":"OA-OFF-3"}`, 503, "communication_error")
 	fails("/cashless/v1/preauth/complete", `{"originalReference":"OA-PRE-2","captureAmount":1,"currency":"USD","reference":"OA-OFF-4"}`, 503, "communication_error")
+	fails("/cashless/v1/preauth/increment", `{"originalReference":"OA-PRE-2","amount":1,"reference":"OA-OFF-5"}`, 503, "communication_error")
 	fails("/cashless/v1/batch/close", `{"reference":"OA-OFF-EOD"}`, 503, "communication_error")
 	ok("/simulator/v1/host", `{"offline":false,"dropResponse":true}`)
 	fails("/cashless/v1/sale", `{"amount":600,"currency":"USD","reference":"OA-DROP-1"}`, 503, "communication_error")
@@ -423,11 +459,18 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 		{"/cashless/v1/sale", `[1,2]`},
 		{"/cashless/v1/preauth", `{"amount":100,"currency":"USD","reference":"V","tipAmount":1}`},
 		{"/cashless/v1/preauth/complete", `{"originalReference":"A","currency":"USD","reference":"V"}`},
+		{"/cashless/v1/preauth/increment", `{"originalReference":"A","amount":0,"reference":"V"}`},
+		{"/cashless/v1/preauth/increment", `{"originalReference":"A","amount":1,"currency":"USD","reference":"V"}`},
+		{"/cashless/v1/preauth/release", `{"reference":"V"}`},
+		{"/cashless/v1/preauth/list", `{"includeExpired":true}`},
 		{"/cashless/v1/refund", `{"amount":1,"currency":"USD","reference":"V"}`},
 		{"/cashless/v1/status", `{"verbose":true}`},
 		{"/cashless/v1/cancel", `{"reference":5}`},
 		{"/cashless/v1/batch/close", `{}`},
 		{"/cashless/v1/receipt/last", `{"type":"both"}`},
+		{"/cashless/v1/transaction", `{}`},
+		{"/cashless/v1/transaction", `{"reference":"A","transactionId":"tpay_01HZ5QA7BK0000000000000000"}`},
+		{"/cashless/v1/transaction", `{"reference":""}`},
 		{"/cashless/v1/receipt/reprint", `{"type":"all"}`},
 		{"/simulator/v1/card", `{"pan":"12ab"}`},
 		{"/simulator/v1/card", `{"presentAfterMs":-1}`},

@@ -204,10 +204,11 @@ func (s *Server) batchClose(c echo.Context) error {
 }
 
 func (s *Server) receiptLast(c echo.Context) error {
-	if err := decode(c, &wire.EmptyRequest{}); err != nil {
+	ref, err := receiptLastRequest(c)
+	if err != nil {
 		return err
 	}
-	t, err := s.engine.LastReceipt()
+	t, err := s.receiptFor(ref)
 	if err != nil {
 		return err
 	}

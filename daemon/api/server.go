@@ -52,6 +52,11 @@ type Engine interface {
 	Preauth(ctx context.Context, r daemon.PreauthRequest) (*daemon.Result, error)
 	Complete(ctx context.Context, r daemon.CompletionRequest) (*daemon.Result, error)
 	Refund(ctx context.Context, r daemon.RefundRequest) (*daemon.Result, error)
+	// Increment and Release change a pre-auth's hold; Holds lists the
+	// pre-auths that hold funds.
+	Increment(ctx context.Context, r daemon.IncrementRequest) (*daemon.Result, error)
+	Release(ctx context.Context, r daemon.ReleaseRequest) (*daemon.Result, error)
+	Holds() ([]daemon.HoldInfo, error)
 	// Cancel aborts the transaction waiting for a card ("" for any).
 	Cancel(reference string) (*daemon.CancelResult, error)
 	// CloseBatch settles and closes the open batch.
@@ -60,6 +65,11 @@ type Engine interface {
 	LastReceipt() (*daemon.Transaction, error)
 	// Reprint prints the last receipt again.
 	Reprint(ctx context.Context, which string) error
+	// Lookup is the truth about a reference or transaction ID, without
+	// waiting for a running transaction.
+	Lookup(r daemon.LookupRequest) (*daemon.LookupResult, error)
+	// ReceiptByReference is the receipt of one reference's transaction.
+	ReceiptByReference(reference string) (*daemon.Transaction, error)
 }
 
 // Options wires the server.
@@ -108,6 +118,8 @@ func New(o Options) *Server {
 		wire.PathStatus: s.status, wire.PathSale: s.sale, wire.PathPreauth: s.preauth, wire.PathComplete: s.complete,
 		wire.PathCancel: s.cancel, wire.PathRefund: s.refund, wire.PathBatchClose: s.batchClose,
 		wire.PathReceiptLast: s.receiptLast, wire.PathReceiptReprint: s.reprint,
+		wire.PathTransaction:      s.lookup,
+		wire.PathPreauthIncrement: s.increment, wire.PathPreauthRelease: s.releaseHold, wire.PathPreauthList: s.holds,
 	} {
 		e.POST(path, h, s.authenticate)
 	}
@@ -223,7 +235,7 @@ func httpStatus(code string) int {
 	case daemon.CodeTerminalBusy, daemon.CodeDuplicateReference, daemon.CodeTransactionCancelled:
 		return http.StatusConflict
 	case daemon.CodeCancelNotAllowed, daemon.CodeAmountExceedsOriginal, daemon.CodePreauthExpired,
-		daemon.CodePreauthCompleted, daemon.CodePrinterUnavailable:
+		daemon.CodePreauthCompleted, daemon.CodePrinterUnavailable, daemon.CodePreauthReleased:
 		return http.StatusUnprocessableEntity
 	case wire.CodeTooManyAttempts:
 		return http.StatusTooManyRequests

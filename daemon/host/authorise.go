@@ -16,7 +16,9 @@ import (
 var ErrInvalidRequest = errors.New("host: invalid request")
 
 // Authorise sends a sale (0200), refund (0200, processing code 20),
-// pre-authorisation (0100) or completion (0220) and maps the answer.
+// pre-authorisation (0100), incremental authorisation (0100 with the
+// pre-auth's data, see IsIncrement) or completion (0220) and maps the
+// answer.
 //
 // A decline is an AuthResponse with Approved false and no error. Response
 // codes 91 and 96 (issuer or host unavailable) return the filled response
@@ -119,13 +121,15 @@ func authKind(req daemon.AuthRequest) (mti, proc, cond string, err error) {
 		mti, proc, cond = MTIFinancialRequest, ProcRefund, ConditionNormal
 	case daemon.KindCompletion:
 		mti, proc, cond = MTIAdvice, ProcPurchase, ConditionPreauth
+	case daemon.KindIncrement:
+		mti, proc, cond = MTIAuthRequest, ProcPurchase, ConditionPreauth
 	default:
 		return "", "", "", fmt.Errorf("%w: kind %q", ErrInvalidRequest, req.Kind)
 	}
 	switch {
 	case (req.Kind == daemon.KindSale || req.Kind == daemon.KindPreauth) && (req.Card == nil || req.Card.PAN == ""):
 		return "", "", "", fmt.Errorf("%w: %s needs card data", ErrInvalidRequest, req.Kind)
-	case (req.Kind == daemon.KindRefund || req.Kind == daemon.KindCompletion) &&
+	case (req.Kind == daemon.KindRefund || req.Kind == daemon.KindCompletion || req.Kind == daemon.KindIncrement) &&
 		(req.Original == nil || req.Original.HostReference == ""):
 		return "", "", "", fmt.Errorf("%w: %s needs the original's host reference", ErrInvalidRequest, req.Kind)
 	}
@@ -135,7 +139,7 @@ func authKind(req daemon.AuthRequest) (mti, proc, cond string, err error) {
 // originalMTI is the MTI a transaction of kind went out with.
 func originalMTI(k daemon.Kind) string {
 	switch k {
-	case daemon.KindPreauth:
+	case daemon.KindPreauth, daemon.KindIncrement:
 		return MTIAuthRequest
 	case daemon.KindCompletion:
 		return MTIAdvice

@@ -67,7 +67,7 @@ func (c *Client) reverseOnce(ctx context.Context, req daemon.ReversalRequest, rr
 	switch req.Kind {
 	case daemon.KindRefund:
 		proc = ProcRefund
-	case daemon.KindPreauth, daemon.KindCompletion:
+	case daemon.KindPreauth, daemon.KindCompletion, daemon.KindIncrement:
 		cond = ConditionPreauth
 	}
 	now := time.Now()

@@ -148,11 +148,13 @@ func open(dir string, lockTimeout time.Duration) (*DB, error) {
 		}
 		meta := tx.Bucket(bucketMeta)
 		if v := meta.Get(keySchema); v == nil {
-			return meta.Put(keySchema, u64(schemaVersion))
+			if err := meta.Put(keySchema, u64(schemaVersion)); err != nil {
+				return err
+			}
 		} else if binary.BigEndian.Uint64(v) > schemaVersion {
 			return fmt.Errorf("database schema %d is newer than this cashlessd (%d)", binary.BigEndian.Uint64(v), schemaVersion)
 		}
-		return nil
+		return indexAttempts(tx)
 	})
 	if err != nil {
 		_ = db.Close()

@@ -9,12 +9,17 @@ import (
 	"github.com/vinr/cashlessd/daemon"
 )
 
-// CreateTransaction writes a new pending transaction.
+// CreateTransaction writes a new pending transaction and indexes it under
+// its reference, in one commit; it refuses (daemon.ErrReferenceTaken) an
+// attempt the reference namespace does not allow (daemon.ReferenceHolder).
 func (s *DB) CreateTransaction(t *daemon.Transaction) error {
 	return s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketTransactions)
 		if b.Get([]byte(t.ID)) != nil {
 			return fmt.Errorf("transaction %s already exists", t.ID)
+		}
+		if err := claimReference(tx, t); err != nil {
+			return err
 		}
 		if err := putJSON(b, []byte(t.ID), t); err != nil {
 			return err
@@ -83,6 +88,9 @@ func (s *DB) Import(txs []*daemon.Transaction, newBatchID func() string) error {
 // finish is FinishTransaction inside a bbolt transaction.
 func finish(tx *bolt.Tx, t *daemon.Transaction, newBatchID string) error {
 	meta := tx.Bucket(bucketMeta)
+	if err := indexAttempt(tx, t); err != nil {
+		return err
+	}
 	if t.Status == daemon.StatusApproved {
 		refs := tx.Bucket(bucketRefs)
 		key := refKey(t.Kind, t.Reference)
@@ -93,6 +101,9 @@ func finish(tx *bolt.Tx, t *daemon.Transaction, newBatchID string) error {
 			return err
 		}
 		if err := bookOriginal(tx, t); err != nil {
+			return err
+		}
+		if err := bookHold(tx, t); err != nil {
 			return err
 		}
 		if t.Kind != daemon.KindPreauth {

@@ -116,6 +116,9 @@ func benchGrowth(ctx context.Context, s settings, r *report) error {
 	label := fmt.Sprintf("%d vs %d stored", s.largeHist, s.smallHist)
 	r.compare("reference lookup (refund, replay), "+label, "ns", lRef, sRef, "ratio ≤ 1.5", lRef/sRef <= 1.5)
 	r.compare("receipt/last lookup, "+label, "ns", lLast, sLast, "ratio ≤ 1.5", lLast/sLast <= 1.5)
+	if err := benchLookup(r, small, large, smallRefs, largeRefs, s.smallHist, s.largeHist); err != nil {
+		return err
+	}
 
 	info, err := os.Stat(filepath.Join(large, store.FileName))
 	if err != nil {

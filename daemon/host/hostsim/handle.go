@@ -28,6 +28,9 @@ func (s *Server) handle(req *host.Fields) *host.Fields {
 		}
 		return s.book(req, s.financial)
 	case host.MTIAuthRequest, host.MTIFinancialRequest:
+		if host.IsIncrement(req) {
+			return s.book(req, s.increment)
+		}
 		return s.book(req, s.financial)
 	case host.MTIReversal, host.MTIReversalRepeat:
 		return s.book(req, s.reversal)
@@ -231,7 +234,8 @@ func (s *Server) original(kind string, amount int64, req *host.Fields) (string, 
 		kind == kindCompletion && o.CompletedBy != "",
 		kind == kindRefund && o.Kind != kindSale && o.Kind != kindCompletion:
 		return host.RCInvalidTxn, nil
-	case kind == kindRefund && amount > o.Amount-o.Refunded:
+	case kind == kindRefund && amount > o.Amount-o.Refunded,
+		kind == kindCompletion && amount > o.Held():
 		return host.RCInvalidAmount, nil
 	}
 	return host.RCApproved, o
@@ -273,6 +277,8 @@ func (s *Server) reversal(now time.Time, req, resp *host.Fields) bool {
 				o.CompletedBy = ""
 			case kindRefund:
 				o.Refunded -= a.Amount
+			case kindIncrement:
+				o.Incremented -= a.Amount
 			}
 		}
 	}

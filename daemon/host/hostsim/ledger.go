@@ -38,8 +38,8 @@ type Approval struct {
 	Amount        int64  `json:"amount"`
 	Currency      string `json:"currency"`
 	Batch         string `json:"batch"`
-	// OriginalRRN is the pre-auth a completion captures or the capture a
-	// refund pays back.
+	// OriginalRRN is the pre-auth a completion captures or an increment
+	// raises, or the capture a refund pays back.
 	OriginalRRN string    `json:"originalRrn,omitempty"`
 	ApprovedAt  time.Time `json:"approvedAt"`
 	// Offline marks a sale the card approved offline, booked from the
@@ -50,6 +50,9 @@ type Approval struct {
 
 	Reversed   bool       `json:"reversed,omitempty"`
 	ReversedAt *time.Time `json:"reversedAt,omitempty"`
+	// Incremented is the sum of a pre-auth's approved, unreversed
+	// increments (see Held).
+	Incremented int64 `json:"incremented,omitempty"`
 	// CompletedBy is the RRN of the completion of a pre-auth.
 	CompletedBy string `json:"completedBy,omitempty"`
 	// Refunded is the sum of approved refunds of a capture.

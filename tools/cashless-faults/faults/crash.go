@@ -36,6 +36,8 @@ const (
 	OpCompletion = "completion"
 	OpRefund     = "refund"
 	OpBatch      = "batch close"
+	OpIncrement  = "increment"
+	OpRelease    = "release"
 )
 
 // Aims: where a round tries to land its kill.
@@ -60,6 +62,10 @@ var aims = map[string][]string{
 	OpCompletion: {aimStart, aimBeforeHost, aimInFlight, aimAfterAnswer, aimWritePend, aimWriteBook, aimPrinting, aimDone},
 	OpRefund:     {aimStart, aimBeforeHost, aimInFlight, aimAfterAnswer, aimWritePend, aimWriteBook, aimPrinting, aimDone},
 	OpBatch:      {aimStart, aimBeforeHost, aimInFlight, aimAfterAnswer, aimWriteBook, aimDone},
+	OpIncrement:  {aimStart, aimBeforeHost, aimInFlight, aimAfterAnswer, aimWritePend, aimWriteBook, aimDone},
+	// A release is booked (with the pre-auth's reversal queued) before its
+	// reversal goes to the host.
+	OpRelease: {aimStart, aimWritePend, aimBeforeHost, aimInFlight, aimAfterAnswer, aimWriteBook, aimDone},
 }
 
 // Test cards: mostly approvals, some declines.
@@ -77,9 +83,12 @@ type request struct {
 	amount int64
 	orig   *original
 	pan    string
+	// overLimit marks an increment the host simulator declines: the hold
+	// would pass its limit (five times the pre-auth's first amount).
+	overLimit bool
 }
 
-func (r *request) declines() bool { return r.pan == declinePAN }
+func (r *request) declines() bool { return r.pan == declinePAN || r.overLimit }
 
 // requestMTIs and answerMTIs are the financial messages of an operation.
 func requestMTIs(op string) []string {
@@ -90,6 +99,10 @@ func requestMTIs(op string) []string {
 		return []string{"0100"}
 	case OpCompletion:
 		return []string{"0220"}
+	case OpIncrement:
+		return []string{"0100"}
+	case OpRelease:
+		return []string{"0400", "0401"}
 	case OpBatch:
 		return []string{"0500"}
 	}
@@ -99,7 +112,9 @@ func requestMTIs(op string) []string {
 func answerMTIs(op string) []string {
 	var out []string
 	for _, m := range requestMTIs(op) {
-		out = append(out, m[:2]+string(m[2]+1)+"0")
+		if a := m[:2] + string(m[2]+1) + "0"; !slices.Contains(out, a) {
+			out = append(out, a)
+		}
 	}
 	return out
 }
@@ -108,7 +123,7 @@ func answerMTIs(op string) []string {
 // operation has no original to work on.
 func (h *Harness) newRequest(op string, print bool) *request {
 	h.seq++
-	ref := fmt.Sprintf("F%05d-%s", h.seq, map[string]string{OpSale: "S", OpPreauth: "P", OpCompletion: "C", OpRefund: "R", OpBatch: "B"}[op])
+	ref := fmt.Sprintf("F%05d-%s", h.seq, map[string]string{OpSale: "S", OpPreauth: "P", OpCompletion: "C", OpRefund: "R", OpBatch: "B", OpIncrement: "I", OpRelease: "L"}[op])
 	r := &request{op: op, ref: ref}
 	amount := 100 + h.rng.Int64N(20000)
 	switch op {
@@ -130,9 +145,25 @@ func (h *Harness) newRequest(op string, print bool) *request {
 			return nil
 		}
 		o := h.preauths[h.rng.IntN(len(h.preauths))]
-		capture := 1 + h.rng.Int64N(o.amount)
+		capture := 1 + h.rng.Int64N(o.amount+o.incremented)
 		r.kind, r.path, r.orig, r.amount = daemon.KindCompletion, "/cashless/v1/preauth/complete", o, capture
 		r.body = map[string]any{"originalReference": o.ref, "captureAmount": capture, "currency": "USD", "reference": ref}
+	case OpIncrement, OpRelease:
+		if len(h.preauths) == 0 {
+			return nil
+		}
+		o := h.preauths[h.rng.IntN(len(h.preauths))]
+		r.orig = o
+		if op == OpRelease {
+			r.kind, r.path, r.amount = daemon.KindRelease, "/cashless/v1/preauth/release", o.amount+o.incremented
+			r.body = map[string]any{"originalReference": o.ref, "reference": ref}
+			return r
+		}
+		amt := 1 + h.rng.Int64N(o.amount)
+		r.kind, r.path, r.amount = daemon.KindIncrement, "/cashless/v1/preauth/increment", amt
+		r.overLimit = o.amount+o.incremented+amt > 5*o.amount
+		r.body = map[string]any{"originalReference": o.ref, "amount": amt, "reference": ref}
+		return r
 	case OpRefund:
 		var open []*original
 		for _, o := range h.sales {
@@ -214,6 +245,10 @@ func (h *Harness) record(r *request, a Answer) {
 	case OpCompletion:
 		h.preauths = slices.DeleteFunc(h.preauths, func(o *original) bool { return o == r.orig })
 		h.sales = append(h.sales, &original{ref: r.ref, amount: r.amount})
+	case OpIncrement:
+		r.orig.incremented += r.amount
+	case OpRelease:
+		h.preauths = slices.DeleteFunc(h.preauths, func(o *original) bool { return o == r.orig })
 	case OpRefund:
 		r.orig.refunded += r.amount
 	}
@@ -466,6 +501,24 @@ func classify(r *request, t *daemon.Transaction, batchClosed bool, evs []Event, 
 	if writeCall != "" {
 		return PhaseWriting
 	}
+	if r.kind == daemon.KindRelease && t != nil && t.Status == daemon.StatusApproved {
+		// A release is booked first; its reversal names the pre-auth.
+		var held, fwd, ans bool
+		for _, e := range evs {
+			if e.TxID != t.OriginalID {
+				continue
+			}
+			held = held || (e.Dir == Up && e.What == "held")
+			fwd = fwd || (e.Dir == Up && e.What == "forwarded")
+			ans = ans || (e.Dir == Down && e.What == "forwarded")
+		}
+		switch {
+		case held && !fwd:
+			return PhaseBeforeHost
+		case fwd && !ans:
+			return PhaseInFlight
+		}
+	}
 	var reqSeen, reqFwd, ansFwd bool
 	for _, e := range evs {
 		if r.op != OpBatch && t != nil && e.TxID != t.ID {
@@ -497,7 +550,8 @@ func classify(r *request, t *daemon.Transaction, batchClosed bool, evs []Event, 
 		return PhaseBeforeWrite
 	case t.Status == daemon.StatusPending:
 		switch {
-		case !reqSeen && (r.kind == daemon.KindRefund || r.kind == daemon.KindCompletion):
+		case !reqSeen && (r.kind == daemon.KindRefund || r.kind == daemon.KindCompletion || r.kind == daemon.KindIncrement ||
+			r.kind == daemon.KindRelease):
 			return PhaseBeforeHost
 		case !reqSeen && (lastStage == "" || lastStage == string(daemon.StageWaitingForCard)):
 			return PhaseWaitingCard

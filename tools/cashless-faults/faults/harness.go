@@ -68,6 +68,7 @@ type Harness struct {
 	pooled    map[string]bool // references already in a pool
 	stuck     string          // set once a batch that never settles was reported
 	paidTwice string          // the last double settlement reported
+	firstOps  []string        // operations still to be killed once before weights decide
 	seq       int
 }
 
@@ -76,6 +77,8 @@ type original struct {
 	ref      string
 	amount   int64
 	refunded int64
+	// incremented is what approved increments added to a pre-auth.
+	incremented int64
 }
 
 // recorded is an answer the ECR got, checked against the books at the end.

@@ -191,7 +191,7 @@ func Reconcile(s *Snapshot, l hostsim.Ledger, terminalID string, doubt Doubt) []
 		}
 		t := s.Txs[a.TransactionID]
 		if a.Reversed {
-			if t != nil && t.Status == daemon.StatusApproved {
+			if t != nil && t.Status == daemon.StatusApproved && !given(t) {
 				add(VLostApproval, "%s %s %q is booked approved on the terminal but the host reversed it", t.Kind, t.ID, t.Reference)
 			}
 			continue
@@ -201,6 +201,8 @@ func Reconcile(s *Snapshot, l hostsim.Ledger, terminalID string, doubt Doubt) []
 		case t == nil:
 			add(VOrphan, "host holds %s %d (rrn %s, tx %s) that the terminal never recorded", a.Kind, a.Amount, a.RRN, a.TransactionID)
 			continue
+		case t.Status == daemon.StatusApproved && given(t) && !(t.ReversalPending && (doubt.Queued || doubt.Tx[t.ReleaseID])):
+			add(VOrphan, "host holds pre-auth %s %q (%d), which the terminal %s and does not reverse any more", t.ID, t.Reference, a.Held(), t.HoldEnd)
 		case t.Status == daemon.StatusApproved:
 			if string(t.Kind) != a.Kind || t.TotalAmount() != a.Amount {
 				add(VBookkeeping, "%s: terminal %s %d, host %s %d", t.ID, t.Kind, t.TotalAmount(), a.Kind, a.Amount)
@@ -241,6 +243,11 @@ func Reconcile(s *Snapshot, l hostsim.Ledger, terminalID string, doubt Doubt) []
 			add(VDatabase, "approved %s %q (%s) is not the one the reference index points to (%s)", t.Kind, t.Reference, t.ID, indexed)
 		}
 		a := held[t.ID]
+		if t.Kind == daemon.KindRelease || (a == nil && given(t)) {
+			// A release has no approval of its own: its pre-auth's
+			// reversal is checked above.
+			continue
+		}
 		if a == nil {
 			add(VLostApproval, "the terminal booked %s %s %q (%d) but the host holds no approval for it", t.Kind, t.ID, t.Reference, t.TotalAmount())
 			continue
@@ -257,8 +264,11 @@ func Reconcile(s *Snapshot, l hostsim.Ledger, terminalID string, doubt Doubt) []
 			if (t.CompletionID != "") != (a.CompletedBy != "") {
 				add(VBookkeeping, "pre-auth %s %q: completion %q on the terminal, %q at the host", t.ID, t.Reference, t.CompletionID, a.CompletedBy)
 			}
+			if t.IncrementedAmount != a.Incremented {
+				add(VBookkeeping, "pre-auth %s %q: increments of %d on the terminal, %d at the host", t.ID, t.Reference, t.IncrementedAmount, a.Incremented)
+			}
 		}
-		if t.Kind != daemon.KindPreauth && !doubt.Batch && !doubt.SettlementBroken {
+		if t.Kind != daemon.KindPreauth && t.Kind != daemon.KindIncrement && !doubt.Batch && !doubt.SettlementBroken {
 			b := s.Batches[t.BatchID]
 			closed := b != nil && b.Status == daemon.BatchClosed
 			if closed != a.Settled {
@@ -276,6 +286,12 @@ func Reconcile(s *Snapshot, l hostsim.Ledger, terminalID string, doubt Doubt) []
 		out = append(out, *v)
 	}
 	return out
+}
+
+// given reports whether t is a pre-auth whose hold the terminal gave back
+// (released or expired): the host must reverse it.
+func given(t *daemon.Transaction) bool {
+	return t.Kind == daemon.KindPreauth && t.HoldEnd != ""
 }
 
 // PaidTwice checks that what the host's accepted settlements paid out is

@@ -15,9 +15,29 @@ import (
 var opWeights = []struct {
 	op     string
 	weight int
-}{{OpSale, 34}, {OpPreauth, 14}, {OpCompletion, 14}, {OpRefund, 22}, {OpBatch, 16}}
+}{{OpSale, 30}, {OpPreauth, 14}, {OpCompletion, 12}, {OpIncrement, 10}, {OpRelease, 8}, {OpRefund, 20}, {OpBatch, 14}}
 
+// pickOp picks the operation of the next kill: first every operation once
+// (in a random order, so even a short run kills each), then by weight.
 func (h *Harness) pickOp() string {
+	if h.firstOps == nil {
+		for _, w := range opWeights {
+			if len(h.opt.Ops) == 0 || slices.Contains(h.opt.Ops, w.op) {
+				h.firstOps = append(h.firstOps, w.op)
+			}
+		}
+		h.rng.Shuffle(len(h.firstOps), func(i, j int) { h.firstOps[i], h.firstOps[j] = h.firstOps[j], h.firstOps[i] })
+	}
+	if len(h.firstOps) > 0 {
+		op := h.firstOps[0]
+		h.firstOps = h.firstOps[1:]
+		return op
+	}
+	return h.weightedOp()
+}
+
+// weightedOp picks an operation by its weight.
+func (h *Harness) weightedOp() string {
 	total := 0
 	for _, w := range opWeights {
 		if len(h.opt.Ops) > 0 && !slices.Contains(h.opt.Ops, w.op) {
@@ -68,16 +88,21 @@ func RunCrash(ctx context.Context, opt Options) (*Report, error) {
 		killsLeft := opt.Kills - h.Report.Kills("SIGKILL")
 		termsLeft := opt.Terms - terms
 		var err error
+		op := ""
 		if termsLeft > 0 && (killsLeft <= 0 || h.rng.IntN(killsLeft+termsLeft) < termsLeft) {
 			ta := termAims[terms%len(termAims)]
 			terms++
 			err = h.TermRound(ctx, round, ta.op, ta.aim)
 		} else {
-			op := h.pickOp()
+			op = h.pickOp()
 			aims := aims[op]
 			err = h.KillRound(ctx, round, op, aims[h.rng.IntN(len(aims))])
 		}
 		if errors.Is(err, errNoOriginal) {
+			// Make an original, then try the operation again.
+			if op != "" {
+				h.firstOps = append([]string{op}, h.firstOps...)
+			}
 			err = h.setup(ctx)
 		}
 		if err != nil {
@@ -156,6 +181,22 @@ func (h *Harness) final(ctx context.Context) {
 		t := s.Txs[a.txID]
 		switch {
 		case a.txID == "":
+		case a.kind == string(daemon.KindRelease):
+			// A release holds nothing at the host; its pre-auth must be
+			// reversed.
+			var orig *daemon.Transaction
+			if t != nil {
+				orig = s.Txs[t.OriginalID]
+			}
+			if a.status == 200 && (t == nil || t.Status != daemon.StatusApproved || orig == nil || orig.HoldEnd != daemon.HoldReleased || held(l, orig.ID)) {
+				h.Report.Violate(Violation{VLostApproval, fmt.Sprintf("final: the ECR was told release %q %s was approved; terminal %v, pre-auth %v", a.ref, a.txID, t, orig)})
+			}
+		case a.status == 200 && t != nil && given(t):
+			// A pre-auth released (or expired) since: the host must have
+			// reversed it.
+			if t.Status != daemon.StatusApproved || held(l, a.txID) {
+				h.Report.Violate(Violation{VOrphan, fmt.Sprintf("final: pre-auth %q %s was %s on the terminal; host holds it %v", a.ref, a.txID, t.HoldEnd, held(l, a.txID))})
+			}
 		case a.status == 200 && (t == nil || t.Status != daemon.StatusApproved || !held(l, a.txID)):
 			h.Report.Violate(Violation{VLostApproval, fmt.Sprintf("final: the ECR was told %s %q %s was approved; terminal %v, host holds it %v", a.kind, a.ref, a.txID, t != nil && t.Status == daemon.StatusApproved, held(l, a.txID))})
 		case a.status != 200 && t != nil && (t.Status == daemon.StatusApproved || held(l, a.txID)):
@@ -177,12 +218,12 @@ func (h *Harness) final(ctx context.Context) {
 		hostSum[a.Kind] += a.Amount
 	}
 	for _, t := range s.Txs {
-		if t.Status == daemon.StatusApproved {
+		if t.Status == daemon.StatusApproved && !given(t) && t.Kind != daemon.KindRelease {
 			termN++
 			termSum[string(t.Kind)] += t.TotalAmount()
 		}
 	}
-	for _, k := range []string{"sale", "preauth", "completion", "refund"} {
+	for _, k := range []string{"sale", "preauth", "completion", "refund", "increment"} {
 		if hostSum[k] != termSum[k] {
 			h.Report.Violate(Violation{VBookkeeping, fmt.Sprintf("final: host holds %d in %ss, the terminal booked %d", hostSum[k], k, termSum[k])})
 		}
@@ -193,8 +234,8 @@ func (h *Harness) final(ctx context.Context) {
 			settled++
 		}
 	}
-	h.Report.Note("Final reconciliation (%s): the host holds %d approvals (%d reversed, %d settlements), the terminal booked %d approved of %d transactions; sales %d, pre-auths %d, completions %d, refunds %d (minor units) on both sides.",
-		filepath.Base(h.opt.Dir), hostN, reversed, settled, termN, len(s.Txs), hostSum["sale"], hostSum["preauth"], hostSum["completion"], hostSum["refund"])
+	h.Report.Note("Final reconciliation (%s): the host holds %d approvals (%d reversed, %d settlements), the terminal booked %d approved of %d transactions; sales %d, pre-auths %d (not released), increments %d, completions %d, refunds %d (minor units) on both sides.",
+		filepath.Base(h.opt.Dir), hostN, reversed, settled, termN, len(s.Txs), hostSum["sale"], hostSum["preauth"], hostSum["increment"], hostSum["completion"], hostSum["refund"])
 }
 
 func (h *Harness) summarise(took time.Duration, terminals int) {
