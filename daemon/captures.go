@@ -81,6 +81,9 @@ func (e *Engine) original(kind Kind, ref string) (*Transaction, error) {
 	if err != nil {
 		return nil, storageError(err)
 	}
+	if t.Status == StatusVoided {
+		return nil, Errorf(CodeVoidNotAllowed, "Transaction %q (%s) was voided; there is nothing left to refund or capture.", ref, t.ID)
+	}
 	return t, nil
 }
 

@@ -103,6 +103,8 @@ type Transaction struct {
 
 	OriginalID        string `json:"originalId,omitempty"`
 	OriginalReference string `json:"originalReference,omitempty"`
+	// OriginalKind is the kind of transaction a void cancelled.
+	OriginalKind Kind `json:"originalKind,omitempty"`
 
 	Card *CardInfo `json:"card,omitempty"`
 
@@ -202,10 +204,12 @@ type Batch struct {
 	Schemes map[string]*SchemeTotal `json:"schemes,omitempty"`
 }
 
-// SchemeTotal is a batch's count and net amount for one card scheme.
+// SchemeTotal is a batch's count, net amount (refunds subtract) and gross
+// amount (every transaction adds) for one card scheme.
 type SchemeTotal struct {
 	Count  int64 `json:"count"`
 	Amount int64 `json:"amount"`
+	Gross  int64 `json:"gross,omitempty"`
 }
 
 // TransactionCount is the number of transactions in the batch.
@@ -250,6 +254,7 @@ func (b *Batch) Add(t *Transaction) {
 	}
 	s.Count++
 	s.Amount += signed
+	s.Gross += total
 }
 
 // Clock tells the time. The simulator's clock can be moved forward.

@@ -16,17 +16,32 @@ type CardRequest struct {
 }
 
 // CardData is what the reader returns once the card has been read. The full
-// PAN, the PIN block and the chip data live in memory only, for the host
-// request; they are never stored or logged (see Info).
+// PAN, the track 2 data, the PIN block and the chip data live in memory
+// only, for the host request; they are never stored or logged (see Info).
+// String and GoString leave them out.
 type CardData struct {
-	PAN            string
-	ExpiryYYMM     string
+	PAN        string
+	ExpiryYYMM string
+	// Track2 is the magnetic stripe's track 2 as read ("PAN=YYMMSSS…",
+	// without sentinels) when the card was swiped; the host request carries
+	// it (field 35). Memory only.
+	Track2 string
+	// Fallback: the card was swiped after its chip could not be read.
+	Fallback       bool
 	Info           CardInfo
 	ICCData        []byte // tag 55 set for the host, chip and contactless
 	PINBlock       []byte // encrypted online PIN block, when the card asked for it
 	KSN            []byte // DUKPT key serial number for PINBlock
 	CardSequenceNo string
 }
+
+// String describes the card without its secrets.
+func (c CardData) String() string {
+	return "CardData{" + c.Info.MaskedPAN + " " + c.Info.EntryMethod + "}"
+}
+
+// GoString is String: %#v must not print the card's secrets either.
+func (c CardData) GoString() string { return c.String() }
 
 // CardReader is the card reader / PIN pad. Detect shows the amount and waits
 // until a card is presented; it returns ctx.Err() when ctx ends first (a

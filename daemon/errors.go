@@ -26,6 +26,7 @@ const (
 	CodeTransactionCancelled  = "transaction_cancelled"
 	CodeReaderError           = "reader_error"
 	CodeStorageUnavailable    = "storage_unavailable"
+	CodeVoidNotAllowed        = "void_not_allowed"
 )
 
 // Error is a refusal or failure of the engine: a code from the table and a

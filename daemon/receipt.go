@@ -54,6 +54,8 @@ func receiptTitle(k Kind) string {
 		return "COMPLETION"
 	case KindRefund:
 		return "REFUND"
+	case KindVoid:
+		return "VOID"
 	}
 	return strings.ToUpper(string(k))
 }
@@ -80,7 +82,11 @@ func BuildReceipt(l ReceiptLayout, t *Transaction, c Copy) Document {
 	at = at.In(loc)
 	b.Pair(at.Format("2006-01-02"), at.Format("15:04:05 MST"), false)
 	b.Rule()
-	b.Double(receiptTitle(t.Kind), AlignCenter)
+	title := receiptTitle(t.Kind)
+	if t.Kind == KindVoid {
+		title = voidTitle(t)
+	}
+	b.Double(title, AlignCenter)
 	if card := t.Card; card != nil {
 		b.Pair("CARD", card.MaskedPAN, false)
 		scheme := strings.ToUpper(card.Scheme)
@@ -120,6 +126,9 @@ func BuildReceipt(l ReceiptLayout, t *Transaction, c Copy) Document {
 	total := FormatAmount(t.TotalAmount(), t.Currency)
 	if t.Kind == KindRefund {
 		total = FormatAmount(-t.TotalAmount(), t.Currency)
+	}
+	if t.Kind == KindVoid {
+		total = FormatAmount(voidReceiptTotal(t), t.Currency)
 	}
 	b.Pair("TOTAL", total, true)
 	b.Rule()

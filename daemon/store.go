@@ -25,6 +25,12 @@ type Store interface {
 	// refunded or captured amount, and joins sales, completions and refunds
 	// to the open batch (creating one with newBatchID when none is open).
 	FinishTransaction(t *Transaction, newBatchID string) error
+	// VoidTransaction books an approved void in one commit: it indexes
+	// the void's reference, marks its original (OriginalID) voided and
+	// queued for reversal, takes the original out of the open batch and
+	// undoes what the original booked on its own original. It returns the
+	// voided original.
+	VoidTransaction(void *Transaction) (*Transaction, error)
 	// Transaction returns a transaction by ID.
 	Transaction(id string) (*Transaction, error)
 	// ApprovedByReference returns the approved transaction of a kind with

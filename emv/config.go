@@ -88,6 +88,9 @@ type Config struct {
 	MerchantNameLocation string `json:"merchantNameLocation" toml:"merchant_name_location"`
 	IFDSerial            string `json:"ifdSerial" toml:"ifd_serial"`
 	AcquirerID           string `json:"acquirerId" toml:"acquirer_id"`
+	// TransactionCategoryCode is tag 9F53 (one character, "R" retail),
+	// sent to Mastercard and Maestro applications and in their chip data.
+	TransactionCategoryCode string `json:"transactionCategoryCode" toml:"transaction_category_code"`
 	// Limits are in minor units of the transaction currency. FloorLimit
 	// applies to contact transactions, terminal-wide (every AID): at or over
 	// it the TVR says "transaction exceeds floor limit" and no offline
@@ -161,6 +164,7 @@ func DefaultConfig() Config {
 		AdditionalCapabilities:      MustHex("6000F05001"),
 		CountryCode:                 "840",
 		MerchantCategoryCode:        "5999",
+		TransactionCategoryCode:     "R",
 		ContactlessTransactionLimit: 0,
 		ContactlessCVMLimit:         5000,
 		AIDs:                        DefaultAIDs(),
@@ -234,8 +238,13 @@ type Transaction struct {
 	Currency string
 	// Time is the transaction's local date and time.
 	Time time.Time
-	// SequenceCounter is tag 9F41.
+	// SequenceCounter is tag 9F41, the terminal's transaction sequence
+	// counter: the caller numbers its transactions (persisted across
+	// restarts, emv/terminal).
 	SequenceCounter uint32
+	// IFDSerial, when set, is tag 9F1E (the reader's serial number, eight
+	// characters) in place of Config.IFDSerial.
+	IFDSerial string
 	// ForceOnline is the merchant forcing the transaction online.
 	ForceOnline bool
 	// NoOfflineApproval keeps this transaction from being approved

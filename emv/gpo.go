@@ -63,6 +63,10 @@ func (s *Session) initiate(ctx context.Context, c Candidate, fci []byte) error {
 	} else {
 		delete(s.term, TagAppVersionTerminal)
 	}
+	delete(s.term, TagTransactionCategory)
+	if code := s.cfg.TransactionCategoryCode; code != "" && (c.config.Scheme == "mastercard" || c.config.Scheme == "maestro") {
+		s.term[TagTransactionCategory] = []byte(code)
+	}
 	if s.iface == Contactless {
 		s.term[TagTTQ] = s.ttq()
 	}

@@ -359,7 +359,11 @@ func (s *Session) prepare() error {
 	put(TagMerchantID, s.cfg.MerchantID)
 	put(TagTerminalID, s.cfg.TerminalID)
 	put(TagMerchantNameLocation, s.cfg.MerchantNameLocation)
-	put(TagIFDSerial, s.cfg.IFDSerial)
+	if serial := s.tx.IFDSerial; serial != "" {
+		put(TagIFDSerial, ifdSerial(serial))
+	} else {
+		put(TagIFDSerial, s.cfg.IFDSerial)
+	}
 	if s.cfg.MerchantCategoryCode != "" {
 		s.term[TagMCC], _ = bcd(s.cfg.MerchantCategoryCode, 2)
 	}
@@ -373,6 +377,15 @@ func (s *Session) prepare() error {
 		s.tvr.Set(TVRMerchantForcedOnline)
 	}
 	return nil
+}
+
+// ifdSerial fits a serial number to 9F1E's eight characters: the last
+// eight of a longer one, a shorter one padded with spaces.
+func ifdSerial(s string) string {
+	if len(s) > 8 {
+		return s[len(s)-8:]
+	}
+	return s + strings.Repeat(" ", 8-len(s))
 }
 
 func be32(v int64) []byte {

@@ -143,8 +143,8 @@ var iccDataTags = [...]Tag{
 	TagCryptogram, TagCID, TagIAD, TagUnpredictableNumber, TagATC, TagTVR,
 	TagTransactionDate, TagTransactionType, TagAmountAuthorised, TagTransactionCurrency,
 	TagAIP, TagTerminalCountry, TagAmountOther, TagTerminalCapabilities, TagCVMResults,
-	TagDFName, TagTerminalType, TagAppVersionCard, TagIFDSerial, TagSequenceCounter,
-	TagPANSequence, TagTTQ, TagFormFactor, TagCustomerExclusiveData, TagIssuerScriptResults,
+	TagDFName, TagTerminalType, TagAppVersionCard, TagAppVersionTerminal, TagIFDSerial, TagSequenceCounter,
+	TagPANSequence, TagTTQ, TagTransactionCategory, TagFormFactor, TagCustomerExclusiveData, TagIssuerScriptResults,
 	TagARC,
 }
 
@@ -161,7 +161,7 @@ func (s *Session) iccData() []byte {
 			v, ok = s.scriptResults, len(s.scriptResults) > 0
 		case TagDFName:
 			v, ok = s.app.AID, len(s.app.AID) > 0
-		case TagTTQ, TagARC:
+		case TagTTQ, TagARC, TagAppVersionTerminal, TagTransactionCategory, TagIFDSerial, TagSequenceCounter:
 			// 8A only after Complete: the code the card was given.
 			v, ok = s.term[t]
 		default:

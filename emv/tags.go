@@ -87,6 +87,7 @@ const (
 	TagCardCVMLimit           Tag = 0x9F6B // Card CVM Limit
 	TagCTQ                    Tag = 0x9F6C // Card Transaction Qualifiers
 	TagFormFactor             Tag = 0x9F6E // Form Factor Indicator / Third Party Data
+	TagTransactionCategory    Tag = 0x9F53 // Transaction Category Code (Mastercard)
 	TagCustomerExclusiveData  Tag = 0x9F7C // Customer Exclusive Data
 	TagFCIProprietary         Tag = 0xA5   // FCI Proprietary Template
 	TagFCIIssuerDiscretionary Tag = 0xBF0C // FCI Issuer Discretionary Data
@@ -252,6 +253,7 @@ var dictionary = map[Tag]TagInfo{
 	0x9F6B:   {"Card CVM Limit", FormatN},
 	0x9F6C:   {"Card Transaction Qualifiers (CTQ)", FormatB},
 	0x9F6D:   {"Mag-stripe Application Version Number (Reader)", FormatB},
+	0x9F53:   {"Transaction Category Code", FormatAN},
 	0x9F6E:   {"Form Factor Indicator / Third Party Data", FormatB},
 	0x9F7C:   {"Customer Exclusive Data", FormatB},
 	0xA5:     {"FCI Proprietary Template", FormatB},

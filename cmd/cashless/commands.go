@@ -65,6 +65,10 @@ func commands() []command {
 			summary: "Show the truth about a transaction, running or finished, and its earlier attempts.", prepare: prepareLookup},
 		{name: "reprint", synopsis: "[--type customer|merchant|both]",
 			summary: "Print the last receipt again on the terminal's printer.", prepare: prepareReprint},
+		{name: "void", synopsis: "--original REF --reference REF [--print]",
+			summary: "Cancel an approved sale, completion or refund still in the open batch; no card needed.", prepare: prepareVoid},
+		{name: "totals", synopsis: "[--print]",
+			summary: "Show (and print) the open batch's totals without closing it (X-report).", prepare: prepareTotals},
 	}, preauthCommands()...)
 }
 

@@ -20,6 +20,9 @@ commands:
   refund         --original REF --amount N --currency CUR --reference REF [--print]
   cancel         [--reference REF]           abort the prompt waiting for a card
   batch-close    --reference REF             settle and close the open batch
+  void           --original REF --reference REF [--print]
+                                             cancel an approved transaction of the open batch
+  totals         [--print]                   the open batch's totals, not closed (X-report)
   lookup         --reference REF | --id ID   the truth about a transaction, running or finished
   receipt-last   [--reference REF] [--copy customer|merchant|both]
   reprint        [--type customer|merchant|both]

@@ -61,12 +61,12 @@ func TestDiagHealthySimulator(t *testing.T) {
 			t.Errorf("no OK line for %s:\n%s", name, out)
 		}
 	}
-	if !strings.Contains(out, "OK: 8 checks passed") {
+	if !strings.Contains(out, "OK: 9 checks passed") {
 		t.Errorf("summary missing:\n%s", out)
 	}
 
 	r, checks, err := diagJSON(t, "--simulator", "--data-dir", dir)
-	if err != nil || !r.OK || len(r.Checks) != 8 || r.TerminalID != "term_SIM_0001" || !r.Simulator {
+	if err != nil || !r.OK || len(r.Checks) != 9 || r.TerminalID != "term_SIM_0001" || !r.Simulator {
 		t.Fatalf("json report: err %v, %+v", err, r)
 	}
 	if c := checks["host"]; c.Status != diag.OK || !strings.Contains(c.Detail, "echo (0800)") {
@@ -167,6 +167,10 @@ func TestDiagLeavesDevicesOfARunningDaemonAlone(t *testing.T) {
 	}
 	if c := checks["host"]; c.Status != diag.OK {
 		t.Errorf("host: %+v", c)
+	}
+	// host.tls = false is flagged.
+	if c := checks["host tls"]; c.Status != diag.Warn || !strings.Contains(c.Detail, "plain TCP") {
+		t.Errorf("host tls: %+v", c)
 	}
 }
 

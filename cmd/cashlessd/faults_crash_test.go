@@ -68,7 +68,7 @@ func TestFaultsCrashShort(t *testing.T) {
 			killed[p.Op] = true
 		}
 	}
-	for _, op := range []string{faults.OpSale, faults.OpPreauth, faults.OpIncrement, faults.OpRelease, faults.OpCompletion, faults.OpRefund, faults.OpBatch} {
+	for _, op := range []string{faults.OpSale, faults.OpPreauth, faults.OpIncrement, faults.OpRelease, faults.OpCompletion, faults.OpRefund, faults.OpBatch, faults.OpVoid} {
 		if !killed[op] {
 			t.Errorf("seed %d: no kill during a %s", seed, op)
 		}

@@ -20,8 +20,8 @@ import (
 // for full PANs (ASCII and BCD), track 2 data, the clear and the
 // DUKPT-encrypted PIN blocks (every KSN counter the PIN pad used), the
 // PIN pad's keys and the shared key, in raw, hex and base64 form. As a
-// positive control, every PAN and PIN block that crossed the host link
-// must be among the patterns.
+// positive control, every PAN, track 2 (field 35 of the magstripe sale)
+// and PIN block that crossed the host link must be among the patterns.
 func TestFaultNoCardDataOrKeysWritten(t *testing.T) {
 	t.Parallel()
 	p, ledger, cfg := hostBehindProxy(t, 10*time.Second)
@@ -41,7 +41,7 @@ func TestFaultNoCardDataOrKeysWritten(t *testing.T) {
 		{"4242424242424242", "chip"}, {"4242424242424242", "swipe"}, {"5555555555554444", "chip"},
 		{"5555555555554444", "contactless"}, {"5200828282828210", "chip"}, {"6759649826438453", "chip"},
 		{"4000002500003155", "chip"}, {"4000000000000077", "chip"}, {"4000000000000002", "chip"},
-		{"4000000000000127", "chip"}, {"378282246310005", "contactless"},
+		{"4000000000000127", "chip"}, {"378282246310005", "contactless"}, {"4111111111111111", "swipe"},
 	}
 	for i, c := range cards {
 		d.card(map[string]any{"pan": c.pan, "entryMethod": c.entry, "presentAfterMs": 0})
@@ -67,12 +67,15 @@ func TestFaultNoCardDataOrKeysWritten(t *testing.T) {
 	secrets = append(secrets, faults.Secret{What: "the live shared key", Forms: [][]byte{[]byte(liveKey)}})
 
 	// Positive control: what the host link carried is what is looked for.
-	pins := 0
+	pins, tracks := 0, 0
 	for _, e := range p.Since(0) {
 		if e.Dir != faults.Up || e.What != "forwarded" {
 			continue
 		}
-		for _, b := range [][]byte{[]byte(e.PAN), e.PINBlock} {
+		if e.Track2 != "" {
+			tracks++
+		}
+		for _, b := range [][]byte{[]byte(e.PAN), []byte(e.Track2), e.PINBlock} {
 			if len(b) > 0 && !matchesSecret(secrets, b) {
 				t.Errorf("%s %s carried %x, which is not among the scan patterns", e.MTI, e.STAN, b)
 			}
@@ -83,6 +86,9 @@ func TestFaultNoCardDataOrKeysWritten(t *testing.T) {
 	}
 	if pins == 0 {
 		t.Error("no online PIN crossed the host link: the PIN block check checks nothing")
+	}
+	if tracks == 0 {
+		t.Error("no track 2 crossed the host link: the swiped sale went without field 35, or the track check checks nothing")
 	}
 
 	logs := filepath.Join(t.TempDir(), "cashlessd.log")

@@ -427,9 +427,27 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 	ok("/simulator/v1/host", `{"dropResponse":false}`)
 	ok("/cashless/v1/status", "{}")
 
+	// Void inside the open batch: voided, replayed, refused twice; the
+	// X-report before the close, printed and not.
+	ok("/cashless/v1/sale", `{"amount":1200,"currency":"USD","reference":"OA-SALE-V"}`)
+	void := `{"originalReference":"OA-SALE-V","reference":"OA-VOID-1","printReceipt":true}`
+	ok("/cashless/v1/void", void)
+	if r := ok("/cashless/v1/void", void); r.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("replayed void without Idempotent-Replayed: %v", r.header)
+	}
+	fails("/cashless/v1/void", `{"originalReference":"OA-SALE-2","reference":"OA-VOID-1"}`, 409, "duplicate_reference")
+	fails("/cashless/v1/void", `{"originalReference":"OA-SALE-V","reference":"OA-VOID-2"}`, 422, "void_not_allowed")
+	fails("/cashless/v1/void", `{"originalReference":"OA-NONE","reference":"OA-VOID-3"}`, 404, "transaction_not_found")
+	ok("/cashless/v1/transaction", `{"reference":"OA-SALE-V"}`)
+	ok("/cashless/v1/transaction", `{"reference":"OA-VOID-1"}`)
+	ok("/cashless/v1/batch/totals", "")
+	ok("/cashless/v1/batch/totals", `{"print":true}`)
+
 	// Batches: close, replay, close an empty one.
 	eod := `{"reference":"OA-EOD-1"}`
 	ok("/cashless/v1/batch/close", eod)
+	fails("/cashless/v1/void", `{"originalReference":"OA-SALE-2","reference":"OA-VOID-4"}`, 422, "void_not_allowed")
+	ok("/cashless/v1/batch/totals", "{}")
 	if r := ok("/cashless/v1/batch/close", eod); r.header.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("replayed batch close without Idempotent-Replayed: %v", r.header)
 	}
@@ -467,6 +485,9 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 		{"/cashless/v1/status", `{"verbose":true}`},
 		{"/cashless/v1/cancel", `{"reference":5}`},
 		{"/cashless/v1/batch/close", `{}`},
+		{"/cashless/v1/void", `{"reference":"V"}`},
+		{"/cashless/v1/void", `{"originalReference":"A","reference":"V","amount":1}`},
+		{"/cashless/v1/batch/totals", `{"print":"yes"}`},
 		{"/cashless/v1/receipt/last", `{"type":"both"}`},
 		{"/cashless/v1/transaction", `{}`},
 		{"/cashless/v1/transaction", `{"reference":"A","transactionId":"tpay_01HZ5QA7BK0000000000000000"}`},

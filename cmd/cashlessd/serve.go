@@ -100,6 +100,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		log.Warn().Msg("no shared key is set: run `cashlessd key rotate --data-dir " + cfg.DataDir + "` to make one")
 	}
 
+	if cfg.HostPlainText() {
+		log.Warn().Str("hostAddress", cfg.Host.Address).Msg("host.tls = false: the acquirer link is plain TCP, " +
+			"card data and PIN blocks cross the network unencrypted; remove it to use TLS")
+	}
 	devs, err := hardware.Open(ctx, cfg, db, log)
 	if err != nil {
 		return err

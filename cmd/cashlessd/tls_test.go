@@ -105,8 +105,11 @@ func TestProductionOnTheDevelopmentCA(t *testing.T) {
 	}
 
 	addr, logs := serveProduction(t, cfg)
-	warned := false
+	warned, plainHost := false, false
 	for _, rec := range logRecords(t, logs.String()) {
+		if msg, _ := rec["message"].(string); strings.HasPrefix(msg, "host.tls = false") {
+			plainHost = rec["level"] == "warn"
+		}
 		if msg, _ := rec["message"].(string); strings.HasPrefix(msg, "production mode on the development CA") {
 			warned = rec["level"] == "warn" && rec["caKeyRemoved"] == true
 		}
@@ -116,6 +119,9 @@ func TestProductionOnTheDevelopmentCA(t *testing.T) {
 	}
 	if !warned {
 		t.Errorf("no production-on-the-development-CA warning:\n%s", logs.String())
+	}
+	if !plainHost {
+		t.Errorf("host.tls = false without a warning at start:\n%s", logs.String())
 	}
 	served := servedCertificate(t, addr, caFile, "127.0.0.1")
 	if served.SerialNumber.Cmp(issued.SerialNumber) != 0 {

@@ -535,7 +535,7 @@ func TestCancelCloseReceiptAndReprint(t *testing.T) {
 	}
 	batch, err := c.CloseBatch(ctx, wire.BatchCloseRequest{Reference: wire.Ptr("EOD-1")})
 	if err != nil || batch.Status != "closed" || batch.BatchID != "batch_1" || batch.TransactionCount != 3 || batch.TotalAmount != 2500 ||
-		batch.Totals.Refunds != (wire.KindTotal{Count: 1, Amount: 500}) || batch.ClosedAt != "2026-06-11T14:30:05Z" || batch.Replayed {
+		batch.Totals.Refunds != (wire.KindTotal{Count: 1, Amount: 500, GrossAmount: 500, NetAmount: -500}) || batch.ClosedAt != "2026-06-11T14:30:05Z" || batch.Replayed {
 		t.Fatalf("batch %+v %v", batch, err)
 	}
 	receipt, err := c.LastReceipt(ctx)

@@ -28,8 +28,14 @@ func render(t *daemon.Transaction) (wire.Transaction, int) {
 		r.ReceiptPrinted = ptr(t.ReceiptPrinted)
 		r.PrinterError = t.PrinterError
 	}
+	status := http.StatusOK
 	switch t.Status {
 	case daemon.StatusApproved:
+	case daemon.StatusVoided:
+		// What a lookup shows of a voided transaction: its approval's
+		// fields under status voided. No call answers it as a payment
+		// (the reference is held: a repeat is duplicate_reference).
+		status = http.StatusConflict
 	case daemon.StatusDeclined:
 		r.DeclineCode, r.DeclineMessage = t.DeclineCode, t.DeclineMessage
 		r.Error = &wire.Error{Code: daemon.CodeCardDeclined, Message: t.DeclineMessage}
@@ -60,11 +66,11 @@ func render(t *daemon.Transaction) (wire.Transaction, int) {
 		r.EntryMethod, r.CardScheme, r.MaskedPan = card.EntryMethod, card.Scheme, card.MaskedPAN
 		r.CardholderName = ptr(card.CardholderName)
 		r.ExpiresAt = timestamp(t.ExpiresAt)
-	case daemon.KindCompletion, daemon.KindRefund:
+	case daemon.KindCompletion, daemon.KindRefund, daemon.KindVoid:
 		r.OriginalReference = t.OriginalReference
 		r.OriginalTransactionID = t.OriginalID
 	}
-	return r, http.StatusOK
+	return r, status
 }
 
 // amounts sets the amount fields each kind answers with, the same for an
@@ -91,18 +97,11 @@ func renderBatch(b *daemon.Batch) wire.Batch {
 		TotalAmount:      b.TotalAmount(),
 		Currency:         b.Currency,
 		ClosedAt:         timestamp(b.ClosedAt),
-		Totals: wire.BatchTotals{
-			Sales:       wire.KindTotal{Count: b.SaleCount, Amount: b.SaleAmount},
-			Completions: wire.KindTotal{Count: b.CompletionCount, Amount: b.CompletionAmount},
-			Refunds:     wire.KindTotal{Count: b.RefundCount, Amount: b.RefundAmount},
-		},
-		Automatic: b.Automatic,
-	}
-	if len(b.Schemes) > 0 {
-		r.Schemes = map[string]wire.KindTotal{}
-		for k, v := range b.Schemes {
-			r.Schemes[k] = wire.KindTotal{Count: v.Count, Amount: v.Amount}
-		}
+		Totals:           batchTotals(b),
+		Schemes:          schemeTotals(b),
+		Automatic:        b.Automatic,
+		GrossAmount:      b.GrossAmount(),
+		NetAmount:        b.TotalAmount(),
 	}
 	return r
 }

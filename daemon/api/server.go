@@ -70,6 +70,10 @@ type Engine interface {
 	Lookup(r daemon.LookupRequest) (*daemon.LookupResult, error)
 	// ReceiptByReference is the receipt of one reference's transaction.
 	ReceiptByReference(reference string) (*daemon.Transaction, error)
+	// Void cancels an approved transaction of the open batch.
+	Void(ctx context.Context, r daemon.VoidRequest) (*daemon.Result, error)
+	// BatchTotals reads (and prints) the open batch's totals.
+	BatchTotals(ctx context.Context, print bool) (*daemon.XReport, error)
 }
 
 // Options wires the server.
@@ -120,6 +124,7 @@ func New(o Options) *Server {
 		wire.PathReceiptLast: s.receiptLast, wire.PathReceiptReprint: s.reprint,
 		wire.PathTransaction:      s.lookup,
 		wire.PathPreauthIncrement: s.increment, wire.PathPreauthRelease: s.releaseHold, wire.PathPreauthList: s.holds,
+		wire.PathVoid: s.void, wire.PathBatchTotals: s.batchTotals,
 	} {
 		e.POST(path, h, s.authenticate)
 	}
@@ -235,7 +240,7 @@ func httpStatus(code string) int {
 	case daemon.CodeTerminalBusy, daemon.CodeDuplicateReference, daemon.CodeTransactionCancelled:
 		return http.StatusConflict
 	case daemon.CodeCancelNotAllowed, daemon.CodeAmountExceedsOriginal, daemon.CodePreauthExpired,
-		daemon.CodePreauthCompleted, daemon.CodePrinterUnavailable, daemon.CodePreauthReleased:
+		daemon.CodePreauthCompleted, daemon.CodePrinterUnavailable, daemon.CodePreauthReleased, daemon.CodeVoidNotAllowed:
 		return http.StatusUnprocessableEntity
 	case wire.CodeTooManyAttempts:
 		return http.StatusTooManyRequests

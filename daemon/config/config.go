@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"regexp"
@@ -62,10 +63,12 @@ type Config struct {
 	Discovery  Discovery  `toml:"discovery"`
 }
 
-// Host is the acquirer link (ISO 8583 over TCP, TLS optional).
+// Host is the acquirer link (ISO 8583 over TCP): TLS with certificate
+// verification unless the file says tls = false (see Config.HostTLS).
 type Host struct {
-	Address      string   `toml:"address"`
-	TLS          bool     `toml:"tls"`
+	Address string `toml:"address"`
+	// TLS: nil means the default (Config.HostTLS).
+	TLS          *bool    `toml:"tls"`
 	CAFile       string   `toml:"ca_file"`
 	ServerName   string   `toml:"server_name"`
 	TerminalID   string   `toml:"terminal_id"`
@@ -233,6 +236,34 @@ func (c *Config) DiscoveryEnabled() bool {
 	return !c.Simulator
 }
 
+// HostTLS says whether the acquirer link uses TLS: as configured, else on
+// outside simulator mode (simulator mode's host simulator listens on
+// loopback, plain TCP).
+func (c *Config) HostTLS() bool {
+	if c.Host.TLS != nil {
+		return *c.Host.TLS
+	}
+	return !c.Simulator
+}
+
+// HostPlainText reports a production acquirer link without TLS: only an
+// explicit host.tls = false gives one. Start-up logs it as a warning and
+// diag flags it.
+func (c *Config) HostPlainText() bool { return !c.Simulator && !c.HostTLS() }
+
+// HostServerName is the name the acquirer's certificate must carry:
+// host.server_name, else the host part of host.address.
+func (c *Config) HostServerName() string {
+	if c.Host.ServerName != "" {
+		return c.Host.ServerName
+	}
+	h, _, err := net.SplitHostPort(c.Host.Address)
+	if err != nil {
+		return c.Host.Address
+	}
+	return h
+}
+
 // LogToStderr says whether logs go to stderr: as configured, or when no
 // log file is set.
 func (c *Config) LogToStderr() bool {
@@ -365,6 +396,8 @@ func (c *Config) Validate() error {
 		}
 		if c.Host.Address == "" {
 			errs = append(errs, errors.New("host.address is required"))
+		} else if c.HostTLS() && c.HostServerName() == "" {
+			errs = append(errs, fmt.Errorf("host.address %q: no host name to verify the acquirer's certificate against; set host.server_name", c.Host.Address))
 		}
 		if c.Host.TerminalID == "" || c.Host.MerchantID == "" {
 			errs = append(errs, errors.New("host.terminal_id (≤8) and host.merchant_id (≤15) are required: the acquirer assigns them"))

@@ -97,3 +97,45 @@ func TestHostDialect(t *testing.T) {
 		}
 	}
 }
+
+// The acquirer link is TLS unless a file says tls = false: the shipped
+// example shows the defaults, and a file that leaves the key out gets TLS
+// with the address's host as the certificate name.
+func TestHostTLSByDefault(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	example, err := Load(filepath.Join("..", "..", "configs", "cashlessd.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !example.HostTLS() || example.HostPlainText() || example.HostServerName() != "acquirer.example.net" {
+		t.Errorf("configs/cashlessd.toml: TLS %v, plain %v, server name %q", example.HostTLS(), example.HostPlainText(), example.HostServerName())
+	}
+	for _, tc := range []struct {
+		name, body string
+		tls, plain bool
+		serverName string
+	}{
+		{"key left out", "[host]\naddress = \"acq.example.com:5000\"\n", true, false, "acq.example.com"},
+		{"server name", "[host]\naddress = \"10.0.0.7:5000\"\nserver_name = \"acq.example.com\"\n", true, false, "acq.example.com"},
+		{"tls = false", "[host]\naddress = \"acq.example.com:5000\"\ntls = false\n", false, true, "acq.example.com"},
+		{"simulator", "simulator = true\n", false, false, ""},
+		{"simulator, tls = true", "simulator = true\n[host]\naddress = \"127.0.0.1:5000\"\ntls = true\nserver_name = \"hostsim\"\n", true, false, "hostsim"},
+	} {
+		c, err := Load(write(strings.ReplaceAll(tc.name, " ", "_")+".toml", tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.HostTLS() != tc.tls || c.HostPlainText() != tc.plain || c.HostServerName() != tc.serverName {
+			t.Errorf("%s: TLS %v plain %v server name %q; want %v %v %q", tc.name,
+				c.HostTLS(), c.HostPlainText(), c.HostServerName(), tc.tls, tc.plain, tc.serverName)
+		}
+	}
+}

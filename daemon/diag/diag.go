@@ -152,7 +152,7 @@ func (d *diagnosis) run(ctx context.Context, file string, override func(*config.
 	cfg, err := config.Load(file)
 	if err != nil {
 		d.add("config", Fail, err.Error(), start)
-		for _, name := range []string{"certificates", "clock", "disk", "database", "reader", "printer", "host"} {
+		for _, name := range []string{"certificates", "clock", "disk", "database", "host tls", "reader", "printer", "host"} {
 			d.add(name, Skip, "configuration not readable", start)
 		}
 		return
@@ -179,6 +179,7 @@ func (d *diagnosis) run(ctx context.Context, file string, override func(*config.
 	d.checkClock()
 	d.checkDisk()
 	d.checkDatabase()
+	d.checkHostTLS()
 
 	if d.running {
 		hctx, cancel := context.WithTimeout(ctx, healthWait)
@@ -506,6 +507,25 @@ func (d *diagnosis) checkPrinter(ctx context.Context) {
 		d.add("printer", Fail, fmt.Sprintf("%s %s: %s", name, st.State, msg), start)
 	default:
 		d.add("printer", Fail, fmt.Sprintf("%s %s: %s", name, st.State, msg), start)
+	}
+}
+
+// checkHostTLS says how the acquirer link is protected: a warning for a
+// production link without TLS (host.tls = false).
+func (d *diagnosis) checkHostTLS() {
+	start := time.Now()
+	switch {
+	case d.cfg.HostPlainText():
+		d.add("host tls", Warn, fmt.Sprintf("host.tls = false: the link to %s is plain TCP (card data and PIN blocks "+
+			"unencrypted on the network)", d.cfg.Host.Address), start)
+	case !d.cfg.HostTLS():
+		d.add("host tls", OK, "simulator mode: plain TCP to the host simulator", start)
+	default:
+		ca := "system roots"
+		if d.cfg.Host.CAFile != "" {
+			ca = d.cfg.Host.CAFile
+		}
+		d.add("host tls", OK, fmt.Sprintf("TLS 1.2+, certificate verified against %s for %q", ca, d.cfg.HostServerName()), start)
 	}
 }
 

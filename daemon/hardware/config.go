@@ -13,6 +13,7 @@ import (
 	"github.com/vinr/cashlessd/daemon/store"
 	"github.com/vinr/cashlessd/emv"
 	"github.com/vinr/cashlessd/emv/reader"
+	"github.com/vinr/cashlessd/emv/terminal"
 	"github.com/vinr/cashlessd/printer"
 )
 
@@ -44,8 +45,11 @@ func Kernel(cfg config.Config) (*emv.Kernel, error) {
 	return emv.NewKernel(kcfg)
 }
 
-// HostConfig maps the [host] section onto the ISO 8583 client. Counters is
-// left for the caller: the daemon's store, or a one-off echo's own.
+// HostConfig maps the [host] section onto the ISO 8583 client: TLS with
+// certificate verification against host.server_name (else the host part
+// of host.address) unless host.tls = false, or in simulator mode.
+// Counters is left for the caller: the daemon's store, or a one-off
+// echo's own.
 func HostConfig(cfg config.Config, log zerolog.Logger) (host.Config, error) {
 	h := host.Config{
 		Address:      cfg.Host.Address,
@@ -71,8 +75,8 @@ func HostConfig(cfg config.Config, log zerolog.Logger) (host.Config, error) {
 			h.MerchantID = SimMerchantID
 		}
 	}
-	if cfg.Host.TLS {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.Host.ServerName}
+	if cfg.HostTLS() {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.HostServerName()}
 		if cfg.Host.CAFile != "" {
 			pool, err := certs.Pool(cfg.Host.CAFile)
 			if err != nil {
@@ -89,6 +93,12 @@ func HostConfig(cfg config.Config, log zerolog.Logger) (host.Config, error) {
 // number) over db: six digits, STANs reserved in blocks.
 func HostCounters(db *store.DB) *store.Counters {
 	return store.NewCounters(db, host.CounterWrap, host.CounterBlocks())
+}
+
+// CardCounters are the card acceptor's persisted counters over db: the
+// transaction sequence counter (9F41), eight digits, reserved in blocks.
+func CardCounters(db *store.DB) *store.Counters {
+	return store.NewCounters(db, terminal.SequenceWrap, map[string]uint32{terminal.CounterSequence: terminal.SequenceBlock})
 }
 
 // PrinterConfig maps the [printer] section onto the serial driver.

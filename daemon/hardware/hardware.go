@@ -83,7 +83,7 @@ func Open(ctx context.Context, cfg config.Config, db *store.DB, log zerolog.Logg
 		d.Simulator = &Simulator{world: world}
 		d.Clock = world
 	}
-	if err := d.openReader(ctx, cfg, log); err != nil {
+	if err := d.openReader(ctx, cfg, db, log); err != nil {
 		return nil, err
 	}
 	if err := d.openHost(ctx, cfg, db, log); err != nil {
@@ -99,7 +99,7 @@ func Open(ctx context.Context, cfg config.Config, db *store.DB, log zerolog.Logg
 
 // openReader opens the card reader driver and the EMV kernel; in simulator
 // mode the virtual reader and its cardholder come first.
-func (d *Devices) openReader(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
+func (d *Devices) openReader(ctx context.Context, cfg config.Config, db *store.DB, log zerolog.Logger) error {
 	rcfg := ReaderConfig(cfg, log)
 	if d.Simulator != nil {
 		vr, err := vreader.Start(ctx, vreader.Config{})
@@ -126,7 +126,7 @@ func (d *Devices) openReader(ctx context.Context, cfg config.Config, log zerolog
 	if err != nil {
 		return err
 	}
-	d.Reader = terminal.New(r, kernel, d.Clock.Now, log)
+	d.Reader = terminal.New(r, kernel, d.Clock.Now, log, terminal.WithCounters(CardCounters(db)))
 	return nil
 }
 

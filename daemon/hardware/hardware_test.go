@@ -100,7 +100,7 @@ func TestOpenClosesWhatItOpenedWhenAStepFails(t *testing.T) {
 		want  string
 	}{
 		{"host CA bundle", func(t *testing.T, cfg *config.Config) {
-			cfg.Host.TLS = true
+			cfg.Host.TLS = &[]bool{true}[0]
 			cfg.Host.CAFile = filepath.Join(cfg.DataDir, "missing-ca.pem")
 		}, "host.ca_file"},
 		{"host simulator ledger", func(t *testing.T, cfg *config.Config) {

@@ -148,13 +148,22 @@ func originalMTI(k daemon.Kind) string {
 }
 
 // cardFields copies the card's data into the request. Only the host sees
-// them; nothing here is logged.
+// them; nothing here is logged. A swiped card sends its track 2 (field 35)
+// and entry mode 901, or 801 when it was swiped because its chip failed.
 func cardFields(f *Fields, card *daemon.CardData) {
 	f.PAN = card.PAN
 	if len(card.ExpiryYYMM) == 4 && isDigits(card.ExpiryYYMM) {
 		f.Expiry = card.ExpiryYYMM
 	}
 	f.EntryMode = entryMode(card.Info.EntryMethod)
+	if card.Info.EntryMethod == daemon.EntrySwipe {
+		if card.Fallback {
+			f.EntryMode = "801"
+		}
+		if t := card.Track2; t != "" && len(t) <= 37 {
+			f.Track2 = t
+		}
+	}
 	if s := card.CardSequenceNo; s != "" && len(s) <= 3 && isDigits(s) {
 		f.CardSequence = strings.Repeat("0", 3-len(s)) + s
 	}

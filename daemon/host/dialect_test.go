@@ -52,6 +52,7 @@ func TestBCDDialectRoundTripsEveryField(t *testing.T) {
 	}
 	in := everyField()
 	in.TPDU = []byte{0x60, 0x00, 0x01, 0x00, 0x00}
+	in.Track2 = "4242424242424242=3012101123456789" // odd length: F-padded
 	packed, err := host.Encode(spec, in)
 	if err != nil {
 		t.Fatal(err)
@@ -122,8 +123,18 @@ func TestEveryDialectEndToEnd(t *testing.T) {
 			if a := approval(t, r.srv.Ledger(), "tx-2"); !a.Reversed {
 				t.Errorf("not reversed: %+v", a)
 			}
+			// A swiped sale carries track 2 (35): packed BCD with D for
+			// '=' in bcd-tpdu; the host checks it against 2 and 14.
+			swiped := sale("tx-3", approvedPAN, 300)
+			swiped.Card.Info.EntryMethod = daemon.EntrySwipe
+			swiped.Card.ICCData, swiped.Card.CardSequenceNo, swiped.Card.PINBlock, swiped.Card.KSN = nil, "", nil, nil
+			swiped.Card.Track2 = approvedPAN + "=30121011234567891"
+			if resp, err := r.client.Authorise(ctx, swiped); err != nil || !resp.Approved {
+				t.Fatalf("swiped sale: %+v %v", resp, err)
+			}
 			batch := &daemon.Batch{ID: "b1", Currency: "MYR"}
 			batch.Add(&daemon.Transaction{ID: "tx-1", Kind: daemon.KindSale, Amount: 1250})
+			batch.Add(&daemon.Transaction{ID: "tx-3", Kind: daemon.KindSale, Amount: 300})
 			if err := r.client.Settle(ctx, daemon.SettlementRequest{Batch: batch}); err != nil {
 				t.Fatalf("settlement: %v", err)
 			}

@@ -32,6 +32,7 @@ const (
 	kindNumeric kind = iota + 1 // digits: ASCII or BCD by dialect
 	kindText                    // characters: always ASCII
 	kindBinary                  // bytes: always as they are
+	kindTrack2                  // digits and '=': ASCII, or BCD with D for '=' by dialect
 )
 
 // element is one data element of the layout both dialects share.
@@ -57,6 +58,7 @@ func elements() map[int]element {
 		22: fixed(kindNumeric, 3, "Point of Service Entry Mode"),
 		23: fixed(kindNumeric, 3, "Card Sequence Number"),
 		25: fixed(kindNumeric, 2, "Point of Service Condition Code"),
+		35: {kindTrack2, iso8583.LLVAR, 37, "Track 2 Equivalent Data"},
 		37: fixed(kindText, 12, "Retrieval Reference Number"),
 		38: fixed(kindText, 6, "Authorization Identification Response"),
 		39: fixed(kindText, 2, "Response Code"),
@@ -86,18 +88,19 @@ func Spec() *iso8583.Spec {
 // numbers, length prefixes and the MTI are written and in the TPDU.
 func SpecFor(dialect string) (*iso8583.Spec, error) {
 	s := &iso8583.Spec{Bitmap: iso8583.Binary, Fields: map[int]iso8583.Field{}}
-	numbers := iso8583.ASCII
+	numbers, track2 := iso8583.ASCII, iso8583.ASCII
 	switch dialect {
 	case DialectDefault, "":
 		s.Name, s.MTI, s.Prefix = "cashlessd ISO 8583:1987", iso8583.ASCII, iso8583.ASCII
 	case DialectBCDTPDU:
 		s.Name, s.MTI, s.Prefix, s.TPDU = "cashlessd ISO 8583:1987, BCD with TPDU", iso8583.BCD, iso8583.BCD, true
-		numbers = iso8583.BCD
+		numbers, track2 = iso8583.BCD, iso8583.Track2
 	default:
 		return nil, fmt.Errorf("host: unknown dialect %q (known: %s)", dialect, strings.Join(Dialects(), ", "))
 	}
 	for n, e := range elements() {
-		enc := map[kind]iso8583.Encoding{kindNumeric: numbers, kindText: iso8583.ASCII, kindBinary: iso8583.Binary}[e.kind]
+		enc := map[kind]iso8583.Encoding{kindNumeric: numbers, kindText: iso8583.ASCII, kindBinary: iso8583.Binary,
+			kindTrack2: track2}[e.kind]
 		s.Fields[n] = iso8583.Field{Description: e.desc, Type: e.typ, Length: e.length, Enc: enc}
 	}
 	if err := s.Validate(); err != nil {
@@ -140,6 +143,7 @@ type Fields struct {
 	EntryMode        string        `iso8583:"22"`
 	CardSequence     string        `iso8583:"23"`
 	ConditionCode    string        `iso8583:"25"`
+	Track2           string        `iso8583:"35"`
 	RRN              string        `iso8583:"37"`
 	AuthCode         string        `iso8583:"38"`
 	ResponseCode     string        `iso8583:"39"`

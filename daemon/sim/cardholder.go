@@ -90,20 +90,21 @@ func (w *World) image(c cardState) (*card.Image, error) {
 }
 
 // present inserts, taps or swipes the card; it reports false when the card
-// cannot be presented that way.
+// cannot be presented that way. The chip is the wallet's: its ATC goes on
+// from the card's last transaction in this process.
 func (w *World) present(vr *virtual.Reader, img *card.Image, entry string) bool {
 	switch entry {
 	case daemon.EntrySwipe:
 		track, ok := img.Track2()
 		return ok && vr.Swipe(";"+track+"?")
 	case daemon.EntryContactless:
-		if k, err := card.New(img, emv.Contactless); err == nil {
+		if k, err := w.wallet.Present(img, emv.Contactless); err == nil {
 			vr.Tap(k)
 			return true
 		}
 		fallthrough // no contactless application: the cardholder inserts it
 	default:
-		k, err := card.New(img, emv.Contact)
+		k, err := w.wallet.Present(img, emv.Contact)
 		if err != nil {
 			return false
 		}

@@ -24,6 +24,9 @@ type World struct {
 	card    cardState
 	offset  time.Duration
 	onClock func()
+	// wallet holds the chips presented so far, so each card's ATC
+	// increases per transaction (per process).
+	wallet card.Wallet
 }
 
 // cardState is what the cardholder does at the next prompt.

@@ -242,14 +242,25 @@ func (img *Image) CardKey() []byte {
 
 // Track2 returns the magnetic stripe track 2 of the card (from the chip's
 // track 2 equivalent), as a reader would read it when the card is swiped,
-// with sentinels. ok is false when the image has none.
+// with sentinels. A stripe holds at most MaxTrack2 characters between the
+// sentinels: longer discretionary data in the chip's copy is cut to fit.
+// ok is false when the image has none.
 func (img *Image) Track2() (string, bool) {
 	for _, r := range img.records() {
 		if v, ok := emv.Find(r, emv.TagTrack2); ok {
 			if t, err := emv.ParseTrack2Equivalent(v); err == nil {
-				return ";" + t.ASCII() + "?", true
+				s := t.ASCII()
+				if len(s) > MaxTrack2 {
+					s = s[:MaxTrack2]
+				}
+				return ";" + s + "?", true
 			}
 		}
 	}
 	return "", false
 }
+
+// MaxTrack2 is how many characters track 2 of a magnetic stripe holds
+// between its sentinels (ISO/IEC 7813: 40 with the start and end
+// sentinels and the LRC).
+const MaxTrack2 = 37

@@ -17,7 +17,8 @@ import (
 // CardInfo that may be stored and printed. PINVerified is set for an
 // offline PIN the card verified, a consumer device CVM, and an online PIN
 // (which the issuer verifies when it approves). CardSequenceNo is the two
-// digits of 5F34.
+// digits of 5F34. Track2 is set for a swiped card only: the host request
+// of a swipe carries it (field 35), a chip request its chip data.
 func cardData(o emv.Outcome) daemon.CardData {
 	info := daemon.CardInfo{
 		MaskedPAN:         o.MaskedPAN(),
@@ -35,9 +36,15 @@ func cardData(o emv.Outcome) daemon.CardData {
 		info.Cryptogram = o.Cryptogram.String()
 		info.ATC = o.ATC.String()
 	}
+	var track2 string
+	if o.Interface == emv.Magstripe {
+		track2 = o.Track2
+	}
 	return daemon.CardData{
 		PAN:            o.PAN,
 		ExpiryYYMM:     o.ExpiryYYMM,
+		Track2:         track2,
+		Fallback:       o.Fallback,
 		Info:           info,
 		ICCData:        bytes.Clone(o.ICCData),
 		PINBlock:       bytes.Clone(o.PINBlock),

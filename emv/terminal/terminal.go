@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -24,21 +25,69 @@ const closeTimeout = 5 * time.Second
 
 // Acceptor is the engine's card reader.
 type Acceptor struct {
-	reader *reader.Reader
-	kernel *emv.Kernel
-	log    zerolog.Logger
-	now    func() time.Time
+	reader   *reader.Reader
+	kernel   *emv.Kernel
+	log      zerolog.Logger
+	now      func() time.Time
+	counters Counters
 }
 
 var _ daemon.CardReader = (*Acceptor)(nil)
 
+// Counters hands out numbers that survive a restart (the daemon's store).
+type Counters interface {
+	// Next advances the named counter by one and returns the new value.
+	Next(name string) (uint32, error)
+}
+
+// CounterSequence names the terminal's transaction sequence counter (EMV
+// tag 9F41): one number per card transaction, never reused after a
+// restart.
+const CounterSequence = "emv.sequence"
+
+// SequenceWrap is the largest transaction sequence counter: 9F41 has
+// eight digits.
+const SequenceWrap = 99999999
+
+// SequenceBlock is how many sequence numbers a persisted counter reserves
+// per commit (numbers reserved but not used before a restart are skipped).
+const SequenceBlock = 100
+
+// Option tunes an Acceptor.
+type Option func(*Acceptor)
+
+// WithCounters numbers card transactions (9F41) from persisted counters;
+// without it they are numbered from 1 in memory, per process.
+func WithCounters(c Counters) Option { return func(a *Acceptor) { a.counters = c } }
+
 // New makes an acceptor over a reader driver and a kernel; now is the
 // transaction clock.
-func New(r *reader.Reader, k *emv.Kernel, now func() time.Time, log zerolog.Logger) *Acceptor {
+func New(r *reader.Reader, k *emv.Kernel, now func() time.Time, log zerolog.Logger, opts ...Option) *Acceptor {
 	if now == nil {
 		now = time.Now
 	}
-	return &Acceptor{reader: r, kernel: k, now: now, log: log.With().Str("component", "card").Logger()}
+	a := &Acceptor{reader: r, kernel: k, now: now, log: log.With().Str("component", "card").Logger()}
+	for _, o := range opts {
+		o(a)
+	}
+	if a.counters == nil {
+		a.counters = &memoryCounter{}
+	}
+	return a
+}
+
+// memoryCounter numbers transactions in memory: from 1 in every process.
+type memoryCounter struct {
+	mu sync.Mutex
+	n  uint32
+}
+
+// Next returns the next number (one counter only: the name is ignored).
+func (m *memoryCounter) Next(string) (uint32, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.n = m.n%SequenceWrap + 1
+	return m.n, nil
 }
 
 // Detect shows the amount and waits for a card on every interface. A chip
@@ -49,6 +98,9 @@ func (a *Acceptor) Detect(ctx context.Context, req daemon.CardRequest) (daemon.C
 	tx, err := transaction(req, a.now())
 	if err != nil {
 		return nil, err
+	}
+	if tx.SequenceCounter, err = a.counters.Next(CounterSequence); err != nil {
+		return nil, fmt.Errorf("terminal: transaction sequence counter: %w", err)
 	}
 	amount := daemon.FormatAmount(req.Amount, req.Currency)
 	pins := pinPad{reader: a.reader, amount: amount}
@@ -64,6 +116,8 @@ func (a *Acceptor) Detect(ctx context.Context, req daemon.CardRequest) (daemon.C
 			}
 			return nil, err
 		}
+		// 9F1E is the reader's serial number, known once its port is open.
+		tx.IFDSerial = a.reader.LastInfo().Serial
 		switch ev.Kind {
 		case reader.CardInserted:
 			if _, err := a.reader.PowerOn(ctx, reader.Contact); err != nil {

@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 		dir      = fs.String("dir", "", "work directory (default: a new temporary one, removed on success)")
 		markdown = fs.String("markdown", "", "also write the report as Markdown to this file")
 		quiet    = fs.Bool("q", false, "no per-round progress")
-		ops      = fs.String("ops", "", "crash suite: only these operations (sale,preauth,completion,increment,release,refund,batch close)")
+		ops      = fs.String("ops", "", "crash suite: only these operations (sale,preauth,completion,increment,release,refund,batch close,void)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2, err

@@ -281,10 +281,14 @@ type Cancelled struct {
 	CancelledAt string `json:"cancelledAt"`
 }
 
-// KindTotal is a count and an amount in minor units.
+// KindTotal is a count and amounts in minor units: GrossAmount adds every
+// transaction, NetAmount subtracts refunds (it may be negative). Amount is
+// kept for older ECRs: the gross for a kind, the net for a scheme.
 type KindTotal struct {
-	Count  int64 `json:"count"`
-	Amount int64 `json:"amount"`
+	Count       int64 `json:"count"`
+	Amount      int64 `json:"amount"`
+	GrossAmount int64 `json:"grossAmount"`
+	NetAmount   int64 `json:"netAmount"`
 }
 
 // BatchTotals splits a batch by kind of transaction.
@@ -307,6 +311,8 @@ type Batch struct {
 	Totals           BatchTotals          `json:"totals"`
 	Schemes          map[string]KindTotal `json:"schemes,omitempty"`
 	Automatic        bool                 `json:"automatic,omitempty"`
+	GrossAmount      int64                `json:"grossAmount"`
+	NetAmount        int64                `json:"netAmount"`
 }
 
 // LastReceipt is the answer of receipt/last.

@@ -51,7 +51,10 @@ func TestRawAdvice(t *testing.T) {
 	}{
 		// Condition 06 makes a 0220 a completion: without its pre-auth
 		// it has no original.
-		"completion, not advice": {func(f *host.Fields) { f.ConditionCode = "06"; f.RRN = "000000000001" }, "25"},
+		"completion, not advice": {func(f *host.Fields) {
+			f.ConditionCode, f.RRN = "06", "000000000001"
+			f.Original = &host.OriginalData{MTI: "0100", STAN: "000001", TransmissionTime: "0101120000", Acquirer: "00000000000", Forwarder: "00000000000"}
+		}, "25"},
 		"original data": {func(f *host.Fields) {
 			f.Original = &host.OriginalData{MTI: "0100", STAN: "000001", TransmissionTime: "0101120000", Acquirer: "00000000000", Forwarder: "00000000000"}
 		}, "30"},
@@ -60,7 +63,7 @@ func TestRawAdvice(t *testing.T) {
 		"no auth code":           {func(f *host.Fields) { f.AuthCode = "" }, "30"},
 		"refund processing code": {func(f *host.Fields) { f.ProcessingCode = "200000" }, "30"},
 		"ARQC":                   {func(f *host.Fields) { f.ICC = adviceFields("", emv.CryptogramARQC).ICC }, "12"},
-		"no chip data":           {func(f *host.Fields) { f.ICC = nil }, "12"},
+		"no chip data":           {func(f *host.Fields) { f.ICC = nil }, "30"},
 		"zero amount":            {func(f *host.Fields) { f.Amount = "000000000000" }, "13"},
 	} {
 		f := adviceFields("000003", emv.CryptogramTC)

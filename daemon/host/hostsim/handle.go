@@ -12,6 +12,16 @@ import (
 // handle answers one request, booking it first. It returns nil when the
 // message gets no answer (an answer, or an MTI the host does not know).
 func (s *Server) handle(req *host.Fields) *host.Fields {
+	if n := missingField(req); n != 0 {
+		s.log.Warn().Str("mti", req.MTI).Str("stan", req.STAN).Int("field", n).
+			Msg("mandatory field missing: format error")
+		if req.MTI == host.MTINetwork {
+			resp := answer(req)
+			resp.ResponseCode = host.RCFormatError
+			return resp
+		}
+		return s.book(req, formatError)
+	}
 	switch req.MTI {
 	case host.MTINetwork:
 		resp := answer(req)
@@ -71,19 +81,59 @@ func (s *Server) book(req *host.Fields, step func(now time.Time, req, resp *host
 	s.bookMu.Lock()
 	defer s.bookMu.Unlock()
 	if s.cfg.LedgerPath == "" {
-		step(time.Now().UTC(), req, resp)
+		now := time.Now().UTC()
+		step(now, req, resp)
+		s.referenceAnswer(now, resp)
 		return resp
 	}
 	before := s.ledger.clone()
-	if changed := step(time.Now().UTC(), req, resp); changed {
+	now := time.Now().UTC()
+	changed := step(now, req, resp)
+	changed = s.referenceAnswer(now, resp) || changed
+	if changed {
 		if err := writeLedger(s.cfg.LedgerPath, &s.ledger); err != nil {
 			s.log.Error().Err(err).Msg("ledger not written; request refused")
 			s.ledger = before
 			resp.ResponseCode, resp.AuthCode = host.RCSystemMalfunction, ""
-			resp.RRN, resp.ICC = req.RRN, nil
+			resp.ICC = nil
+			if resp.MTI == host.MTIAuthResponse || resp.MTI == host.MTIFinancialResponse || resp.MTI == host.MTIAdviceResponse {
+				// A reference for the refusal, not booked.
+				resp.RRN = newRRN(now, s.ledger.Sequence+1)
+			} else {
+				resp.RRN = req.RRN
+			}
 		}
 	}
 	return resp
+}
+
+// formatError answers a request that breaks the message rules: 30, nothing
+// booked.
+func formatError(_ time.Time, _, resp *host.Fields) bool {
+	resp.ResponseCode = host.RCFormatError
+	resp.AuthCode, resp.ICC = "", nil
+	return false
+}
+
+// referenceAnswer gives an authorisation, financial or advice answer
+// (0110, 0210, 0230) that has no retrieval reference number a new one, as
+// an acquirer answers every such request with field 37, declines
+// included. It reports whether the ledger's sequence moved. The caller
+// holds bookMu.
+func (s *Server) referenceAnswer(now time.Time, resp *host.Fields) bool {
+	switch resp.MTI {
+	case host.MTIAuthResponse, host.MTIFinancialResponse, host.MTIAdviceResponse:
+	default:
+		return false
+	}
+	if strings.TrimSpace(resp.RRN) != "" && resp.ResponseCode == host.RCApproved {
+		return false
+	}
+	// A decline gets its own reference, not the original's that a
+	// refund or completion quoted.
+	s.ledger.Sequence++
+	resp.RRN = newRRN(now, s.ledger.Sequence)
+	return true
 }
 
 // financial decides a sale, pre-auth, completion or refund and books an
@@ -118,6 +168,9 @@ func (s *Server) financial(now time.Time, req, resp *host.Fields) bool {
 	case kindSale, kindPreauth:
 		switch {
 		case req.PAN == "":
+			rc = host.RCInvalidCard
+		case Swiped(req) && !trackAgrees(req):
+			log.Warn().Msg("track 2 (35) disagrees with the card number (2) or expiry (14)")
 			rc = host.RCInvalidCard
 		case len(req.PINBlock) > 0 && !pinMatches(req.PAN, req.PINBlock, req.KSN):
 			rc = host.RCIncorrectPIN

@@ -23,7 +23,7 @@ func TestIncrementRaisesTheHold(t *testing.T) {
 	}
 	inc := func(stan, id, amount string) *host.Fields {
 		return exchange(t, c, &host.Fields{MTI: host.MTIAuthRequest, ProcessingCode: host.ProcPurchase, Amount: amount,
-			TransmissionTime: "0101120000", STAN: stan, TerminalID: "T0000001", MerchantID: "M00000000000001",
+			TransmissionTime: "0101120000", STAN: stan, LocalTime: "120000", LocalDate: "0101", TerminalID: "T0000001", MerchantID: "M00000000000001",
 			ConditionCode: host.ConditionPreauth, RRN: pa.RRN, AuthCode: pa.AuthCode, Currency: "458", Batch: "000001",
 			TransactionID: id, Original: &host.OriginalData{MTI: host.MTIAuthRequest, STAN: "000001", TransmissionTime: "0101120000",
 				Acquirer: "00000000000", Forwarder: "00000000000"}})
@@ -49,7 +49,7 @@ func TestIncrementRaisesTheHold(t *testing.T) {
 	}
 	inc("000005", "tx-inc-3", "000000000500")
 	rev := exchange(t, c, &host.Fields{MTI: host.MTIReversal, ProcessingCode: host.ProcPurchase, Amount: "000000000500",
-		TransmissionTime: "0101120000", STAN: "000006", TerminalID: "T0000001", MerchantID: "M00000000000001",
+		TransmissionTime: "0101120000", STAN: "000006", LocalTime: "120000", LocalDate: "0101", TerminalID: "T0000001", MerchantID: "M00000000000001",
 		ConditionCode: host.ConditionPreauth, TransactionID: "tx-inc-3",
 		Original: &host.OriginalData{MTI: host.MTIAuthRequest, STAN: "000005", TransmissionTime: "0101120000",
 			Acquirer: "00000000000", Forwarder: "00000000000"}})
@@ -58,7 +58,7 @@ func TestIncrementRaisesTheHold(t *testing.T) {
 	}
 	capture := func(stan, amount string) *host.Fields {
 		return exchange(t, c, &host.Fields{MTI: host.MTIAdvice, ProcessingCode: host.ProcPurchase, Amount: amount,
-			TransmissionTime: "0101120000", STAN: stan, TerminalID: "T0000001", MerchantID: "M00000000000001",
+			TransmissionTime: "0101120000", STAN: stan, LocalTime: "120000", LocalDate: "0101", TerminalID: "T0000001", MerchantID: "M00000000000001",
 			ConditionCode: host.ConditionPreauth, RRN: pa.RRN, AuthCode: pa.AuthCode, Currency: "458", Batch: "000001",
 			TransactionID: "tx-c-" + stan, Original: &host.OriginalData{MTI: host.MTIAuthRequest, STAN: "000001",
 				TransmissionTime: "0101120000", Acquirer: "00000000000", Forwarder: "00000000000"}})

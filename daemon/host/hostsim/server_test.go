@@ -54,7 +54,8 @@ func exchange(t *testing.T, c net.Conn, f *host.Fields) *host.Fields {
 
 func saleFields(stan string) *host.Fields {
 	return &host.Fields{MTI: "0200", PAN: pan, ProcessingCode: "000000", Amount: "000000001000",
-		TransmissionTime: "0101120000", STAN: stan, TerminalID: "T0000001", MerchantID: "M00000000000001",
+		TransmissionTime: "0101120000", STAN: stan, LocalTime: "120000", LocalDate: "0101", EntryMode: "051",
+		ConditionCode: "00", TerminalID: "T0000001", MerchantID: "M00000000000001",
 		Currency: "458", Batch: "000001", TransactionID: "tx-" + stan}
 }
 

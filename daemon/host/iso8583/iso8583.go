@@ -34,6 +34,11 @@ const (
 	// Hex writes each byte as two upper-case hexadecimal characters; it
 	// is only used for bitmaps (16 characters per bitmap).
 	Hex
+	// Track2 writes track 2 equivalent data (digits and the '=' field
+	// separator) two characters per byte: digits as BCD, '=' as the
+	// nibble D; an odd number of characters is right-padded with the
+	// nibble F.
+	Track2
 )
 
 func (e Encoding) String() string {
@@ -46,6 +51,8 @@ func (e Encoding) String() string {
 		return "binary"
 	case Hex:
 		return "hex"
+	case Track2:
+		return "track 2"
 	}
 	return "encoding(" + strconv.Itoa(int(e)) + ")"
 }
@@ -131,7 +138,7 @@ func (s *Spec) Validate() error {
 		if n < 2 || n > MaxField || n == 65 {
 			return fmt.Errorf("iso8583: spec %s: field number %d", s.Name, n)
 		}
-		if f.Enc != ASCII && f.Enc != BCD && f.Enc != Binary {
+		if f.Enc != ASCII && f.Enc != BCD && f.Enc != Binary && f.Enc != Track2 {
 			return fmt.Errorf("iso8583: spec %s: field %d encoding %v", s.Name, n, f.Enc)
 		}
 		maxLen := map[LengthType]int{Fixed: 999, LLVAR: 99, LLLVAR: 999}[f.Type]
@@ -226,8 +233,59 @@ func appendValue(out, v []byte, enc Encoding) ([]byte, error) {
 		return append(out, v...), nil
 	case BCD:
 		return appendBCD(out, v)
+	case Track2:
+		return appendTrack2(out, v)
 	}
 	return nil, fmt.Errorf("encoding %v", enc)
+}
+
+func appendTrack2(out, v []byte) ([]byte, error) {
+	nibble := func(c byte) (byte, error) {
+		switch {
+		case c >= '0' && c <= '9':
+			return c - '0', nil
+		case c == '=':
+			return 0xD, nil
+		}
+		return 0, fmt.Errorf("character %q is not allowed in track 2 data", c)
+	}
+	for i := 0; i < len(v); i += 2 {
+		hi, err := nibble(v[i])
+		if err != nil {
+			return nil, err
+		}
+		lo := byte(0xF)
+		if i+1 < len(v) {
+			if lo, err = nibble(v[i+1]); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, hi<<4|lo)
+	}
+	return out, nil
+}
+
+func decodeTrack2(raw []byte, n int) ([]byte, error) {
+	out := make([]byte, 0, n)
+	for i := 0; i < n; i++ {
+		b := raw[i/2]
+		nb := b >> 4
+		if i%2 == 1 {
+			nb = b & 0x0F
+		}
+		switch {
+		case nb <= 9:
+			out = append(out, '0'+nb)
+		case nb == 0xD:
+			out = append(out, '=')
+		default:
+			return nil, fmt.Errorf("nibble %X is not allowed in track 2 data", nb)
+		}
+	}
+	if n%2 == 1 && raw[len(raw)-1]&0x0F != 0xF {
+		return nil, fmt.Errorf("odd-length track 2 data not padded with F")
+	}
+	return out, nil
 }
 
 func appendBCD(out, digits []byte) ([]byte, error) {
@@ -280,6 +338,12 @@ func (r *reader) value(n int, enc Encoding) ([]byte, error) {
 			return nil, err
 		}
 		return decodeBCD(raw, n)
+	case Track2:
+		raw, err := r.take((n + 1) / 2)
+		if err != nil {
+			return nil, err
+		}
+		return decodeTrack2(raw, n)
 	}
 	return nil, fmt.Errorf("encoding %v", enc)
 }

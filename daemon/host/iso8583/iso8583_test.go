@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/vinr/cashlessd/daemon/host/iso8583"
@@ -21,13 +22,23 @@ func testSpec(numbers, prefix, bitmap iso8583.Encoding, tpdu bool) *iso8583.Spec
 			52: {Description: "PIN", Type: iso8583.Fixed, Length: 8, Enc: iso8583.Binary},
 			55: {Description: "ICC", Type: iso8583.LLLVAR, Length: 999, Enc: iso8583.Binary},
 			70: {Description: "network", Type: iso8583.Fixed, Length: 3, Enc: numbers},
+			35: {Description: "track 2", Type: iso8583.LLVAR, Length: 37, Enc: track2Enc(numbers)},
 		},
 	}
+}
+
+// track2Enc is how a layout with numerics in enc writes track 2.
+func track2Enc(enc iso8583.Encoding) iso8583.Encoding {
+	if enc == iso8583.BCD {
+		return iso8583.Track2
+	}
+	return iso8583.ASCII
 }
 
 func sample() *iso8583.Message {
 	return &iso8583.Message{MTI: "0200", Fields: map[int][]byte{
 		2: []byte("4242424242424242424"), 3: []byte("000000"), 23: []byte("001"),
+		35: []byte("4242424242424242=30122010000000000"),
 		41: []byte("T0000001"), 52: {1, 2, 3, 4, 5, 6, 7, 8}, 55: {0x9F, 0x26, 0x02, 0xAB, 0xCD},
 	}}
 }
@@ -99,6 +110,31 @@ func TestBCDLayoutOnTheWire(t *testing.T) {
 	}
 	if !bytes.Equal(packed, want) {
 		t.Errorf("packed\n%x\nwant\n%x", packed, want)
+	}
+}
+
+func TestTrack2OnTheWire(t *testing.T) {
+	t.Parallel()
+	spec := testSpec(iso8583.BCD, iso8583.BCD, iso8583.Binary, false)
+	packed, err := spec.Pack(&iso8583.Message{MTI: "0200", Fields: map[int][]byte{35: []byte("4242=301")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []byte{0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00, // MTI, bitmap: 35
+		0x08, 0x42, 0x42, 0xD3, 0x01} // LL 08, 4242=301
+	if !bytes.Equal(packed, want) {
+		t.Errorf("packed\n%x\nwant\n%x", packed, want)
+	}
+	odd, err := spec.Pack(&iso8583.Message{MTI: "0200", Fields: map[int][]byte{35: []byte("4=3")}})
+	if err != nil || !bytes.Equal(odd[len(odd)-3:], []byte{0x03, 0x4D, 0x3F}) {
+		t.Errorf("odd track 2 % x, %v", odd, err)
+	}
+	if _, err := spec.Pack(&iso8583.Message{MTI: "0200", Fields: map[int][]byte{35: []byte("4242^301")}}); err == nil {
+		t.Error("track 2 with ^ packed")
+	}
+	bad := append(slices.Clone(odd[:len(odd)-1]), 0x30)
+	if _, err := spec.Unpack(bad); err == nil {
+		t.Error("odd track 2 without F pad unpacked")
 	}
 }
 

@@ -66,6 +66,7 @@ var aims = map[string][]string{
 	// A release is booked (with the pre-auth's reversal queued) before its
 	// reversal goes to the host.
 	OpRelease: {aimStart, aimWritePend, aimBeforeHost, aimInFlight, aimAfterAnswer, aimWriteBook, aimDone},
+	OpVoid:    {aimStart, aimWritePend, aimBeforeHost, aimInFlight, aimAfterAnswer, aimWriteBook, aimPrinting, aimDone},
 }
 
 // Test cards: mostly approvals, some declines.
@@ -105,6 +106,8 @@ func requestMTIs(op string) []string {
 		return []string{"0400", "0401"}
 	case OpBatch:
 		return []string{"0500"}
+	case OpVoid:
+		return []string{"0400", "0401"}
 	}
 	return nil
 }
@@ -123,7 +126,7 @@ func answerMTIs(op string) []string {
 // operation has no original to work on.
 func (h *Harness) newRequest(op string, print bool) *request {
 	h.seq++
-	ref := fmt.Sprintf("F%05d-%s", h.seq, map[string]string{OpSale: "S", OpPreauth: "P", OpCompletion: "C", OpRefund: "R", OpBatch: "B", OpIncrement: "I", OpRelease: "L"}[op])
+	ref := fmt.Sprintf("F%05d-%s", h.seq, map[string]string{OpSale: "S", OpPreauth: "P", OpCompletion: "C", OpRefund: "R", OpBatch: "B", OpIncrement: "I", OpRelease: "L", OpVoid: "V"}[op])
 	r := &request{op: op, ref: ref}
 	amount := 100 + h.rng.Int64N(20000)
 	switch op {
@@ -182,6 +185,10 @@ func (h *Harness) newRequest(op string, print bool) *request {
 		r.path = "/cashless/v1/batch/close"
 		r.body = map[string]any{"reference": ref}
 		return r
+	case OpVoid:
+		if h.newVoid(r) == nil {
+			return nil
+		}
 	}
 	if print {
 		r.body["printReceipt"] = true
@@ -229,6 +236,9 @@ func (h *Harness) run(ctx context.Context, r *request) Answer {
 // record keeps a final answer for the end-of-run check and updates the
 // pools of originals.
 func (h *Harness) record(r *request, a Answer) {
+	if r.op == OpBatch && a.Err == nil && a.Status == 200 {
+		h.batchClosed()
+	}
 	if a.Err != nil || r.op == OpBatch {
 		return
 	}
@@ -251,6 +261,8 @@ func (h *Harness) record(r *request, a Answer) {
 		h.preauths = slices.DeleteFunc(h.preauths, func(o *original) bool { return o == r.orig })
 	case OpRefund:
 		r.orig.refunded += r.amount
+	case OpVoid:
+		h.voided(r.orig)
 	}
 }
 
@@ -520,8 +532,16 @@ func classify(r *request, t *daemon.Transaction, batchClosed bool, evs []Event, 
 		}
 	}
 	var reqSeen, reqFwd, ansFwd bool
+	txID := ""
+	if t != nil {
+		// A void's reversal names the original it cancels.
+		txID = t.ID
+		if r.op == OpVoid {
+			txID = t.OriginalID
+		}
+	}
 	for _, e := range evs {
-		if r.op != OpBatch && t != nil && e.TxID != t.ID {
+		if r.op != OpBatch && t != nil && e.TxID != txID {
 			continue
 		}
 		switch {
@@ -548,6 +568,11 @@ func classify(r *request, t *daemon.Transaction, batchClosed bool, evs []Event, 
 	switch {
 	case t == nil:
 		return PhaseBeforeWrite
+	case r.op == OpVoid && !ansFwd && reqFwd:
+		// A void is booked before its reversal goes to the host.
+		return PhaseInFlight
+	case r.op == OpVoid && !ansFwd:
+		return PhaseBeforeHost
 	case t.Status == daemon.StatusPending:
 		switch {
 		case !reqSeen && (r.kind == daemon.KindRefund || r.kind == daemon.KindCompletion || r.kind == daemon.KindIncrement ||
@@ -696,6 +721,8 @@ func (h *Harness) retry(ctx context.Context, r *request, t *daemon.Transaction, 
 		return bad("nothing was approved before the kill, yet the retry was replayed")
 	case r.declines() && a.Status == 402:
 		return "declined again", nil
+	case r.op == OpVoid && a.Status == 422 && a.Code() == daemon.CodeVoidNotAllowed && r.orig.closed:
+		return "refused: the batch closed meanwhile", nil
 	case a.Status == 200:
 		return "approved", nil
 	}
@@ -918,6 +945,8 @@ func writeOf(r *request, t *daemon.Transaction, batchClosed bool, evs []Event) s
 		return "closing the batch"
 	case r.op == OpBatch:
 		return "before the settlement"
+	case t == nil && r.op == OpVoid:
+		return "the void's booking"
 	case t == nil:
 		return "pending record"
 	case t.Status == daemon.StatusPending && answered:

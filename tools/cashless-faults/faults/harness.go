@@ -79,6 +79,8 @@ type original struct {
 	refunded int64
 	// incremented is what approved increments added to a pre-auth.
 	incremented int64
+	// closed is set once a batch close the ECR saw succeed took it.
+	closed bool
 }
 
 // recorded is an answer the ECR got, checked against the books at the end.

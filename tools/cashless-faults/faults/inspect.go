@@ -242,6 +242,10 @@ func Reconcile(s *Snapshot, l hostsim.Ledger, terminalID string, doubt Doubt) []
 		if indexed := s.Refs[store.RefKey(t.Kind, t.Reference)]; indexed != t.ID {
 			add(VDatabase, "approved %s %q (%s) is not the one the reference index points to (%s)", t.Kind, t.Reference, t.ID, indexed)
 		}
+		if t.Kind == daemon.KindVoid {
+			out = append(out, voidViolations(s, t)...)
+			continue
+		}
 		a := held[t.ID]
 		if t.Kind == daemon.KindRelease || (a == nil && given(t)) {
 			// A release has no approval of its own: its pre-auth's
@@ -285,7 +289,7 @@ func Reconcile(s *Snapshot, l hostsim.Ledger, terminalID string, doubt Doubt) []
 	if v := PaidTwice(l, terminalID); v != nil {
 		out = append(out, *v)
 	}
-	return out
+	return append(out, batchTotalViolations(s)...)
 }
 
 // given reports whether t is a pre-auth whose hold the terminal gave back

@@ -26,6 +26,9 @@ func TestReconcileCatchesEachViolation(t *testing.T) {
 			s.Txs[t.ID] = t
 			if t.Status == daemon.StatusApproved {
 				s.Refs[store.RefKey(t.Kind, t.Reference)] = t.ID
+				if b := s.Batches[t.BatchID]; b != nil {
+					b.Add(t)
+				}
 			}
 			if t.Status == daemon.StatusPending {
 				s.Pending[t.ID] = true
@@ -35,6 +38,15 @@ func TestReconcileCatchesEachViolation(t *testing.T) {
 			}
 		}
 		return s
+	}
+	voided := func(id, ref string, queued bool) *daemon.Transaction {
+		t := sale(id, ref, daemon.StatusVoided)
+		t.ReversalPending = queued
+		return t
+	}
+	void := func(id, ref, orig string) *daemon.Transaction {
+		return &daemon.Transaction{ID: id, Kind: daemon.KindVoid, Reference: ref, Status: daemon.StatusApproved, Amount: 500,
+			Currency: "USD", OriginalID: orig}
 	}
 	queued := sale("t2", "R2", daemon.StatusFailed)
 	queued.ReversalPending = true
@@ -62,6 +74,19 @@ func TestReconcileCatchesEachViolation(t *testing.T) {
 			return x
 		}()),
 			[]hostsim.Approval{approval("t1", false)}, Doubt{}, VBookkeeping},
+		{"void: original voided and reversed", snap(voided("t1", "R1", false), void("t5", "V1", "t1")),
+			[]hostsim.Approval{approval("t1", true)}, Doubt{}, ""},
+		{"void: reversal queued mid-run", snap(voided("t1", "R1", true), void("t5", "V1", "t1")),
+			[]hostsim.Approval{approval("t1", false)}, Doubt{Queued: true}, ""},
+		{"void: the host still holds the original at the end", snap(voided("t1", "R1", true), void("t5", "V1", "t1")),
+			[]hostsim.Approval{approval("t1", false)}, Doubt{}, VOrphan},
+		{"void: booked, original still approved", snap(sale("t1", "R1", daemon.StatusApproved), void("t5", "V1", "t1")),
+			[]hostsim.Approval{approval("t1", false)}, Doubt{}, VBookkeeping},
+		{"void: original still counted in its batch", func() *Snapshot {
+			s := snap(voided("t1", "R1", false), void("t5", "V1", "t1"))
+			s.Batches["b1"].Add(sale("t1", "R1", daemon.StatusApproved))
+			return s
+		}(), []hostsim.Approval{approval("t1", true)}, Doubt{}, VBookkeeping},
 	}
 	settledTwice := hostsim.Ledger{Approvals: []hostsim.Approval{{Kind: "sale", TerminalID: HostTerminalID, TransactionID: "t1", Amount: 500, Settled: true}},
 		Settlements: []hostsim.Settlement{

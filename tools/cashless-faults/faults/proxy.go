@@ -72,9 +72,10 @@ type Event struct {
 	STAN string
 	TxID string
 	RC   string
-	// PAN and PINBlock are what crossed the wire (the secrets suite
-	// checks its scan patterns against them); never logged.
+	// PAN, Track2 and PINBlock are what crossed the wire (the secrets
+	// suite checks its scan patterns against them); never logged.
 	PAN      string
+	Track2   string
 	PINBlock []byte
 	What     string // seen, held, forwarded, dropped, swallowed, garbled, cut
 }
@@ -299,7 +300,7 @@ func (p *Proxy) accept(ln net.Listener) {
 type frame struct {
 	raw               []byte
 	mti, stan, tx, rc string
-	pan               string
+	pan, track2       string
 	pin               []byte
 }
 
@@ -325,7 +326,7 @@ func (p *Proxy) pump(c *pconn, dir Dir) {
 			f := frame{raw: raw}
 			if fl, err := host.Decode(spec, raw); err == nil {
 				f.mti, f.stan, f.tx, f.rc = fl.MTI, fl.STAN, fl.TransactionID, fl.ResponseCode
-				f.pan, f.pin = fl.PAN, fl.PINBlock
+				f.pan, f.track2, f.pin = fl.PAN, fl.Track2, fl.PINBlock
 			}
 			frames <- f
 		}
@@ -339,7 +340,7 @@ func (p *Proxy) pump(c *pconn, dir Dir) {
 		p.mu.Unlock()
 	}()
 	for f := range frames {
-		ev := Event{Conn: c.id, Dir: dir, MTI: f.mti, STAN: f.stan, TxID: f.tx, RC: f.rc, PAN: f.pan, PINBlock: f.pin}
+		ev := Event{Conn: c.id, Dir: dir, MTI: f.mti, STAN: f.stan, TxID: f.tx, RC: f.rc, PAN: f.pan, Track2: f.track2, PINBlock: f.pin}
 		p.emit(with(ev, "seen"))
 		r := p.match(dir, f.mti)
 		if r != nil {

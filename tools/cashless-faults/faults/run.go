@@ -15,7 +15,7 @@ import (
 var opWeights = []struct {
 	op     string
 	weight int
-}{{OpSale, 30}, {OpPreauth, 14}, {OpCompletion, 12}, {OpIncrement, 10}, {OpRelease, 8}, {OpRefund, 20}, {OpBatch, 14}}
+}{{OpSale, 30}, {OpPreauth, 14}, {OpCompletion, 12}, {OpIncrement, 10}, {OpRelease, 8}, {OpRefund, 20}, {OpBatch, 14}, {OpVoid, 12}}
 
 // pickOp picks the operation of the next kill: first every operation once
 // (in a random order, so even a short run kills each), then by weight.
@@ -61,7 +61,7 @@ func (h *Harness) weightedOp() string {
 // termAims are the SIGTERM rounds, in turn.
 var termAims = []struct{ op, aim string }{
 	{OpSale, aimWaiting}, {OpSale, aimInFlight}, {OpRefund, aimInFlight}, {OpSale, aimPrinting},
-	{OpBatch, aimInFlight}, {OpPreauth, aimBeforeHost}, {OpCompletion, aimInFlight}, {"", aimIdle},
+	{OpBatch, aimInFlight}, {OpPreauth, aimBeforeHost}, {OpCompletion, aimInFlight}, {OpVoid, aimInFlight}, {"", aimIdle},
 }
 
 // RunCrash kills the daemon opt.Kills times and stops it opt.Terms times
@@ -181,6 +181,13 @@ func (h *Harness) final(ctx context.Context) {
 		t := s.Txs[a.txID]
 		switch {
 		case a.txID == "":
+		case a.kind == string(daemon.KindVoid) && a.status == 200:
+			if t == nil || t.Status != daemon.StatusApproved || s.Txs[t.OriginalID] == nil ||
+				s.Txs[t.OriginalID].Status != daemon.StatusVoided || held(l, t.OriginalID) {
+				h.Report.Violate(Violation{VLostApproval, fmt.Sprintf("final: the ECR was told void %q %s was approved; terminal %v, the host still holds the original %v", a.ref, a.txID, t, t != nil && held(l, t.OriginalID))})
+			}
+		case a.status == 200 && t != nil && t.Status == daemon.StatusVoided && !held(l, a.txID):
+			// Approved, then voided by the ECR: reversed at the host.
 		case a.kind == string(daemon.KindRelease):
 			// A release holds nothing at the host; its pre-auth must be
 			// reversed.

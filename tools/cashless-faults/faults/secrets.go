@@ -61,17 +61,28 @@ func bcd(digits string) []byte {
 	return b
 }
 
-// CardSecrets are the full PAN, the track 2 data and, for PIN cards, the
-// clear ISO format 0 PIN block and the DUKPT-encrypted PIN blocks the
-// simulator's PIN pad makes for its first pinUses PINs after a start.
+// CardSecrets are the full PAN, the track 2 data (of the card's chip
+// image and of the simulator's magstripe-only card for the number) and,
+// for PIN cards, the clear ISO format 0 PIN block and the DUKPT-encrypted
+// PIN blocks the simulator's PIN pad makes for its first pinUses PINs
+// after a start.
 func CardSecrets(pan string, pinUses int) []Secret {
 	out := []Secret{forms("full PAN of "+pan[:6]+"…", bcd(pan), pan)}
 	img, err := card.ForPAN(pan)
 	if err != nil {
 		return out
 	}
-	if t2, ok := img.Track2(); ok {
-		t2 = strings.Trim(t2, ";?")
+	stripe, err := card.MagstripeOnly(pan)
+	if err != nil {
+		return out
+	}
+	seen := map[string]bool{}
+	for _, im := range []*card.Image{img, stripe} {
+		t2, ok := im.Track2()
+		if t2 = strings.Trim(t2, ";?"); !ok || seen[t2] {
+			continue
+		}
+		seen[t2] = true
 		if _, rest, found := strings.Cut(t2, "="); found && len(rest) >= 7 {
 			out = append(out, forms("track 2 of "+pan[:6]+"…", nil, t2), forms("track 2 after the separator of "+pan[:6]+"…", nil, "="+rest),
 				forms("track 2 equivalent of "+pan[:6]+"…", bcd(pan+"D"+rest), pan+"D"+rest))
@@ -169,7 +180,7 @@ var secretPANs = []struct {
 	{"5555555555554444", "chip"}, {"5555555555554444", "contactless"}, {"5200828282828210", "chip"},
 	{"6759649826438453", "chip"}, {"4000002500003155", "chip"}, {"378282246310005", "contactless"},
 	{"4000000000000077", "chip"}, {"4000000000000002", "chip"}, {"4000000000009995", "swipe"},
-	{"4000000000000127", "chip"}, {"6011111111111117", "chip"},
+	{"4000000000000127", "chip"}, {"6011111111111117", "chip"}, {"4111111111111111", "swipe"},
 }
 
 // RunSecrets pays with every test card (PIN pad included), rotates the
@@ -249,10 +260,17 @@ func RunSecrets(ctx context.Context, opt Options, work string) (*Report, error) 
 	secrets = append(secrets, forms("the live shared key", nil, liveKey))
 	// Positive control: what crossed the host link (PANs, PIN blocks) is
 	// among the patterns scanned for, so a leak would be found.
-	pinBlocks, pansOnWire, missing := 0, 0, 0
+	pinBlocks, pansOnWire, tracksOnWire, missing := 0, 0, 0, 0
 	for _, e := range wire {
 		if e.Dir != Up || e.What != "forwarded" {
 			continue
+		}
+		if e.Track2 != "" {
+			tracksOnWire++
+			if !matches(secrets, []byte(e.Track2)) {
+				missing++
+				r.Violate(Violation{VSecret, "a track 2 on the host link is not among the scan patterns"})
+			}
 		}
 		if e.PAN != "" {
 			pansOnWire++
@@ -269,7 +287,10 @@ func RunSecrets(ctx context.Context, opt Options, work string) (*Report, error) 
 			}
 		}
 	}
-	r.Note("Secrets scan positive control: %d PANs and %d encrypted PIN blocks crossed the host link; %d were not among the scanned patterns.", pansOnWire, pinBlocks, missing)
+	if tracksOnWire == 0 {
+		r.Violate(Violation{VSecret, "no track 2 crossed the host link: a swiped sale went without field 35, or the track check checks nothing"})
+	}
+	r.Note("Secrets scan positive control: %d PANs, %d tracks 2 (field 35) and %d encrypted PIN blocks crossed the host link; %d were not among the scanned patterns.", pansOnWire, tracksOnWire, pinBlocks, missing)
 	hits, files, size, err := ScanFiles([]string{h.dataDir, h.logs, filepath.Dir(h.ledger)}, secrets)
 	if err != nil {
 		return r, err
