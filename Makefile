@@ -51,12 +51,12 @@ bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # Static, stripped, reproducible binaries for the terminals' CPUs: the
-# daemon and the ECR-side CLI, with SHA256SUMS. The arm64 daemon must stay
-# within RELEASE_MAX_ARM64 bytes (15 MiB): terminals have little flash.
-# RELEASE_ARCHS="arm64 amd64" builds a subset.
-RELEASE_MAX_ARM64 ?= 15728640
-# armv7 is left out until github.com/moov-io/iso8583 builds on 32-bit (see README).
-RELEASE_ARCHS     ?= arm64 amd64
+# daemon and the ECR-side CLI, with SHA256SUMS, and lists each binary with
+# its size. The arm64 and armv7 daemons must each stay within RELEASE_MAX_ARM
+# bytes (15 MiB): terminals have little flash. RELEASE_ARCHS="arm64 amd64"
+# builds a subset.
+RELEASE_MAX_ARM   ?= 15728640
+RELEASE_ARCHS     ?= arm64 armv7 amd64
 RELEASE_CMDS      := cashlessd cashless
 release:
 	rm -rf dist && mkdir -p dist
@@ -66,10 +66,10 @@ release:
 	  env CGO_ENABLED=0 GOOS=linux $$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/$$c-linux-$$a ./cmd/$$c; \
 	done; done
 	cd dist && sha256sum cashless* > SHA256SUMS
-	@if [ -f dist/cashlessd-linux-arm64 ]; then size=$$(stat -c %s dist/cashlessd-linux-arm64); \
-	  echo "dist/cashlessd-linux-arm64: $$size bytes (budget $(RELEASE_MAX_ARM64))"; \
-	  if [ $$size -gt $(RELEASE_MAX_ARM64) ]; then echo "release: the arm64 daemon is over its size budget" >&2; exit 1; fi; fi
-	@ls -l dist
+	@for f in dist/cashless*-linux-*; do printf '%-32s %10s bytes\n' "$$f" "$$(stat -c %s $$f)"; done
+	@set -e; for a in arm64 armv7; do f=dist/cashlessd-linux-$$a; [ -f $$f ] || continue; \
+	  size=$$(stat -c %s $$f); echo "$$f: $$size bytes (budget $(RELEASE_MAX_ARM))"; \
+	  if [ $$size -gt $(RELEASE_MAX_ARM) ]; then echo "release: the $$a daemon is over its size budget" >&2; exit 1; fi; done
 
 clean:
 	rm -rf bin dist $(RUN_DIR)

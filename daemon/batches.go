@@ -29,6 +29,7 @@ func (e *Engine) closeBatch(ctx context.Context, reference string, automatic boo
 	if err := e.acquire(a); err != nil {
 		return nil, err
 	}
+	e.emitStage(a, StageAuthorising)
 	var (
 		res  *BatchResult
 		rerr error
@@ -95,6 +96,7 @@ func (e *Engine) settle(reference string, automatic bool) (*BatchResult, error) 
 	if err != nil {
 		return nil, storageError(err)
 	}
+	e.emitBatch(settling)
 	b, maybeSettled, err := e.finishSettlement(settling)
 	switch {
 	case err == nil:
@@ -146,6 +148,7 @@ func (e *Engine) finishSettlement(s *Batch) (b *Batch, maybeSettled bool, err er
 
 // closed logs a closed batch and prints its settlement report.
 func (e *Engine) closed(b *Batch) *Batch {
+	e.emitBatch(b)
 	e.deps.Log.Info().Str("batchId", b.ID).Str("reference", b.Reference).Int64("count", b.TransactionCount()).
 		Int64("total", b.TotalAmount()).Bool("automatic", b.Automatic).Uint32("hostBatch", b.HostBatch).Msg("batch closed")
 	if e.cfg.PrintSettlement && e.cfg.HasPrinter && e.deps.Printer != nil {

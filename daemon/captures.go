@@ -17,7 +17,7 @@ func (e *Engine) Complete(ctx context.Context, r CompletionRequest) (*Result, er
 	}
 	t := &Transaction{Kind: KindCompletion, Reference: r.Reference, Amount: r.CaptureAmount, Currency: r.Currency,
 		OriginalReference: r.OriginalReference, PrintReceipt: r.PrintReceipt}
-	return e.runCapture(ctx, t, func() (*Transaction, error) {
+	return e.runOnOriginal(ctx, t, func() (*Transaction, error) {
 		orig, err := e.original(KindPreauth, r.OriginalReference)
 		if err != nil {
 			return nil, err
@@ -35,7 +35,7 @@ func (e *Engine) Complete(ctx context.Context, r CompletionRequest) (*Result, er
 			return nil, Errorf(CodeAmountExceedsOriginal, "captureAmount %d exceeds the authorised amount %d.", r.CaptureAmount, orig.Held())
 		}
 		return orig, nil
-	})
+	}, e.capture)
 }
 
 // Refund refunds an approved sale or completion to the original card.
@@ -50,7 +50,7 @@ func (e *Engine) Refund(ctx context.Context, r RefundRequest) (*Result, error) {
 	}
 	t := &Transaction{Kind: KindRefund, Reference: r.Reference, Amount: r.Amount, Currency: r.Currency,
 		OriginalReference: r.OriginalReference, PrintReceipt: r.PrintReceipt}
-	return e.runCapture(ctx, t, func() (*Transaction, error) {
+	return e.runOnOriginal(ctx, t, func() (*Transaction, error) {
 		orig, err := e.original(KindSale, r.OriginalReference)
 		if errors.Is(err, errNoOriginal) {
 			orig, err = e.original(KindCompletion, r.OriginalReference)
@@ -65,7 +65,7 @@ func (e *Engine) Refund(ctx context.Context, r RefundRequest) (*Result, error) {
 			return nil, Errorf(CodeAmountExceedsOriginal, "Refund amount %d exceeds what is left to refund (%d of %d captured).", r.Amount, left, orig.TotalAmount())
 		}
 		return orig, nil
-	})
+	}, e.capture)
 }
 
 // errNoOriginal marks an original reference with no approval.
@@ -87,9 +87,13 @@ func (e *Engine) original(kind Kind, ref string) (*Transaction, error) {
 	return t, nil
 }
 
-// runCapture takes the terminal, checks the original under it (so two
-// refunds cannot both pass the check), and sends the request to the host.
-func (e *Engine) runCapture(ctx context.Context, t *Transaction, check func() (*Transaction, error)) (*Result, error) {
+// runOnOriginal takes the terminal, checks the original under it (so two
+// refunds, or two steps on one hold, cannot both pass the check), writes
+// the pending transaction and runs body (the host request: capture for a
+// completion or refund, an increment or a release) after the queued
+// reversals.
+func (e *Engine) runOnOriginal(ctx context.Context, t *Transaction, check func() (*Transaction, error),
+	body func(a *active, orig *Transaction)) (*Result, error) {
 	t.ID = e.ids.New("tpay")
 	t.Status, t.Stage = StatusPending, StageAuthorising
 	t.StartedAt = e.Now()
@@ -113,10 +117,11 @@ func (e *Engine) runCapture(ctx context.Context, t *Transaction, check func() (*
 		e.release(a)
 		return nil, err
 	}
+	e.emitStage(a, StageAuthorising)
 	go func() {
 		defer e.release(a)
 		e.retryReversals(e.base)
-		e.capture(a, orig)
+		body(a, orig)
 	}()
 	if err := wait(ctx, a); err != nil {
 		return nil, err

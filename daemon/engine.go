@@ -57,6 +57,9 @@ type Deps struct {
 	Log     zerolog.Logger
 	// Observer, when set, is told of finished transactions and stages.
 	Observer Observer
+	// Events, when set, is told of stages, outcomes, printer and batch
+	// changes as they happen (the live event stream).
+	Events EventSink
 }
 
 // Observer receives timings for metrics.
@@ -231,6 +234,7 @@ func (e *Engine) acquire(a *active) error {
 
 // release frees the terminal.
 func (e *Engine) release(a *active) {
+	e.emitOutcome(a)
 	e.mu.Lock()
 	if e.active == a {
 		e.active = nil
@@ -265,6 +269,7 @@ func (e *Engine) setStage(a *active, s Stage) {
 		a.tx.Stage = s
 	}
 	e.mu.Unlock()
+	e.emitStage(a, s)
 }
 
 // wait returns when the work is done or the caller gives up; the work goes

@@ -139,6 +139,7 @@ func (e *Engine) start(t *Transaction, stage Stage, cancel context.CancelFunc) (
 		e.release(a)
 		return nil, referenceTaken(t.Reference, err)
 	}
+	e.emitStage(a, stage)
 	return a, nil
 }
 
@@ -180,6 +181,9 @@ func (e *Engine) card(detectCtx context.Context, a *active) {
 		a.stage, t.Stage = StageReadingCard, StageReadingCard
 	}
 	e.mu.Unlock()
+	if err == nil && !cancelled {
+		e.emitStage(a, StageReadingCard)
+	}
 	switch {
 	case cancelled:
 		if sess != nil {

@@ -96,7 +96,7 @@ func (e *Engine) Increment(ctx context.Context, r IncrementRequest) (*Result, er
 		return res, err
 	}
 	t := &Transaction{Kind: KindIncrement, Reference: r.Reference, Amount: r.Amount, OriginalReference: r.OriginalReference}
-	return e.runHold(ctx, t, func() (*Transaction, error) {
+	return e.runOnOriginal(ctx, t, func() (*Transaction, error) {
 		orig, err := e.openHold(r.OriginalReference)
 		if err != nil {
 			return nil, err
@@ -121,7 +121,7 @@ func (e *Engine) Release(ctx context.Context, r ReleaseRequest) (*Result, error)
 		return res, err
 	}
 	t := &Transaction{Kind: KindRelease, Reference: r.Reference, OriginalReference: r.OriginalReference}
-	return e.runHold(ctx, t, func() (*Transaction, error) {
+	return e.runOnOriginal(ctx, t, func() (*Transaction, error) {
 		orig, err := e.openHold(r.OriginalReference)
 		if err != nil {
 			return nil, err
@@ -173,44 +173,6 @@ func (e *Engine) openHold(ref string) (*Transaction, error) {
 		return nil, Errorf(CodePreauthExpired, "Pre-auth %q expired at %s; the held funds have been released.", ref, orig.ExpiresAt.Format(time.RFC3339))
 	}
 	return orig, nil
-}
-
-// runHold takes the terminal, checks the pre-auth under it (so two steps
-// on one hold cannot both pass the check), writes the pending
-// transaction and runs body after the queued reversals.
-func (e *Engine) runHold(ctx context.Context, t *Transaction, check func() (*Transaction, error), body func(*active, *Transaction)) (*Result, error) {
-	t.ID = e.ids.New("tpay")
-	t.Status, t.Stage = StatusPending, StageAuthorising
-	t.StartedAt = e.Now()
-	a := &active{tx: t, kind: string(t.Kind), reference: t.Reference, stage: StageAuthorising, startedAt: t.StartedAt}
-	if err := e.acquire(a); err != nil {
-		return nil, err
-	}
-	orig, err := check()
-	if err == nil {
-		t.OriginalID = orig.ID
-		if orig.Card != nil {
-			c := CardInfo{MaskedPAN: orig.Card.MaskedPAN, Scheme: orig.Card.Scheme, CardholderName: orig.Card.CardholderName,
-				AID: orig.Card.AID, ApplicationLabel: orig.Card.ApplicationLabel}
-			t.Card = &c
-		}
-		if cerr := e.deps.Store.CreateTransaction(t); cerr != nil {
-			err = storageError(cerr)
-		}
-	}
-	if err != nil {
-		e.release(a)
-		return nil, err
-	}
-	go func() {
-		defer e.release(a)
-		e.retryReversals(e.base)
-		body(a, orig)
-	}()
-	if err := wait(ctx, a); err != nil {
-		return nil, err
-	}
-	return &Result{Tx: t}, nil
 }
 
 // releaseHold is the body of a release: book it with the pre-auth's

@@ -52,6 +52,9 @@ func (e *Engine) refreshPrinterStatus(ctx context.Context) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if seq > c.stored {
+		if !c.known || c.st != st {
+			e.emitPrinter(st)
+		}
 		c.st, c.known, c.stored = st, true, seq
 	}
 }

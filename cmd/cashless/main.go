@@ -77,6 +77,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return nil
 	case "discover":
 		return m.discover(ctx, o, rest)
+	case "events":
+		return m.events(ctx, o, rest)
 	}
 	cmd, ok := findCommand(name)
 	if !ok {

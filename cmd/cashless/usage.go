@@ -27,6 +27,7 @@ commands:
   receipt-last   [--reference REF] [--copy customer|merchant|both]
   reprint        [--type customer|merchant|both]
   discover       [--wait D]                  list the terminals on this LAN (DNS-SD)
+  events         [--after ID] [--count N]    follow the live events, one line each
   version
   help
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 
+	"github.com/vinr/cashlessd/daemon/host"
 	"github.com/vinr/cashlessd/daemon/host/hostsim"
 	"github.com/vinr/cashlessd/daemon/logging"
 )
@@ -18,11 +20,12 @@ func (m *Main) hostSim(ctx context.Context, args []string) error {
 	ledger := fs.String("ledger", "hostsim-ledger.json", "ledger file (JSON, 0600)")
 	latency := fs.Duration("latency", 0, "delay before each answer")
 	drop := fs.Bool("drop-responses", false, "book requests but never answer")
+	dialect := fs.String("dialect", host.DialectDefault, "message layout: "+strings.Join(host.Dialects(), " or "))
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
 	log := logging.New(m.Stderr, "info")
-	s, err := hostsim.New(hostsim.Config{LedgerPath: *ledger, Log: log})
+	s, err := hostsim.New(hostsim.Config{LedgerPath: *ledger, Dialect: *dialect, Log: log})
 	if err != nil {
 		return err
 	}

@@ -249,7 +249,10 @@ func (s *spec) report(what string, errs []*verrors.ValidationError) {
 func (s *spec) covered() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for path := range s.model.Paths.PathItems.KeysFromOldest() {
+	for path, item := range s.model.Paths.PathItems.FromOldest() {
+		if item.Post == nil {
+			continue // the event stream (GET) has its own test
+		}
 		if !s.answered[path][http.StatusOK] {
 			s.t.Errorf("POST %s was never answered 200 in this test", path)
 		}

@@ -110,6 +110,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	defer devs.Close()
 	meters := metrics.New()
+	hub := liveEvents(devs)
 	engine := daemon.New(cfg.Engine(m.Version), daemon.Deps{
 		Store:    db,
 		Reader:   devs.Reader,
@@ -118,6 +119,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Clock:    devs.Clock,
 		Log:      log,
 		Observer: meters,
+		Events:   hub,
 	})
 	var simControl daemon.Simulator
 	if devs.Simulator != nil {
@@ -175,7 +177,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		defer stopMetrics()
 	}
 	apiSrv := api.New(api.Options{Engine: engine, Keys: keys, Simulator: simControl, Log: log, Metrics: meters,
-		TrustedProxies: proxies})
+		TrustedProxies: proxies, Events: hub})
 	httpSrv := apiSrv.HTTPServer(tlsConfig)
 	limited.Hook(httpSrv)
 	served := make(chan error, 1)

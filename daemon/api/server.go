@@ -23,6 +23,7 @@ import (
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/daemon/api/connlimit"
 	"github.com/vinr/cashlessd/daemon/api/wire"
+	"github.com/vinr/cashlessd/daemon/events"
 )
 
 // KeyHeader carries the shared key.
@@ -86,6 +87,8 @@ type Options struct {
 	// TrustedProxies are the only peers whose X-Forwarded-For is believed;
 	// without them a client's address is its TCP peer address.
 	TrustedProxies []netip.Prefix
+	// Events is the live event stream; nil serves none.
+	Events *events.Hub
 }
 
 // RequestObserver counts requests for metrics.
@@ -102,12 +105,16 @@ type Server struct {
 	log    zerolog.Logger
 	limit  *failedKeyLimiter
 	obs    RequestObserver
+
+	// The live event stream (events.go).
+	events  *events.Hub
+	streams eventStreams
 }
 
 // New builds the routes.
 func New(o Options) *Server {
 	s := &Server{echo: echo.New(), engine: o.Engine, keys: o.Keys, sim: o.Simulator, log: o.Log,
-		limit: newFailedKeyLimiter(6*time.Second, 10), obs: o.Metrics}
+		limit: newFailedKeyLimiter(6*time.Second, 10), obs: o.Metrics, events: o.Events}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -128,6 +135,7 @@ func New(o Options) *Server {
 	} {
 		e.POST(path, h, s.authenticate)
 	}
+	s.routeEvents()
 	if s.sim != nil {
 		for path, h := range map[string]echo.HandlerFunc{
 			wire.PathSimCard: s.simCard, wire.PathSimHost: s.simHost, wire.PathSimPrinter: s.simPrinter,
@@ -145,7 +153,7 @@ func (s *Server) Handler() http.Handler { return s.echo }
 // HTTPServer wraps the handler in an http.Server with timeouts that stop
 // slow clients yet allow the 120 s synchronous transactions.
 func (s *Server) HTTPServer(tlsConfig *tls.Config) *http.Server {
-	return &http.Server{
+	srv := &http.Server{
 		Handler:           s.echo,
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -155,6 +163,8 @@ func (s *Server) HTTPServer(tlsConfig *tls.Config) *http.Server {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          newStdLogger(s.log),
 	}
+	srv.RegisterOnShutdown(s.endStreams)
+	return srv
 }
 
 // clientAddress is how a request's client address is found (failed-key
@@ -191,11 +201,11 @@ func closeUnauthenticated(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // onlyPOST refuses every other method (OPTIONS and HEAD included) before
-// routing: every call of the API is POST.
+// routing: every call of the API is POST, but the event stream's GET.
 func onlyPOST(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if c.Request().Method != http.MethodPost {
-			c.Response().Header().Set("Allow", http.MethodPost)
+		if allowed := allowedMethod(c.Request().URL.Path); c.Request().Method != allowed {
+			c.Response().Header().Set("Allow", allowed)
 			return echo.ErrMethodNotAllowed
 		}
 		return next(c)

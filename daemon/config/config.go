@@ -15,6 +15,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/vinr/cashlessd/daemon/host"
 	"github.com/vinr/cashlessd/money"
 )
 
@@ -74,6 +75,12 @@ type Host struct {
 	MerchantID   string   `toml:"merchant_id"`
 	Timeout      Duration `toml:"timeout"`
 	EchoInterval Duration `toml:"echo_interval"`
+	// Dialect is the acquirer's message layout: "default" (ASCII
+	// numerics) or "bcd-tpdu" (BCD numerics behind a 5-byte TPDU).
+	Dialect string `toml:"dialect"`
+	// TPDU is the 5-byte TPDU (10 hex digits, starting 60) the bcd-tpdu
+	// dialect sends; empty: 6000010000.
+	TPDU string `toml:"tpdu"`
 }
 
 // API bounds what clients of the Cashless API can hold and says whose
@@ -295,7 +302,7 @@ func Default() Config {
 		Settlement: Settlement{Auto: true, Time: "23:00"},
 		Sim:        Sim{HostLedger: true},
 		Reader:     Reader{Baud: 115200, ResponseTimeout: Duration{2 * time.Second}, ContactlessCVMLimit: 5000},
-		Host:       Host{Timeout: Duration{30 * time.Second}, EchoInterval: Duration{60 * time.Second}},
+		Host:       Host{Timeout: Duration{30 * time.Second}, EchoInterval: Duration{60 * time.Second}, Dialect: host.DialectDefault},
 		Printer:    Printer{Baud: 115200, FlowControl: "none", CodePage: "cp858", JobTimeout: Duration{20 * time.Second}},
 		Log:        Log{Level: "info", MaxSizeMB: 5, MaxBackups: 3},
 	}
@@ -401,6 +408,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Host.Timeout.Duration < time.Second || c.Host.Timeout.Duration > 60*time.Second {
 		errs = append(errs, fmt.Errorf("host.timeout %s: 1s to 60s", c.Host.Timeout.Duration))
+	}
+	if !slices.Contains(host.Dialects(), c.Host.Dialect) {
+		errs = append(errs, fmt.Errorf("host.dialect %q: one of %s", c.Host.Dialect, strings.Join(host.Dialects(), ", ")))
+	}
+	if t := c.Host.TPDU; t != "" && (!hexDigits(t, 10) || !strings.HasPrefix(t, "60")) {
+		errs = append(errs, fmt.Errorf("host.tpdu %q: 10 hex digits starting with 60", t))
 	}
 	if c.Offline.FloorLimit < 0 || (c.Offline.Approvals && c.Offline.FloorLimit == 0) {
 		errs = append(errs, fmt.Errorf("offline.floor_limit %d: must be > 0 when offline.approvals is on", c.Offline.FloorLimit))

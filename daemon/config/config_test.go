@@ -78,6 +78,26 @@ func TestAPILimitsAndTrustedProxies(t *testing.T) {
 	}
 }
 
+func TestHostDialect(t *testing.T) {
+	t.Parallel()
+	c := Default()
+	c.Simulator = true
+	if c.Host.Dialect != "default" {
+		t.Errorf("default dialect %q", c.Host.Dialect)
+	}
+	c.Host.Dialect, c.Host.TPDU = "bcd-tpdu", "6000300000"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c.Host.Dialect, c.Host.TPDU = "ebcdic", "7000300000"
+	err := c.Validate()
+	for _, want := range []string{"host.dialect", "host.tpdu"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %s", err, want)
+		}
+	}
+}
+
 // The acquirer link is TLS unless a file says tls = false: the shipped
 // example shows the defaults, and a file that leaves the key out gets TLS
 // with the address's host as the certificate name.

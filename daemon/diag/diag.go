@@ -539,7 +539,7 @@ func (d *diagnosis) checkHost(ctx context.Context) {
 		return
 	}
 	if d.cfg.Simulator && hcfg.Address == "" {
-		hs, err := hostsim.New(hostsim.Config{Log: zerolog.Nop()})
+		hs, err := hostsim.New(hostsim.Config{Dialect: hcfg.Dialect, Log: zerolog.Nop()})
 		if err == nil {
 			err = hs.Listen(ctx, "127.0.0.1:0")
 		}

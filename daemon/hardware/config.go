@@ -57,7 +57,15 @@ func HostConfig(cfg config.Config, log zerolog.Logger) (host.Config, error) {
 		MerchantID:   cfg.Host.MerchantID,
 		Timeout:      cfg.Host.Timeout.Duration,
 		EchoInterval: cfg.Host.EchoInterval.Duration,
+		Dialect:      cfg.Host.Dialect,
 		Log:          log,
+	}
+	if cfg.Host.TPDU != "" {
+		tpdu, err := hex.DecodeString(cfg.Host.TPDU)
+		if err != nil {
+			return h, fmt.Errorf("host.tpdu: %w", err)
+		}
+		h.TPDU = tpdu
 	}
 	if cfg.Simulator {
 		if h.TerminalID == "" {

@@ -143,7 +143,7 @@ func (d *Devices) openHost(ctx context.Context, cfg config.Config, db *store.DB,
 		if cfg.Sim.HostLedger {
 			ledger = filepath.Join(cfg.DataDir, "hostsim", "ledger.json")
 		}
-		hs, err := hostsim.New(hostsim.Config{LedgerPath: ledger, Log: log})
+		hs, err := hostsim.New(hostsim.Config{LedgerPath: ledger, Dialect: hcfg.Dialect, Log: log})
 		if err == nil {
 			err = hs.Listen(ctx, "127.0.0.1:0")
 		}

@@ -179,3 +179,25 @@ func allStacks() string {
 	buf := make([]byte, 1<<20)
 	return string(buf[:runtime.Stack(buf, true)])
 }
+
+// TestSimulatorSpeaksTheConfiguredDialect signs on and echoes in the
+// bcd-tpdu dialect: the simulator-mode host simulator follows host.dialect.
+func TestSimulatorSpeaksTheConfiguredDialect(t *testing.T) {
+	t.Parallel()
+	cfg := simConfig(t)
+	cfg.Host.Dialect, cfg.Host.TPDU = "bcd-tpdu", "6000300000"
+	devs, err := hardware.Open(context.Background(), cfg, openStore(t, cfg.DataDir), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devs.Close()
+	echo, ok := devs.Host.(interface{ Echo(context.Context) error })
+	if !ok {
+		t.Fatalf("host %T has no Echo", devs.Host)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := echo.Echo(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

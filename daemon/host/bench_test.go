@@ -3,13 +3,21 @@ package host_test
 import (
 	"fmt"
 	"testing"
+
+	"github.com/vinr/cashlessd/daemon/host"
 )
 
 // BenchmarkSale runs approved chip sales (PIN block, KSN and ICC data
 // included) over loopback TCP and reports what each one puts on the wire,
-// both directions, 2-byte length headers included.
+// both directions, 2-byte length headers included, in each dialect.
 func BenchmarkSale(b *testing.B) {
-	r := newRig(b, withLedgerInMemory)
+	for _, d := range host.Dialects() {
+		b.Run(d, func(b *testing.B) { benchmarkSale(b, d) })
+	}
+}
+
+func benchmarkSale(b *testing.B, dialect string) {
+	r := newRig(b, withLedgerInMemory, withDialect(dialect))
 	ctx := testCtx(b)
 	if err := r.client.Connect(ctx); err != nil {
 		b.Fatal(err)

@@ -9,10 +9,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moov-io/iso8583"
 	"github.com/rs/zerolog"
 
 	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/daemon/host/iso8583"
 )
 
 // DefaultTimeout is how long a request waits for its answer when
@@ -40,6 +40,12 @@ type Config struct {
 	// EchoInterval is how long the link may stay idle before an echo
 	// (0800, network code 301) checks it; zero disables echoes.
 	EchoInterval time.Duration
+	// Dialect is the message layout the acquirer speaks: DialectDefault
+	// ("" too) or DialectBCDTPDU.
+	Dialect string
+	// TPDU is the 5-byte TPDU sent in a dialect that has one; nil means
+	// DefaultTPDU.
+	TPDU []byte
 	// Counters keeps the STAN and the batch number across restarts.
 	Counters Counters
 	// Log receives link events. It never sees a PAN, PIN block, track or
@@ -50,9 +56,11 @@ type Config struct {
 // Client is the acquirer link. It implements daemon.Host and is safe for
 // concurrent use.
 type Client struct {
-	cfg  Config
-	spec *iso8583.MessageSpec
-	log  zerolog.Logger
+	cfg     Config
+	spec    *iso8583.Spec
+	dialect string
+	tpdu    []byte
+	log     zerolog.Logger
 
 	// dialing is a one-slot semaphore: one goroutine connects at a time,
 	// the others wait for it or for their context.
@@ -62,11 +70,10 @@ type Client struct {
 	conn   *hostLink
 	closed bool
 
-	// order is held from taking a STAN until its message is written, so
-	// STANs go on the wire in the order they are taken.
-	order  sync.Mutex
-	sent   *sentLog
-	writes *writeTracker
+	// order is held from taking a STAN until the writer has taken its
+	// message, so STANs go on the wire in the order they are taken.
+	order sync.Mutex
+	sent  *sentLog
 	// uploads holds the batch numbers UploadBatch delivered in full, so
 	// the next Settle of that batch is the one after the upload.
 	uploads uploadedBatches
@@ -103,13 +110,28 @@ func New(cfg Config) (*Client, error) {
 	if cfg.EchoInterval < 0 {
 		cfg.EchoInterval = 0
 	}
+	if cfg.Dialect == "" {
+		cfg.Dialect = DialectDefault
+	}
+	spec, err := SpecFor(cfg.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	tpdu := cfg.TPDU
+	if tpdu == nil {
+		tpdu = DefaultTPDU()
+	}
+	if len(tpdu) != iso8583.TPDULength || tpdu[0] != iso8583.TPDUID {
+		return nil, fmt.Errorf("host: TPDU %x is not %d bytes starting with %02x", tpdu, iso8583.TPDULength, iso8583.TPDUID)
+	}
 	return &Client{
 		cfg:     cfg,
-		spec:    Spec(),
+		spec:    spec,
+		dialect: cfg.Dialect,
+		tpdu:    tpdu,
 		log:     cfg.Log.With().Str("component", "host").Str("terminalId", strings.TrimSpace(tid)).Logger(),
 		dialing: make(chan struct{}, 1),
 		sent:    newSentLog(256),
-		writes:  newWriteTracker(),
 	}, nil
 }
 
@@ -131,19 +153,9 @@ func (c *Client) Connect(ctx context.Context) error {
 	return err
 }
 
-// closeWait bounds how long Close waits for the connection to close.
-const closeWait = 2 * time.Second
-
 // Close closes the link at once (the host needs no sign-off); requests
 // still waiting for an answer end with daemon.ErrOutcomeUnknown, and later
 // ones with ErrClosed.
-//
-// It waits at most closeWait for the connection to finish closing:
-// iso8583-connection v0.9.0 can block for good while closing when a
-// request's Send has just stopped waiting (its timeout or answer) but not
-// yet left the pending table, because the closer hands that request the
-// error on an unbuffered channel while holding the table's lock. The
-// socket is then left to the host to close; nothing is sent on it again.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	c.closed = true
@@ -151,20 +163,8 @@ func (c *Client) Close() error {
 	c.conn = nil
 	c.mu.Unlock()
 	c.health.lost(ErrClosed, false)
-	if conn == nil {
-		return nil
-	}
-	closed := make(chan struct{})
-	go func() {
-		conn.TriggerFailure(ErrClosed)
-		close(closed)
-	}()
-	t := time.NewTimer(closeWait)
-	defer t.Stop()
-	select {
-	case <-closed:
-	case <-t.C:
-		c.log.Warn().Msg("host link did not finish closing; left behind")
+	if conn != nil {
+		conn.fail(ErrClosed)
 	}
 	return nil
 }

@@ -27,7 +27,11 @@ func (w *World) Cardholder(ctx context.Context, vr *virtual.Reader, log zerolog.
 			return
 		}
 		prompt := vr.State()
-		c := w.snapshot()
+		c, pressCancel := w.snapshot().forAmount(prompt.AmountText)
+		if pressCancel {
+			vr.PressCancel()
+			continue
+		}
 		if !c.present {
 			_ = vr.WaitFor(ctx, func(s virtual.State) bool { return !s.Detecting })
 			continue

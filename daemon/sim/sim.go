@@ -37,6 +37,9 @@ type cardState struct {
 	presentAfter time.Duration
 	present      bool
 	pin          string
+	// set says which settings SetCard gave explicitly; those win over a
+	// test amount's card behaviour (magic.go).
+	set explicit
 }
 
 // New makes the simulated world: card 4242…, tapped 200 ms after the
@@ -62,6 +65,7 @@ func (w *World) SetCard(c daemon.SimCard) error {
 			return daemon.Errorf(daemon.CodeInvalidRequest, "pan: must be 12 to 19 digits with a valid Luhn check digit.")
 		}
 		next.pan, next.image, next.present = *c.PAN, nil, true
+		next.set.card = true
 	}
 	if len(c.Image) > 0 {
 		img, err := card.Parse(c.Image)
@@ -69,23 +73,24 @@ func (w *World) SetCard(c daemon.SimCard) error {
 			return daemon.Errorf(daemon.CodeInvalidRequest, "image: %v", err)
 		}
 		next.image, next.present = img, true
+		next.set.card = true
 	}
 	if c.EntryMethod != nil {
 		switch *c.EntryMethod {
 		case daemon.EntryChip, daemon.EntryContactless, daemon.EntrySwipe:
-			next.entry = *c.EntryMethod
+			next.entry, next.set.entry = *c.EntryMethod, true
 		default:
 			return daemon.Errorf(daemon.CodeInvalidRequest, "entryMethod: must be \"chip\", \"contactless\" or \"swipe\".")
 		}
 	}
 	if c.PresentAfter != nil {
-		next.presentAfter = *c.PresentAfter
+		next.presentAfter, next.set.presentAfter = *c.PresentAfter, true
 	}
 	if c.Present != nil {
-		next.present = *c.Present
+		next.present, next.set.present = *c.Present, true
 	}
 	if c.PIN != nil {
-		next.pin = *c.PIN
+		next.pin, next.set.pin = *c.PIN, true
 	}
 	w.card = next
 	return nil

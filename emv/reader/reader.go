@@ -86,6 +86,8 @@ type Reader struct {
 	info    Info      // from the last open
 	state   LinkState // what the driver has seen of its port
 	watched *link     // the link state describes
+	// onState is told when the link comes up or is lost (state.go).
+	onState func(connected bool, why error)
 }
 
 // New checks cfg and returns a Reader that opens the port on its first
@@ -531,6 +533,7 @@ func (r *Reader) connect(ctx context.Context) error {
 	r.link = l
 	r.linkUp(l)
 	r.cfg.Logger.Debug().Str("device", r.cfg.Device).Str("model", in.Model).Str("firmware", in.Firmware).Msg("reader: connected")
+	r.stateChanged(true, nil)
 	return nil
 }
 
@@ -542,6 +545,7 @@ func (r *Reader) drop(why error) {
 		}
 		r.link.shutdown(why)
 		r.link = nil
+		r.stateChanged(false, why)
 	}
 }
 

@@ -30,6 +30,8 @@ type Acceptor struct {
 	log      zerolog.Logger
 	now      func() time.Time
 	counters Counters
+	// prompts is told of every prompt shown (prompts.go); may be nil.
+	prompts PromptObserver
 }
 
 var _ daemon.CardReader = (*Acceptor)(nil)
@@ -103,8 +105,9 @@ func (a *Acceptor) Detect(ctx context.Context, req daemon.CardRequest) (daemon.C
 		return nil, fmt.Errorf("terminal: transaction sequence counter: %w", err)
 	}
 	amount := daemon.FormatAmount(req.Amount, req.Currency)
-	pins := pinPad{reader: a.reader, amount: amount}
+	pins := pinPad{reader: a.reader, amount: amount, acceptor: a, transactionID: req.TransactionID}
 	ifaces := reader.Contact | reader.Contactless | reader.Magstripe
+	a.prompt(req.TransactionID, PromptPresentCard, amount)
 	for {
 		ev, err := a.reader.Detect(ctx, reader.DetectRequest{AmountText: amount, Interfaces: ifaces})
 		if err != nil {
@@ -134,6 +137,7 @@ func (a *Acceptor) Detect(ctx context.Context, req daemon.CardRequest) (daemon.C
 			ev.Clear()
 			t2, err := emv.ParseTrack2(track)
 			if err != nil {
+				a.prompt(req.TransactionID, PromptCardNotRead, "CARD NOT READ", "PLEASE TRY AGAIN")
 				_ = a.reader.Display(ctx, "CARD NOT READ", "PLEASE TRY AGAIN")
 				continue
 			}
@@ -141,6 +145,7 @@ func (a *Acceptor) Detect(ctx context.Context, req daemon.CardRequest) (daemon.C
 				// A chip card must be inserted; only a failed chip read
 				// allows the swipe (fallback).
 				a.log.Info().Msg("chip card swiped: asking for the chip")
+				a.prompt(req.TransactionID, PromptInsertCard, "CHIP CARD", "PLEASE INSERT CARD")
 				_ = a.reader.Display(ctx, "CHIP CARD", "PLEASE INSERT CARD")
 				ifaces = reader.Contact
 				continue
@@ -207,10 +212,14 @@ func (s *session) Close() error {
 type pinPad struct {
 	reader *reader.Reader
 	amount string
+	// acceptor and transactionID report the PIN prompt.
+	acceptor      *Acceptor
+	transactionID string
 }
 
 // OnlinePIN asks the cardholder for a PIN enciphered under DUKPT.
 func (p pinPad) OnlinePIN(ctx context.Context, req emv.PINRequest) (emv.EncryptedPIN, error) {
+	p.acceptor.prompt(p.transactionID, PromptEnterPIN, p.amount)
 	block, ksn, err := p.reader.OnlinePIN(ctx, req.PAN, p.amount)
 	if errors.Is(err, reader.ErrPINBypassed) {
 		return emv.EncryptedPIN{}, emv.ErrPINBypassed
@@ -220,6 +229,7 @@ func (p pinPad) OnlinePIN(ctx context.Context, req emv.PINRequest) (emv.Encrypte
 
 // OfflinePIN lets the reader verify the PIN with the card.
 func (p pinPad) OfflinePIN(ctx context.Context, _ emv.PINRequest) (emv.OfflinePINResult, error) {
+	p.acceptor.prompt(p.transactionID, PromptEnterPIN, p.amount)
 	res, err := p.reader.OfflinePIN(ctx)
 	if errors.Is(err, reader.ErrPINBypassed) {
 		return emv.OfflinePINResult{}, emv.ErrPINBypassed

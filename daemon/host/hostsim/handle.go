@@ -175,7 +175,7 @@ func (s *Server) financial(now time.Time, req, resp *host.Fields) bool {
 		case len(req.PINBlock) > 0 && !pinMatches(req.PAN, req.PINBlock, req.KSN):
 			rc = host.RCIncorrectPIN
 		default:
-			rc = issuerDecision(req.PAN)
+			rc = testAnswer(issuerDecision(req.PAN), kind, amount)
 		}
 	case kindRefund, kindCompletion:
 		rc, orig = s.original(kind, amount, req)

@@ -4,16 +4,15 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/moov-io/iso8583"
 	"github.com/rs/zerolog"
 
 	"github.com/vinr/cashlessd/daemon/host"
+	"github.com/vinr/cashlessd/daemon/host/iso8583"
 )
 
 // Config configures a Server.
@@ -22,6 +21,9 @@ type Config struct {
 	// atomically after every change); an existing file is loaded. Empty
 	// keeps the ledger in memory only.
 	LedgerPath string
+	// Dialect is the message layout the server speaks (see host.Dialects);
+	// "" means host.DialectDefault. The terminal must be configured alike.
+	Dialect string
 	// TLS, when set, makes the server speak TLS.
 	TLS *tls.Config
 	// Log receives what the host does, with masked card numbers only.
@@ -37,7 +39,7 @@ type Traffic struct {
 // Server is the simulated acquirer host.
 type Server struct {
 	cfg  Config
-	spec *iso8583.MessageSpec
+	spec *iso8583.Spec
 	log  zerolog.Logger
 
 	mu      sync.Mutex // guards the fields below
@@ -68,9 +70,13 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	spec, err := host.SpecFor(cfg.Dialect)
+	if err != nil {
+		return nil, err
+	}
 	return &Server{
 		cfg:    cfg,
-		spec:   host.Spec(),
+		spec:   spec,
 		log:    cfg.Log.With().Str("component", "hostsim").Logger(),
 		conns:  map[net.Conn]struct{}{},
 		ledger: l,
@@ -255,9 +261,10 @@ func (s *Server) serve(c net.Conn) {
 		if resp == nil {
 			continue
 		}
+		resp.TPDU = host.AnswerTPDU(req.TPDU)
 		network := req.MTI == host.MTINetwork
 		latency, drop := s.settings()
-		if drop && !network {
+		if (drop || answersTooLate(req, resp)) && !network {
 			s.log.Info().Str("mti", req.MTI).Str("stan", req.STAN).Str("responseCode", resp.ResponseCode).
 				Msg("booked, answer dropped")
 			continue
@@ -299,17 +306,9 @@ func (s *Server) write(c net.Conn, mu *sync.Mutex, packed []byte) {
 }
 
 func (s *Server) decode(raw []byte) (*host.Fields, error) {
-	m := iso8583.NewMessage(s.spec)
-	if err := m.Unpack(raw); err != nil {
-		return nil, fmt.Errorf("unpacking: %w", err)
-	}
-	return host.Decode(m)
+	return host.Decode(s.spec, raw)
 }
 
 func (s *Server) encode(f *host.Fields) ([]byte, error) {
-	m, err := host.Encode(s.spec, f)
-	if err != nil {
-		return nil, err
-	}
-	return m.Pack()
+	return host.Encode(s.spec, f)
 }

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moov-io/iso8583"
-
 	"github.com/vinr/cashlessd/daemon/host"
 	"github.com/vinr/cashlessd/daemon/host/hostsim"
 )
@@ -35,11 +33,7 @@ func start(t *testing.T, cfg hostsim.Config) *hostsim.Server {
 // exchange sends f over c and reads the answer, framing by hand.
 func exchange(t *testing.T, c net.Conn, f *host.Fields) *host.Fields {
 	t.Helper()
-	m, err := host.Encode(host.Spec(), f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	packed, err := m.Pack()
+	packed, err := host.Encode(host.Spec(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,11 +45,7 @@ func exchange(t *testing.T, c net.Conn, f *host.Fields) *host.Fields {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back := iso8583.NewMessage(host.Spec())
-	if err := back.Unpack(raw); err != nil {
-		t.Fatal(err)
-	}
-	out, err := host.Decode(back)
+	out, err := host.Decode(host.Spec(), raw)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moov-io/iso8583"
-
 	"github.com/vinr/cashlessd/daemon/host"
 )
 
@@ -326,12 +324,9 @@ func (p *Proxy) pump(c *pconn, dir Dir) {
 				return
 			}
 			f := frame{raw: raw}
-			m := iso8583.NewMessage(spec)
-			if m.Unpack(raw) == nil {
-				if fl, err := host.Decode(m); err == nil {
-					f.mti, f.stan, f.tx, f.rc = fl.MTI, fl.STAN, fl.TransactionID, fl.ResponseCode
-					f.pan, f.track2, f.pin = fl.PAN, fl.Track2, fl.PINBlock
-				}
+			if fl, err := host.Decode(spec, raw); err == nil {
+				f.mti, f.stan, f.tx, f.rc = fl.MTI, fl.STAN, fl.TransactionID, fl.ResponseCode
+				f.pan, f.track2, f.pin = fl.PAN, fl.Track2, fl.PINBlock
 			}
 			frames <- f
 		}
