@@ -211,6 +211,11 @@ const autoRetryEvery = time.Minute
 // The engine calls it every second; the simulator's clock calls it after
 // moving time forward. A busy terminal settles as soon as it is free.
 func (e *Engine) CheckSchedule() {
+	// One check at a time: the loop's ticker and the simulator's clock
+	// both call it, and two checks that both found the settlement due
+	// would close the batch twice (the second seeing terminal_busy).
+	e.scheduling.Lock()
+	defer e.scheduling.Unlock()
 	e.expireHolds()
 	e.mu.Lock()
 	due := e.nextAuto

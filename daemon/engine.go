@@ -82,6 +82,9 @@ type Engine struct {
 	// failed (host down), so it is not retried every second.
 	autoRetryAt time.Time
 
+	// scheduling serialises CheckSchedule.
+	scheduling sync.Mutex
+
 	printerCache printerStatusCache
 	reversing    sync.Mutex // one reversal pass at a time
 	health       healthTracker
