@@ -11,9 +11,9 @@ import (
 
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/daemon/config"
-	"github.com/vinr/cashlessd/daemon/hardware"
 	"github.com/vinr/cashlessd/daemon/host"
 	"github.com/vinr/cashlessd/daemon/store"
+	"github.com/vinr/cashlessd/hardware"
 )
 
 // terminal is the real engine on a real bbolt store in a temp dir, driving

@@ -240,7 +240,7 @@ type Transaction struct {
 	Time time.Time
 	// SequenceCounter is tag 9F41, the terminal's transaction sequence
 	// counter: the caller numbers its transactions (persisted across
-	// restarts, emv/terminal).
+	// restarts, daemon/terminal).
 	SequenceCounter uint32
 	// IFDSerial, when set, is tag 9F1E (the reader's serial number, eight
 	// characters) in place of Config.IFDSerial.

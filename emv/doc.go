@@ -13,7 +13,7 @@
 // virtual card (package emv/card) and the simulator all implement those.
 //
 // A transaction runs in two steps, matching the engine's card session;
-// package emv/terminal maps the outcome and the host's answer to and from
+// package daemon/terminal maps the outcome and the host's answer to and from
 // the engine's types, which this package does not know:
 //
 //	k, _ := emv.NewKernel(emv.DefaultConfig())

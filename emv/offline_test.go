@@ -109,7 +109,7 @@ func TestOfflineApprovalWhenHostUnreachable(t *testing.T) {
 			tr := &counter{t: c}
 			k := newKernel(t, tc.cfg...)
 			// A pre-authorisation is a purchase the card may not approve
-			// offline (emv/terminal maps the engine's kinds so).
+			// offline (daemon/terminal maps the engine's kinds so).
 			tx := emv.Transaction{Type: emv.TypePurchase, Amount: tc.amount, Currency: "USD", Time: txTime,
 				NoOfflineApproval: tc.preauth}
 			var s *emv.Session

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/vinr/cashlessd/daemon/config"
-	"github.com/vinr/cashlessd/daemon/diag"
+	"github.com/vinr/cashlessd/diag"
 )
 
 // diagError is diag's exit status 1: at least one check failed. The report

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vinr/cashlessd/daemon/diag"
+	"github.com/vinr/cashlessd/diag"
 	vreader "github.com/vinr/cashlessd/emv/reader/virtual"
 	"github.com/vinr/cashlessd/internal/logbuf"
 	"github.com/vinr/cashlessd/printer/virtual"

@@ -2,8 +2,8 @@ package main
 
 import (
 	"github.com/vinr/cashlessd/daemon/events"
-	"github.com/vinr/cashlessd/daemon/hardware"
-	"github.com/vinr/cashlessd/emv/terminal"
+	"github.com/vinr/cashlessd/daemon/terminal"
+	"github.com/vinr/cashlessd/hardware"
 )
 
 // liveEvents makes the live event stream's hub and tells the card acceptor

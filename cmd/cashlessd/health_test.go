@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vinr/cashlessd/daemon/diag"
+	"github.com/vinr/cashlessd/diag"
 	"github.com/vinr/cashlessd/tools/cashless-faults/faults"
 )
 

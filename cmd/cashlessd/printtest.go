@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/vinr/cashlessd/daemon"
-	"github.com/vinr/cashlessd/daemon/hardware"
+	"github.com/vinr/cashlessd/hardware"
 )
 
 // printTest prints a test page on the configured printer: the technician's

@@ -19,11 +19,11 @@ import (
 	"github.com/vinr/cashlessd/daemon/api/connlimit"
 	"github.com/vinr/cashlessd/daemon/auth"
 	"github.com/vinr/cashlessd/daemon/config"
-	"github.com/vinr/cashlessd/daemon/hardware"
 	"github.com/vinr/cashlessd/daemon/logging"
 	"github.com/vinr/cashlessd/daemon/metrics"
 	"github.com/vinr/cashlessd/daemon/store"
 	"github.com/vinr/cashlessd/discovery"
+	"github.com/vinr/cashlessd/hardware"
 )
 
 // shutdownGrace bounds how long SIGTERM waits for a running transaction,

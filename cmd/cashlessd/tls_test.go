@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/vinr/cashlessd/certs"
-	"github.com/vinr/cashlessd/daemon/diag"
+	"github.com/vinr/cashlessd/diag"
 	vreader "github.com/vinr/cashlessd/emv/reader/virtual"
 	"github.com/vinr/cashlessd/internal/logbuf"
 )

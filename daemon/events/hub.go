@@ -102,7 +102,7 @@ func (h *Hub) Publish(ev daemon.Event) {
 	h.add(typ, data)
 }
 
-// Prompt is told by the card acceptor (emv/terminal) what the reader shows
+// Prompt is told by the card acceptor (daemon/terminal) what the reader shows
 // the cardholder for a transaction.
 func (h *Hub) Prompt(transactionID, prompt string, lines []string) {
 	h.mu.Lock()

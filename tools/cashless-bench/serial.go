@@ -8,11 +8,11 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/daemon/terminal"
 	"github.com/vinr/cashlessd/emv"
 	"github.com/vinr/cashlessd/emv/card"
 	"github.com/vinr/cashlessd/emv/reader"
 	"github.com/vinr/cashlessd/emv/reader/virtual"
-	"github.com/vinr/cashlessd/emv/terminal"
 	"github.com/vinr/cashlessd/printer"
 )
 

@@ -6,7 +6,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vinr/cashlessd/daemon/config"
-	"github.com/vinr/cashlessd/daemon/hardware"
+	"github.com/vinr/cashlessd/hardware"
 )
 
 // A production [host] without a tls key is TLS 1.2+ verified against the

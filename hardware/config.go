@@ -11,9 +11,9 @@ import (
 	"github.com/vinr/cashlessd/daemon/config"
 	"github.com/vinr/cashlessd/daemon/host"
 	"github.com/vinr/cashlessd/daemon/store"
+	"github.com/vinr/cashlessd/daemon/terminal"
 	"github.com/vinr/cashlessd/emv"
 	"github.com/vinr/cashlessd/emv/reader"
-	"github.com/vinr/cashlessd/emv/terminal"
 	"github.com/vinr/cashlessd/printer"
 )
 

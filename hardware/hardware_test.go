@@ -13,8 +13,8 @@ import (
 
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/daemon/config"
-	"github.com/vinr/cashlessd/daemon/hardware"
 	"github.com/vinr/cashlessd/daemon/store"
+	"github.com/vinr/cashlessd/hardware"
 )
 
 // simConfig is a simulator-mode configuration over a fresh data directory.

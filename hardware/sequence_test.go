@@ -9,9 +9,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vinr/cashlessd/daemon"
-	"github.com/vinr/cashlessd/daemon/hardware"
 	"github.com/vinr/cashlessd/daemon/store"
 	"github.com/vinr/cashlessd/emv"
+	"github.com/vinr/cashlessd/hardware"
 )
 
 // TestSequenceCounterSurvivesRestart pays chip sales through simulator

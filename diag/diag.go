@@ -27,12 +27,12 @@ import (
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/daemon/admin"
 	"github.com/vinr/cashlessd/daemon/config"
-	"github.com/vinr/cashlessd/daemon/hardware"
 	"github.com/vinr/cashlessd/daemon/host"
 	"github.com/vinr/cashlessd/daemon/host/hostsim"
 	"github.com/vinr/cashlessd/daemon/store"
 	"github.com/vinr/cashlessd/emv/reader"
 	vreader "github.com/vinr/cashlessd/emv/reader/virtual"
+	"github.com/vinr/cashlessd/hardware"
 	"github.com/vinr/cashlessd/printer"
 	"github.com/vinr/cashlessd/printer/virtual"
 )
