@@ -190,6 +190,10 @@ type BatchUploader interface {
 // charged.
 var ErrHostUnreachable = errors.New("acquirer host unreachable")
 
+// ErrNoCard means no card was presented while the reader prompted for
+// one.
+var ErrNoCard = errors.New("no card presented")
+
 // ErrCardholderCancelled means the cardholder pressed cancel (or bypassed
 // a required PIN) at the reader.
 var ErrCardholderCancelled = errors.New("cancelled by the cardholder")

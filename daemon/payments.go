@@ -197,7 +197,7 @@ func (e *Engine) card(detectCtx context.Context, a *active) {
 	case err != nil && e.base.Err() != nil:
 		e.fail(t, StatusCancelled, CodeTransactionCancelled, shutDownMessage)
 		return
-	case err != nil && errors.Is(detectCtx.Err(), context.DeadlineExceeded):
+	case errors.Is(err, ErrNoCard), err != nil && errors.Is(detectCtx.Err(), context.DeadlineExceeded):
 		e.fail(t, StatusCancelled, CodeTransactionCancelled, fmt.Sprintf("No card was presented within %s.", e.cfg.CardTimeout))
 		return
 	case err != nil:

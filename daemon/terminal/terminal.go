@@ -117,6 +117,11 @@ func (a *Acceptor) Detect(ctx context.Context, req daemon.CardRequest) (daemon.C
 			if errors.Is(err, reader.ErrCardholderCancel) {
 				return nil, daemon.ErrCardholderCancelled
 			}
+			if errors.Is(err, reader.ErrTimeout) {
+				// The reader's own prompt timer (the card timeout, rounded
+				// up to whole seconds) can end just before ctx does.
+				return nil, daemon.ErrNoCard
+			}
 			return nil, err
 		}
 		// 9F1E is the reader's serial number, known once its port is open.
