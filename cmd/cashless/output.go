@@ -3,7 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/vinr/cashlessd/daemon/api/wire"
@@ -201,17 +202,7 @@ func showBatch(p *printer, a *answer) int {
 	row := func(name string, k wire.KindTotal) {
 		fmt.Fprintf(p.out, "  %-12s %5d  %s\n", name, k.Count, money(k.Amount, b.Currency))
 	}
-	row("sales", b.Totals.Sales)
-	row("completions", b.Totals.Completions)
-	row("refunds", b.Totals.Refunds)
-	schemes := make([]string, 0, len(b.Schemes))
-	for s := range b.Schemes {
-		schemes = append(schemes, s)
-	}
-	sort.Strings(schemes)
-	for _, s := range schemes {
-		row(s, b.Schemes[s])
-	}
+	totalRows(b.Totals, b.Schemes, row)
 	if a.replayed {
 		detail(p.out, "replayed: this reference closed the batch before; nothing was settled again")
 	}
@@ -264,4 +255,15 @@ func showCancel(p *printer, a *answer) int {
 	}
 	line(p.out, strings.ToUpper(c.Status), c.Reference, c.CancelledAt)
 	return exitOK
+}
+
+// totalRows prints one row per kind of transaction, then one per card
+// scheme in name order.
+func totalRows(kinds wire.BatchTotals, schemes map[string]wire.KindTotal, row func(name string, k wire.KindTotal)) {
+	row("sales", kinds.Sales)
+	row("completions", kinds.Completions)
+	row("refunds", kinds.Refunds)
+	for _, s := range slices.Sorted(maps.Keys(schemes)) {
+		row(s, schemes[s])
+	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"sort"
 
 	"github.com/vinr/cashlessd/daemon/api/wire"
 )
@@ -70,17 +69,7 @@ func showTotals(p *printer, a *answer) int {
 	row := func(name string, k wire.KindTotal) {
 		fmt.Fprintf(p.out, "  %-12s %5d  gross %s  net %s\n", name, k.Count, money(k.GrossAmount, b.Currency), money(k.NetAmount, b.Currency))
 	}
-	row("sales", b.Totals.Sales)
-	row("completions", b.Totals.Completions)
-	row("refunds", b.Totals.Refunds)
-	schemes := make([]string, 0, len(b.Schemes))
-	for s := range b.Schemes {
-		schemes = append(schemes, s)
-	}
-	sort.Strings(schemes)
-	for _, s := range schemes {
-		row(s, b.Schemes[s])
-	}
+	totalRows(b.Totals, b.Schemes, row)
 	switch {
 	case b.ReportPrinted == nil:
 	case *b.ReportPrinted:
