@@ -57,27 +57,37 @@ func (s *Server) status(c echo.Context) error {
 }
 
 func (s *Server) sale(c echo.Context) error {
-	return transact(s, c, saleRequest, s.engine.Sale)
+	return transact(c, saleRequest, s.engine.Sale)
 }
 
 func (s *Server) preauth(c echo.Context) error {
-	return transact(s, c, preauthRequest, s.engine.Preauth)
+	return transact(c, preauthRequest, s.engine.Preauth)
 }
 
 func (s *Server) complete(c echo.Context) error {
-	return transact(s, c, completionRequest, s.engine.Complete)
+	return transact(c, completionRequest, s.engine.Complete)
 }
 
 func (s *Server) refund(c echo.Context) error {
-	return transact(s, c, refundRequest, s.engine.Refund)
+	return transact(c, refundRequest, s.engine.Refund)
 }
 
 // transact is the shape of the four transaction calls: decode the body
 // strictly into its wire type, check it and turn it into the engine's
 // request (check also returns the reference, for the request log), run it
 // and answer with the finished transaction.
-func transact[In, Req any](s *Server, c echo.Context, check func(*In) (Req, string, error),
+func transact[In, Req any](c echo.Context, check func(*In) (Req, string, error),
 	run func(context.Context, Req) (*daemon.Result, error)) error {
+	return answer(c, check, run, render)
+}
+
+// answer decodes and checks the body, runs the engine call and writes its
+// transaction in the shape show gives (status and body): 200 approved,
+// 402 declined, 409 cancelled, 503 failed; a replay carries the replay
+// header, and a client that went away gets nothing (the transaction went
+// on and is recorded).
+func answer[In, Req, Out any](c echo.Context, check func(*In) (Req, string, error),
+	run func(context.Context, Req) (*daemon.Result, error), show func(*daemon.Transaction) (Out, int)) error {
 	var in In
 	if err := decode(c, &in); err != nil {
 		return err
@@ -88,7 +98,17 @@ func transact[In, Req any](s *Server, c echo.Context, check func(*In) (Req, stri
 	}
 	c.Set("reference", reference)
 	res, err := run(c.Request().Context(), req)
-	return s.respond(c, res, err)
+	if err != nil {
+		if c.Request().Context().Err() != nil {
+			return nil
+		}
+		return err
+	}
+	if res.Replayed {
+		c.Response().Header().Set(ReplayHeader, "true")
+	}
+	body, status := show(res.Tx)
+	return c.JSON(status, body)
 }
 
 func saleRequest(r *wire.SaleRequest) (daemon.SaleRequest, string, error) {
@@ -142,23 +162,6 @@ func refundRequest(r *wire.RefundRequest) (daemon.RefundRequest, string, error) 
 		PrintReceipt:      boolOr(r.PrintReceipt, false),
 	}
 	return req, req.Reference, v.check()
-}
-
-// respond writes a finished transaction: 200 approved, 402 declined, 409
-// cancelled, 503 failed; a client that went away gets nothing (the
-// transaction went on and is recorded).
-func (s *Server) respond(c echo.Context, res *daemon.Result, err error) error {
-	if err != nil {
-		if c.Request().Context().Err() != nil {
-			return nil
-		}
-		return err
-	}
-	if res.Replayed {
-		c.Response().Header().Set(ReplayHeader, "true")
-	}
-	body, status := render(res.Tx)
-	return c.JSON(status, body)
 }
 
 func (s *Server) cancel(c echo.Context) error {

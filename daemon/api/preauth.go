@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -11,11 +10,11 @@ import (
 )
 
 func (s *Server) increment(c echo.Context) error {
-	return holdChange(s, c, incrementRequest, s.engine.Increment)
+	return answer(c, incrementRequest, s.engine.Increment, renderHoldChange)
 }
 
 func (s *Server) releaseHold(c echo.Context) error {
-	return holdChange(s, c, releaseRequest, s.engine.Release)
+	return answer(c, releaseRequest, s.engine.Release, renderHoldChange)
 }
 
 // holds answers preauth/list.
@@ -39,33 +38,6 @@ func (s *Server) holds(c echo.Context) error {
 		out.Holds = append(out.Holds, w)
 	}
 	return c.JSON(http.StatusOK, out)
-}
-
-// holdChange is transact for an increment or release: it answers with
-// the HoldChange shape.
-func holdChange[In, Req any](s *Server, c echo.Context, check func(*In) (Req, string, error),
-	run func(context.Context, Req) (*daemon.Result, error)) error {
-	var in In
-	if err := decode(c, &in); err != nil {
-		return err
-	}
-	req, reference, err := check(&in)
-	if err != nil {
-		return err
-	}
-	c.Set("reference", reference)
-	res, err := run(c.Request().Context(), req)
-	if err != nil {
-		if c.Request().Context().Err() != nil {
-			return nil
-		}
-		return err
-	}
-	if res.Replayed {
-		c.Response().Header().Set(ReplayHeader, "true")
-	}
-	body, status := renderHoldChange(res.Tx)
-	return c.JSON(status, body)
 }
 
 func incrementRequest(r *wire.IncrementRequest) (daemon.IncrementRequest, string, error) {

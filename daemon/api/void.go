@@ -13,7 +13,7 @@ import (
 // the other transaction calls (200 with the void, a replay for a repeated
 // reference).
 func (s *Server) void(c echo.Context) error {
-	return transact(s, c, voidRequest, s.engine.Void)
+	return transact(c, voidRequest, s.engine.Void)
 }
 
 func voidRequest(r *wire.VoidRequest) (daemon.VoidRequest, string, error) {
