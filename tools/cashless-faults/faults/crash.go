@@ -483,8 +483,16 @@ func (h *Harness) fire(a *armed, aim string, sig syscall.Signal) (Answer, bool, 
 		default:
 		}
 	}
-	if a.killedIn != "" && sig == syscall.SIGKILL {
-		return got, answered, a.killedIn
+	// killedIn is written before the trigger closes: read it only then
+	// (fire may have left its wait through the answer or the time limit).
+	killedIn := ""
+	select {
+	case <-a.trigger:
+		killedIn = a.killedIn
+	default:
+	}
+	if killedIn != "" && sig == syscall.SIGKILL {
+		return got, answered, killedIn
 	}
 	sample := sampleSyscalls(h.d.Pid())
 	_ = h.d.Signal(sig)
