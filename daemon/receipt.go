@@ -280,6 +280,15 @@ func BuildSettlementReport(l ReceiptLayout, b *Batch) Document {
 	}
 	d.Pair("CLOSED", b.ClosedAt.In(loc).Format("2006-01-02 15:04"), false)
 	d.Rule()
+	batchTotalLines(d, b)
+	d.Pair(fmt.Sprintf("TOTAL %d", b.TransactionCount()), FormatAmount(b.TotalAmount(), b.Currency), true)
+	return d.Document()
+}
+
+// batchTotalLines lays out a batch's count and amount per kind, then per
+// card scheme in name order, each block closed by a rule: the settlement
+// report and the X-report share them.
+func batchTotalLines(d *DocumentBuilder, b *Batch) {
 	d.Pair(fmt.Sprintf("SALES %d", b.SaleCount), FormatAmount(b.SaleAmount, b.Currency), false)
 	d.Pair(fmt.Sprintf("COMPLETIONS %d", b.CompletionCount), FormatAmount(b.CompletionAmount, b.Currency), false)
 	d.Pair(fmt.Sprintf("REFUNDS %d", b.RefundCount), FormatAmount(-b.RefundAmount, b.Currency), false)
@@ -289,6 +298,4 @@ func BuildSettlementReport(l ReceiptLayout, b *Batch) Document {
 		d.Pair(fmt.Sprintf("%s %d", strings.ToUpper(name), s.Count), FormatAmount(s.Amount, b.Currency), false)
 	}
 	d.Rule()
-	d.Pair(fmt.Sprintf("TOTAL %d", b.TransactionCount()), FormatAmount(b.TotalAmount(), b.Currency), true)
-	return d.Document()
 }

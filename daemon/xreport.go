@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
 	"time"
 )
 
@@ -74,15 +71,7 @@ func BuildXReport(l ReceiptLayout, b *Batch, at time.Time) Document {
 	}
 	d.Pair("AT", at.In(loc).Format("2006-01-02 15:04:05"), false)
 	d.Rule()
-	d.Pair(fmt.Sprintf("SALES %d", b.SaleCount), FormatAmount(b.SaleAmount, b.Currency), false)
-	d.Pair(fmt.Sprintf("COMPLETIONS %d", b.CompletionCount), FormatAmount(b.CompletionAmount, b.Currency), false)
-	d.Pair(fmt.Sprintf("REFUNDS %d", b.RefundCount), FormatAmount(-b.RefundAmount, b.Currency), false)
-	d.Rule()
-	for _, name := range slices.Sorted(maps.Keys(b.Schemes)) {
-		s := b.Schemes[name]
-		d.Pair(fmt.Sprintf("%s %d", strings.ToUpper(name), s.Count), FormatAmount(s.Amount, b.Currency), false)
-	}
-	d.Rule()
+	batchTotalLines(d, b)
 	d.Pair("GROSS", FormatAmount(b.GrossAmount(), b.Currency), false)
 	d.Pair(fmt.Sprintf("NET %d", b.TransactionCount()), FormatAmount(b.TotalAmount(), b.Currency), true)
 	return d.Document()
