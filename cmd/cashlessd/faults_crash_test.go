@@ -34,31 +34,7 @@ func faultSeed(t *testing.T) uint64 {
 // at the end. `make reliability` runs the full suite (500+ kills).
 func TestFaultsCrashShort(t *testing.T) {
 	t.Parallel()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed := faultSeed(t)
-	var progress strings.Builder
-	opt := faults.Options{
-		Launcher: faults.Launcher{Binary: self, Env: []string{"CASHLESSD_AS_MAIN=1"}},
-		Dir:      t.TempDir(),
-		Kills:    24,
-		Terms:    4,
-		Seed:     seed,
-		MaxHold:  300 * time.Millisecond,
-		Progress: &progress,
-	}
-	begin := time.Now()
-	r, err := faults.RunCrash(t.Context(), opt)
-	var table strings.Builder
-	if r != nil {
-		r.Print(&table)
-	}
-	if err != nil {
-		t.Fatalf("seed %d: %v\n%s\n%s", seed, err, progress.String(), table.String())
-	}
-	t.Logf("seed %d, %s\n%s", seed, time.Since(begin).Round(time.Millisecond), table.String())
+	r, seed, progress := runShortCrash(t, 24, 4)
 	if n := r.Kills("SIGKILL"); n < 20 {
 		t.Errorf("only %d kill points", n)
 	}
@@ -77,6 +53,41 @@ func TestFaultsCrashShort(t *testing.T) {
 		t.Errorf("seed %d: %s", seed, v)
 	}
 	if t.Failed() {
-		t.Logf("rounds:\n%s", progress.String())
+		t.Logf("rounds:\n%s", progress)
 	}
+}
+
+// runShortCrash runs the crash suite with this test binary standing in
+// for cashlessd: kills SIGKILLs and terms SIGTERMs over ops (all when
+// none are named). A run that could not go on fails the test; the
+// report, the seed and the rounds' progress are returned for the checks.
+func runShortCrash(t *testing.T, kills, terms int, ops ...string) (*faults.Report, uint64, string) {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := faultSeed(t)
+	var progress strings.Builder
+	opt := faults.Options{
+		Launcher: faults.Launcher{Binary: self, Env: []string{"CASHLESSD_AS_MAIN=1"}},
+		Dir:      t.TempDir(),
+		Kills:    kills,
+		Terms:    terms,
+		Ops:      ops,
+		Seed:     seed,
+		MaxHold:  300 * time.Millisecond,
+		Progress: &progress,
+	}
+	begin := time.Now()
+	r, err := faults.RunCrash(t.Context(), opt)
+	var table strings.Builder
+	if r != nil {
+		r.Print(&table)
+	}
+	if err != nil {
+		t.Fatalf("seed %d: %v\n%s\n%s", seed, err, progress.String(), table.String())
+	}
+	t.Logf("seed %d, %s\n%s", seed, time.Since(begin).Round(time.Millisecond), table.String())
+	return r, seed, progress.String()
 }
