@@ -254,3 +254,39 @@ func TestCloudLinkComesBackAndDeliversOutcomes(t *testing.T) {
 	}
 	relayedMatches(t, relay, d, "transaction", `{"reference":"OFFLINE-LINK-1"}`)
 }
+
+func TestDiagChecksTheCloudLink(t *testing.T) {
+	t.Parallel()
+	srv := natstest.Start(t)
+	dir := t.TempDir()
+	args := []string{"--simulator", "--data-dir", dir}
+	cfg := writeConfig(t, "[cloud]\nurl = \""+srv.URL+"\"\nca_file = \""+srv.CAFile+"\"\n")
+	// No key yet: a warning, made at first start.
+	_, checks, _ := diagJSON(t, append(args, "--config", cfg)...)
+	if c := checks["cloud"]; c.Status != "warn" || !strings.Contains(c.Detail, "first start") {
+		t.Fatalf("cloud before the first start: %+v", c)
+	}
+	pub := withCloudKey(t, srv, dir)
+	_, checks, _ = diagJSON(t, append(args, "--config", cfg)...)
+	if c := checks["cloud"]; c.Status != "ok" || !strings.Contains(c.Detail, pub) {
+		t.Fatalf("cloud with a known key: %+v", c)
+	}
+	// The running daemon's own view.
+	startDaemon(t, dir, "--config", cfg).waitCloud("connected")
+	_, checks, _ = diagJSON(t, append(args, "--config", cfg)...)
+	if c := checks["cloud"]; c.Status != "ok" || !strings.Contains(c.Detail, "running daemon: connected") {
+		t.Fatalf("cloud of the running daemon: %+v", c)
+	}
+	srv.Shutdown()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		_, checks, _ = diagJSON(t, append(args, "--config", cfg)...)
+		if c := checks["cloud"]; c.Status == "warn" && strings.Contains(c.Detail, "connecting") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cloud of a daemon whose relay went away: %+v", checks["cloud"])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -100,6 +100,8 @@ type Link struct {
 	handler Handler
 	busy    BusyReporter
 	closing bool // Close has begun: no new relayed call
+	ready   bool // the subscriptions are made: connected means reachable
+	lastErr string
 
 	connected chan struct{} // poked on each (re)connect
 	cancel    context.CancelFunc
@@ -189,6 +191,7 @@ func (l *Link) Start(ctx context.Context, h Handler, busy BusyReporter) error {
 				l.log.Warn().Err(err).Msg("cloud link dropped; reconnecting")
 			}
 		}),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) { l.attemptFailed(err) }),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			l.log.Warn().Err(err).Msg("cloud link error")
 		}),
@@ -221,7 +224,10 @@ func (l *Link) Start(ctx context.Context, h Handler, busy BusyReporter) error {
 		l.Close()
 		return fmt.Errorf("cloud: %w", err)
 	}
-	if nc.IsConnected() {
+	l.mu.Lock()
+	l.ready = true
+	l.mu.Unlock()
+	if nc.IsConnected() && nc.Flush() == nil {
 		l.onConnect()
 	}
 	l.work.Add(2)
@@ -280,12 +286,37 @@ func (l *Link) tlsConfig() (*tls.Config, error) {
 // onConnect marks the link up, announces the terminal and wakes the
 // outbox.
 func (l *Link) onConnect() {
+	l.mu.Lock()
+	ready := l.ready
+	l.lastErr = ""
+	l.mu.Unlock()
+	if !ready {
+		return
+	}
 	l.setState(daemon.CloudConnected)
 	select {
 	case l.connected <- struct{}{}:
 	default:
 	}
 	l.outbox.poke()
+}
+
+// attemptFailed logs a failed connection attempt: a warning when the
+// reason changed, else at debug level (the link retries forever, and logs
+// live on flash).
+func (l *Link) attemptFailed(err error) {
+	if err == nil {
+		return
+	}
+	l.mu.Lock()
+	changed := err.Error() != l.lastErr
+	l.lastErr = err.Error()
+	l.mu.Unlock()
+	ev := l.log.Debug()
+	if changed {
+		ev = l.log.Warn()
+	}
+	ev.Err(err).Msg("cloud relay not reached; trying again")
 }
 
 // conn is the NATS connection (nil before Start).
@@ -545,4 +576,48 @@ func (l *Link) ask(ctx context.Context, subject string, data []byte) (link.BindA
 		return link.BindAnswer{}, fmt.Errorf("unreadable answer from the relay")
 	}
 	return ans, nil
+}
+
+// ErrNoKey means the terminal has no cloud key yet (the daemon makes it at
+// its first start with a relay configured).
+var ErrNoKey = errors.New("no cloud key yet: cashlessd makes it at its first start with a relay configured")
+
+// Probe connects to the relay once, as the daemon would (TLS, the
+// terminal's key), and disconnects: for diag, when no daemon runs. It
+// never makes a key; it returns the public key it presented.
+func Probe(ctx context.Context, cfg Config) (string, error) {
+	if cfg.CredentialsFile == "" {
+		cfg.CredentialsFile = filepath.Join(cfg.DataDir, KeyFileName)
+	}
+	if _, err := os.Stat(cfg.CredentialsFile); errors.Is(err, os.ErrNotExist) {
+		return "", ErrNoKey
+	}
+	kp, _, err := loadOrCreateKey(cfg.CredentialsFile)
+	if err != nil {
+		return "", err
+	}
+	public, err := kp.PublicKey()
+	if err != nil {
+		return "", err
+	}
+	l := &Link{cfg: cfg}
+	tc, err := l.tlsConfig()
+	if err != nil {
+		return public, err
+	}
+	timeout := requestTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	opts := []nats.Option{nats.Name(cfg.TerminalID), nats.Nkey(public, kp.Sign), nats.Secure(tc),
+		nats.Timeout(timeout), nats.NoReconnect(), nats.CustomInboxPrefix(link.Inbox(cfg.TerminalID))}
+	if cfg.Simulator {
+		opts = append(opts, nats.Token(link.SimulatorToken))
+	}
+	nc, err := nats.Connect(cfg.URL, opts...)
+	if err != nil {
+		return public, err
+	}
+	defer nc.Close()
+	return public, nc.FlushWithContext(ctx)
 }
