@@ -97,6 +97,7 @@ type Link struct {
 	since   time.Time
 	nc      *nats.Conn
 	js      jetstream.JetStream
+	calls   *nats.Subscription // link.Request: dropped first at Close
 	handler Handler
 	busy    BusyReporter
 	closing bool // Close has begun: no new relayed call
@@ -106,7 +107,7 @@ type Link struct {
 	connected chan struct{} // poked on each (re)connect
 	cancel    context.CancelFunc
 	work      sync.WaitGroup // the loops
-	calls     sync.WaitGroup // relayed calls in progress
+	running   sync.WaitGroup // relayed calls in progress
 }
 
 // New loads (or makes, on first start) the terminal's NKey and opens the
@@ -216,7 +217,8 @@ func (l *Link) Start(ctx context.Context, h Handler, busy BusyReporter) error {
 	l.nc, l.js, l.cancel = nc, js, cancel
 	l.mu.Unlock()
 	id := l.cfg.TerminalID
-	if _, err := nc.Subscribe(link.Request(id), func(m *nats.Msg) { l.serve(base, m) }); err != nil {
+	calls, err := nc.Subscribe(link.Request(id), func(m *nats.Msg) { l.serve(base, m) })
+	if err != nil {
 		l.Close()
 		return fmt.Errorf("cloud: %w", err)
 	}
@@ -225,7 +227,7 @@ func (l *Link) Start(ctx context.Context, h Handler, busy BusyReporter) error {
 		return fmt.Errorf("cloud: %w", err)
 	}
 	l.mu.Lock()
-	l.ready = true
+	l.ready, l.calls = true, calls
 	l.mu.Unlock()
 	if nc.IsConnected() && nc.Flush() == nil {
 		l.onConnect()
@@ -237,15 +239,18 @@ func (l *Link) Start(ctx context.Context, h Handler, busy BusyReporter) error {
 	return nil
 }
 
-// Close stops the link. Relayed calls in progress finish first (they are
-// transactions); their answers go to the outbox, which the next start
-// publishes.
+// Close stops the link. New calls are refused at once (the relay finds no
+// terminal to answer); relayed calls in progress finish first (they are
+// transactions) and their outcomes stay in the outbox for the next start.
 func (l *Link) Close() {
 	l.mu.Lock()
-	nc, cancel := l.nc, l.cancel
+	nc, cancel, calls := l.nc, l.cancel, l.calls
 	l.closing = true
 	l.mu.Unlock()
-	l.calls.Wait()
+	if calls != nil {
+		_ = calls.Unsubscribe()
+	}
+	l.running.Wait()
 	if cancel != nil {
 		cancel()
 	}
@@ -375,10 +380,10 @@ func (l *Link) serve(base context.Context, m *nats.Msg) {
 		l.mu.Unlock()
 		return
 	}
-	l.calls.Add(1)
+	l.running.Add(1)
 	l.mu.Unlock()
 	go func() {
-		defer l.calls.Done()
+		defer l.running.Done()
 		endpoint, caller := m.Header.Get(link.HeaderEndpoint), m.Header.Get(link.HeaderCaller)
 		ans := h.ServeRelayed(base, endpoint, m.Data, caller)
 		if m.Reply == "" {
