@@ -70,7 +70,7 @@ func relayedMatches(t *testing.T, relay *natstest.Relay, d *daemonUnderTest, end
 
 func TestCloudRelayedCallsAnswerAsTheLAN(t *testing.T) {
 	t.Parallel()
-	srv := natstest.Start(t)
+	srv := natstest.Start(t, natstest.AdmitUnbound())
 	relay := natstest.StartRelay(t, srv)
 	dir := t.TempDir()
 	pub := withCloudKey(t, srv, dir)
@@ -181,6 +181,20 @@ func TestCloudRelayedCallsAnswerAsTheLAN(t *testing.T) {
 	if u := relay.Unbinds(); len(u) != 1 || u[0] != simTerminalID {
 		t.Fatalf("unbinds %v", u)
 	}
+	// Unbound, the terminal is out of reach until it binds again.
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		if _, err := relay.Call(simTerminalID, "status", []byte(`{}`), 2*time.Second); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("an unbound terminal stayed reachable")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if out, err := run("cloud", "bind", "--data-dir", dir, "good-key"); err != nil || !strings.Contains(out, "merch1") {
+		t.Fatalf("cloud bind again: %q %v", out, err)
+	}
 	for _, req := range relay.Binds() {
 		if req.PublicKey != pub || req.TerminalID != simTerminalID || req.Model == "" {
 			t.Fatalf("bind request %+v", req)
@@ -191,6 +205,16 @@ func TestCloudRelayedCallsAnswerAsTheLAN(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.waitCloud("connected")
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		if _, err := relay.Call(simTerminalID, "status", []byte(`{}`), 2*time.Second); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the terminal did not come back after a control message")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	relayedMatches(t, relay, d, "transaction", `{"reference":"CLOUD-1"}`)
 
 	// The key file stays private and never reaches the log.

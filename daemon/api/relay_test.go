@@ -85,6 +85,19 @@ func TestRelayedCallsRunTheLANRoutesWithoutTheKey(t *testing.T) {
 		}
 	}
 
+	// Only /cashless/v1 routes are reachable: a path that climbs out of it
+	// names no route, and the simulator controls are never reached.
+	sim := &fakeSimulator{}
+	withSim := New(Options{Engine: f, Keys: sharedKey(testKey), Simulator: sim, Log: zerolog.Nop()})
+	for _, endpoint := range []string{"../../simulator/v1/card", "..%2F..%2Fsimulator%2Fv1%2Fcard", "/../../simulator/v1/card"} {
+		if r := withSim.ServeRelayed(context.Background(), endpoint, []byte(`{"present":false}`), ""); r.Status != http.StatusNotFound {
+			t.Fatalf("%s: %d %s", endpoint, r.Status, r.Body)
+		}
+	}
+	if got := sim.controls(); len(got) != 0 {
+		t.Fatalf("a relayed call reached the simulator: %v", got)
+	}
+
 	// The LAN still needs its key: nothing it sends makes it relayed.
 	keyless := client.New(client.Config{BaseURL: ts.URL, HTTPClient: ts.Client()})
 	if res, err := keyless.Post(context.Background(), wire.PathStatus, `{}`); err != nil || res.StatusCode != http.StatusUnauthorized {

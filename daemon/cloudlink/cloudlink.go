@@ -192,9 +192,11 @@ func (l *Link) Start(ctx context.Context, h Handler, busy BusyReporter) error {
 				l.log.Warn().Err(err).Msg("cloud link dropped; reconnecting")
 			}
 		}),
-		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) { l.attemptFailed(err) }),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) { l.noteError(err, "cloud relay not reached; trying again") }),
+		// An unbound terminal may only ask to be bound: the relay refuses
+		// its other subscriptions and publications until it is.
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-			l.log.Warn().Err(err).Msg("cloud link error")
+			l.noteError(err, "cloud link error (an unbound terminal is refused all but binding)")
 		}),
 	}
 	if l.cfg.Simulator {
@@ -306,10 +308,10 @@ func (l *Link) onConnect() {
 	l.outbox.poke()
 }
 
-// attemptFailed logs a failed connection attempt: a warning when the
-// reason changed, else at debug level (the link retries forever, and logs
-// live on flash).
-func (l *Link) attemptFailed(err error) {
+// noteError logs a failed connection attempt or an error the server sent:
+// a warning when the reason changed, else at debug level (the link retries
+// forever, and logs live on flash).
+func (l *Link) noteError(err error, msg string) {
 	if err == nil {
 		return
 	}
@@ -321,7 +323,7 @@ func (l *Link) attemptFailed(err error) {
 	if changed {
 		ev = l.log.Warn()
 	}
-	ev.Err(err).Msg("cloud relay not reached; trying again")
+	ev.Err(err).Msg(msg)
 }
 
 // conn is the NATS connection (nil before Start).

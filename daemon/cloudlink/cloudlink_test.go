@@ -157,10 +157,47 @@ func TestConnectsWithItsKeyAndAnswersCalls(t *testing.T) {
 	if a, err := l.Bind(context.Background(), "used-key"); err != nil || a.Bound || a.Error != "key_used" {
 		t.Fatalf("bind with a used key %+v %v", a, err)
 	}
+}
+
+func TestAnUnboundTerminalBindsAndBecomesReachable(t *testing.T) {
+	t.Parallel()
+	srv := natstest.Start(t, natstest.AdmitUnbound())
+	relay := natstest.StartRelay(t, srv)
+	logs := &logbuf.Buffer{}
+	l := newLink(t, srv, t.TempDir(), false, logs)
+	if err := l.Start(context.Background(), &fakeAPI{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	// Connected for binding only: no call reaches it yet.
+	waitState(t, l, daemon.CloudConnected)
+	if _, err := relay.Call(terminalID, "status", nil, 5*time.Second); err == nil {
+		t.Fatal("a call reached an unbound terminal")
+	}
+	reachable := func() bool {
+		a, err := relay.Call(terminalID, "status", []byte(`{}`), 5*time.Second)
+		return err == nil && a.Status == 402
+	}
+	if a, err := l.Bind(context.Background(), "good-key"); err != nil || !a.Bound {
+		t.Fatalf("bind %+v %v", a, err)
+	}
+	waitFor(t, "the bound terminal to be reachable", reachable)
+	waitFor(t, "a hello from the bound terminal", func() bool { _, ok := relay.Hello(terminalID); return ok })
+
+	// Unbound, it is connected again for binding only.
 	if a, err := l.Unbind(context.Background()); err != nil || a.Error != "" {
 		t.Fatalf("unbind %+v %v", a, err)
 	}
+	waitFor(t, "the unbound terminal to be out of reach", func() bool {
+		_, err := relay.Call(terminalID, "status", nil, 2*time.Second)
+		return err != nil
+	})
 	waitState(t, l, daemon.CloudConnected)
+	relay.Prebind(terminalID)
+	if a, err := l.Bind(context.Background(), ""); err != nil || !a.Bound {
+		t.Fatalf("express bind %+v %v", a, err)
+	}
+	waitFor(t, "the terminal bound again to be reachable", reachable)
 }
 
 func TestAnUnknownKeyKeepsTrying(t *testing.T) {
