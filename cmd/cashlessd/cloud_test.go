@@ -258,9 +258,18 @@ func TestCloudLinkComesBackAndDeliversOutcomes(t *testing.T) {
 	d := startDaemon(t, dir, "--cloud", srv.URL, "--cloud-ca", srv.CAFile)
 	d.waitCloud("connected")
 
+	// A relayed sale waits for a card; the link drops under it; then the
+	// shop cancels it on the terminal's LAN.
+	d.card(map[string]any{"pan": "4242424242424242", "presentAfterMs": 0, "present": false})
+	dropped := `{"amount":650,"currency":"USD","reference":"LINK-DROP-1"}`
+	go func() { _, _ = relay.Call(simTerminalID, "sale", []byte(dropped), 60*time.Second) }()
+	d.waitBusy("waiting_for_card")
 	srv.Shutdown()
 	d.waitCloud("connecting")
+	d.post("/cashless/v1/cancel", `{"reference":"LINK-DROP-1"}`).expect(t, 200, "")
+	d.waitIdle()
 	// A sale while the link is down finishes on the terminal.
+	d.card(map[string]any{"presentAfterMs": 0, "present": true})
 	sale := d.sale("OFFLINE-LINK-1", 700).expect(t, 200, "")
 
 	srv.Restart()
@@ -268,7 +277,9 @@ func TestCloudLinkComesBackAndDeliversOutcomes(t *testing.T) {
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		outs, _ := relay.Outcomes(simTerminalID)
-		if len(outs) == 1 && outs[0].Reference == "OFFLINE-LINK-1" && bytes.Equal(outs[0].Body, sale.raw) {
+		if len(outs) == 2 && outs[0].Reference == "LINK-DROP-1" && outs[0].HTTPStatus == 409 &&
+			bytes.Contains(outs[0].Body, []byte(`"transaction_cancelled"`)) &&
+			outs[1].Reference == "OFFLINE-LINK-1" && bytes.Equal(outs[1].Body, sale.raw) {
 			break
 		}
 		if time.Now().After(deadline) {
