@@ -337,7 +337,7 @@ var errCDAFailed = errors.New("emv: CDA failed")
 func (s *Session) verifyCDA(resp []byte, cid byte) error {
 	objs, err := ParseTLV(resp)
 	if err != nil || len(objs) != 1 || objs[0].Tag != TagResponseFormat2 {
-		return s.cdaFailed("answer is not in format 2")
+		return s.cdaFailed(errors.New("answer is not in format 2"))
 	}
 	txData := bytes.Clone(s.oda.pdolData)
 	for _, d := range s.oda.cdolData {
@@ -348,7 +348,7 @@ func (s *Session) verifyCDA(resp []byte, cid byte) error {
 	for len(body) > 0 {
 		o, n, err := parseOne(body)
 		if err != nil {
-			return s.cdaFailed(err.Error())
+			return s.cdaFailed(err)
 		}
 		if o.Tag == TagSignedDynamicData {
 			sdad = o.Value
@@ -358,20 +358,25 @@ func (s *Session) verifyCDA(resp []byte, cid byte) error {
 		body = body[n:]
 	}
 	if sdad == nil {
-		return s.cdaFailed("no signed dynamic application data")
+		return s.cdaFailed(fmt.Errorf("%w: no signed dynamic application data", errDataMissing))
 	}
 	res, err := oda.VerifyCDA(s.oda.iccKey, sdad, s.term[TagUnpredictableNumber], cid, txData)
 	if err != nil {
-		return s.cdaFailed(err.Error())
+		return s.cdaFailed(err)
 	}
 	s.icc[TagCryptogram] = res.Cryptogram
 	s.icc[TagICCDynamicNumber] = res.DynamicNumber
 	return nil
 }
 
-func (s *Session) cdaFailed(why string) error {
+// cdaFailed sets the TVR for a CDA signature that failed and returns the
+// error that ends the GENERATE AC.
+func (s *Session) cdaFailed(cause error) error {
 	s.tvr.Set(TVRCDAFailed)
-	err := fmt.Errorf("%w: %s", errCDAFailed, why)
+	if errors.Is(cause, errDataMissing) {
+		s.tvr.Set(TVRICCDataMissing)
+	}
+	err := fmt.Errorf("%w: %w", errCDAFailed, cause)
 	s.odaErr = err
 	return err
 }
