@@ -71,7 +71,9 @@ func TestRandomTransactionSelection(t *testing.T) {
 	for _, bad := range []func(*emv.Config){
 		func(c *emv.Config) { c.RandomSelectionPercent = 100 },
 		func(c *emv.Config) { c.RandomSelectionPercent, c.RandomSelectionMaxPercent = 50, 40 },
-		func(c *emv.Config) { c.FloorLimit, c.RandomSelectionMaxPercent, c.RandomSelectionThreshold = 1000, 50, 1000 },
+		func(c *emv.Config) {
+			c.FloorLimit, c.RandomSelectionMaxPercent, c.RandomSelectionThreshold = 1000, 50, 1000
+		},
 		func(c *emv.Config) { c.ScriptLimit = -1 },
 	} {
 		cfg := emv.DefaultConfig()
