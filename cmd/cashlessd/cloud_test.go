@@ -325,3 +325,15 @@ func TestDiagChecksTheCloudLink(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestCloudLinkThatCannotStartLeavesTheLAN(t *testing.T) {
+	t.Parallel()
+	d := startDaemon(t, t.TempDir(), "--cloud", "tls://127.0.0.1:1", "--cloud-ca", filepath.Join(t.TempDir(), "missing.pem"))
+	if st := d.post("/cashless/v1/status", map[string]any{}); st.status != 200 || st.obj("cloud")["state"] != "off" {
+		t.Fatalf("status %d %s", st.status, st.raw)
+	}
+	d.sale("LAN-ONLY-1", 500).expect(t, 200, "")
+	if !strings.Contains(d.logs.String(), "no cloud link") {
+		t.Fatal("the broken cloud link was not logged")
+	}
+}

@@ -121,11 +121,15 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	var cloud *cloudlink.Link
 	var cloudHealth daemon.CloudReporter
 	if cfg.CloudEnabled() {
+		// The LAN works without the cloud: a link that cannot be set up
+		// is logged (and diag reports it), never a reason not to serve.
 		if cloud, err = cloudlink.New(cfg.CloudLink(m.Version), log); err != nil {
-			return err
+			log.Error().Err(err).Msg("no cloud link: the terminal is reachable on the LAN only")
+			cloud = nil
+		} else {
+			defer cloud.Close()
+			cloudHealth = cloud
 		}
-		defer cloud.Close()
-		cloudHealth = cloud
 	}
 	engine := daemon.New(cfg.Engine(m.Version), daemon.Deps{
 		Store:    db,
@@ -205,8 +209,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	apiSrv := api.New(apiOpts)
 	if cloud != nil {
 		if err := cloud.Start(ctx, apiSrv, engine); err != nil {
-			_ = engine.Stop(context.Background())
-			return err
+			log.Error().Err(err).Msg("no cloud link: the terminal is reachable on the LAN only")
 		}
 	}
 	httpSrv := apiSrv.HTTPServer(tlsConfig)

@@ -168,8 +168,14 @@ func (l *Link) setState(s daemon.CloudState) {
 // Start connects (in the background: an unreachable relay is tried again
 // forever) and serves calls on h. busy, when set, fills the Hello's busy
 // flag. Relayed calls run under ctx's values but are not cut short when ctx
-// ends or the link drops: a running transaction finishes locally.
-func (l *Link) Start(ctx context.Context, h Handler, busy BusyReporter) error {
+// ends or the link drops: a running transaction finishes locally. A link
+// that cannot start (an unreadable CA file, say) reports itself off.
+func (l *Link) Start(ctx context.Context, h Handler, busy BusyReporter) (err error) {
+	defer func() {
+		if err != nil {
+			l.setState(daemon.CloudOff)
+		}
+	}()
 	tlsConfig, err := l.tlsConfig()
 	if err != nil {
 		return err
