@@ -152,9 +152,14 @@ func (l *Link) CloudHealth() daemon.CloudHealth {
 	return daemon.CloudHealth{State: l.state, Since: l.since}
 }
 
-// setState records a change of state.
+// setState records a change of state. Once Close has begun only off is
+// recorded (the connection's own callbacks may come after it).
 func (l *Link) setState(s daemon.CloudState) {
 	l.mu.Lock()
+	if l.closing && s != daemon.CloudOff {
+		l.mu.Unlock()
+		return
+	}
 	changed := l.state != s
 	if changed {
 		l.state, l.since = s, time.Now().UTC()
