@@ -255,7 +255,8 @@ func TestCloudLinkComesBackAndDeliversOutcomes(t *testing.T) {
 	relay := natstest.StartRelay(t, srv)
 	dir := t.TempDir()
 	withCloudKey(t, srv, dir)
-	d := startDaemon(t, dir, "--cloud", srv.URL, "--cloud-ca", srv.CAFile)
+	d := startDaemon(t, dir, "--cloud", srv.URL, "--cloud-ca", srv.CAFile,
+		"--config", writeConfig(t, "[metrics]\nlisten = \"127.0.0.1:0\"\n"))
 	d.waitCloud("connected")
 
 	// A relayed sale waits for a card; the link drops under it; then the
@@ -271,6 +272,9 @@ func TestCloudLinkComesBackAndDeliversOutcomes(t *testing.T) {
 	// A sale while the link is down finishes on the terminal.
 	d.card(map[string]any{"presentAfterMs": 0, "present": true})
 	sale := d.sale("OFFLINE-LINK-1", 700).expect(t, 200, "")
+	if c, w := d.metricValue("cashless_cloud_connected"), d.metricValue("cashless_cloud_outbox"); c != 0 || w < 1 {
+		t.Fatalf("metrics while the link is down: connected %v, outbox %v", c, w)
+	}
 
 	srv.Restart()
 	d.waitCloud("connected")
@@ -288,6 +292,13 @@ func TestCloudLinkComesBackAndDeliversOutcomes(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	relayedMatches(t, relay, d, "transaction", `{"reference":"OFFLINE-LINK-1"}`)
+	deadline = time.Now().Add(60 * time.Second)
+	for d.metricValue("cashless_cloud_outbox") != 0 || d.metricValue("cashless_cloud_connected") != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("metrics never showed the link up with an empty outbox")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func TestDiagChecksTheCloudLink(t *testing.T) {
@@ -335,5 +346,39 @@ func TestCloudLinkThatCannotStartLeavesTheLAN(t *testing.T) {
 	d.sale("LAN-ONLY-1", 500).expect(t, 200, "")
 	if !strings.Contains(d.logs.String(), "no cloud link") {
 		t.Fatal("the broken cloud link was not logged")
+	}
+}
+
+func TestCloudCommandsSayWhatIsWrong(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	run := func(args ...string) error {
+		m := &Main{Stdout: io.Discard, Stderr: io.Discard, Version: "test"}
+		return m.Run(context.Background(), args)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"cloud", "bind", "--data-dir", dir}, "give the one-time key"},
+		{[]string{"cloud", "bind", "--data-dir", dir, "--express", "K"}, "--express takes no key"},
+		{[]string{"cloud", "bind", "K1", "K2", "--data-dir", dir}, "give the one-time key"},
+		{[]string{"cloud", "unbind", "--data-dir", dir, "K"}, "unexpected argument"},
+		{[]string{"cloud", "bind", "K"}, "say which terminal"},
+		{[]string{"cloud", "rebind"}, "usage"},
+		{[]string{"cloud", "bind", "--data-dir", dir, "K"}, "no cashlessd runs"},
+		{[]string{"cloud", "unbind", "--data-dir=" + dir}, "no cashlessd runs"},
+	} {
+		if err := run(tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+	// A daemon without a relay says so.
+	startDaemon(t, dir)
+	if err := run("cloud", "bind", "--data-dir", dir, "K"); err == nil || !strings.Contains(err.Error(), "no cloud relay is configured") {
+		t.Errorf("bind on a daemon without a relay: %v", err)
+	}
+	if err := run("cloud", "--help"); err != nil {
+		t.Errorf("cloud --help: %v", err)
 	}
 }

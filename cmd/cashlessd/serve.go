@@ -194,6 +194,15 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	if cfg.Metrics.Listen != "" {
+		if cloud != nil {
+			meters.Gauge("cashless_cloud_connected", func() float64 {
+				if cloud.CloudHealth().State == daemon.CloudConnected {
+					return 1
+				}
+				return 0
+			})
+			meters.Gauge("cashless_cloud_outbox", func() float64 { return float64(cloud.Waiting()) })
+		}
 		stopMetrics, err := serveMetrics(cfg.Metrics.Listen, meters, db, engine, log)
 		if err != nil {
 			_ = engine.Stop(context.Background())

@@ -142,6 +142,16 @@ func New(cfg Config, log zerolog.Logger) (*Link, error) {
 		since: time.Now().UTC(), connected: make(chan struct{}, 1)}, nil
 }
 
+// Waiting is how many outcomes wait in the outbox for the relay's
+// acknowledgement.
+func (l *Link) Waiting() int {
+	names, err := l.outbox.pending()
+	if err != nil {
+		return 0
+	}
+	return len(names)
+}
+
 // PublicKey is the terminal's NKey public key, as the relay sees it.
 func (l *Link) PublicKey() string { return l.public }
 
