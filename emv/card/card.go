@@ -315,6 +315,9 @@ func (c *Card) gpo(cmd command) ([]byte, uint16) {
 	c.atc++
 	c.gpoDone, c.genAC = true, 0
 	if len(f.GPO) > 0 {
+		if v, ok := emv.Find(f.GPO, emv.TagCryptogram); ok {
+			c.rememberFirst(f.GPO, v)
+		}
 		return slices.Clone(f.GPO), 0x9000
 	}
 	aip, ok1 := f.data[emv.TagAIP]
@@ -467,6 +470,9 @@ func (c *Card) verify(cmd command) ([]byte, uint16) {
 // cdol finds a CDOL of the selected application in its records.
 func (c *Card) cdol(t emv.Tag) (emv.DOL, bool) {
 	for _, sfi := range sortedSFIs(c.cur.Records) {
+		if n, _ := strconv.Atoi(sfi); n > 10 {
+			continue // raw proprietary records
+		}
 		for _, r := range c.cur.Records[sfi] {
 			if raw, ok := emv.Find(r, t); ok {
 				d, err := emv.ParseDOL(raw)
@@ -504,11 +510,7 @@ func (c *Card) generateAC(cmd command) ([]byte, uint16) {
 	}
 	c.genAC++
 	if first && len(f.GenerateAC) > 0 {
-		if v, ok := emv.Find(f.GenerateAC, emv.TagCID); ok && len(v) == 1 {
-			c.firstCID = v[0]
-		} else if objs, err := emv.ParseTLV(f.GenerateAC); err == nil && len(objs) == 1 && len(objs[0].Value) > 0 {
-			c.firstCID = objs[0].Value[0]
-		}
+		c.rememberFirst(f.GenerateAC, nil)
 		return slices.Clone(f.GenerateAC), 0x9000
 	}
 	values, _ := dol.Split(cmd.data)
@@ -553,6 +555,30 @@ func (c *Card) generateAC(cmd command) ([]byte, uint16) {
 		emv.TLV{Tag: emv.TagCryptogram, Value: ac},
 		emv.TLV{Tag: emv.TagIAD, Value: c.iad(f)},
 	)), 0x9000
+}
+
+// rememberFirst takes a recorded first cryptogram answer (GENERATE AC in
+// format 1 or 2, or a GPO answer with 9F26) as the card's own: its CID,
+// and its cryptogram as the ARQC the issuer authenticates against. ac is
+// the cryptogram when the caller found it already.
+func (c *Card) rememberFirst(resp, ac []byte) {
+	cid, ok := emv.Find(resp, emv.TagCID)
+	if ac == nil {
+		ac, _ = emv.Find(resp, emv.TagCryptogram)
+	}
+	if objs, err := emv.ParseTLV(resp); err == nil && len(objs) == 1 && objs[0].Tag == emv.TagResponseFormat1 && len(objs[0].Value) >= 11 {
+		v := objs[0].Value
+		cid, ok, ac = v[:1], true, v[3:11]
+	}
+	c.firstCID = emv.CryptogramARQC
+	if ok && len(cid) == 1 {
+		c.firstCID = cid[0]
+	}
+	c.genAC = 1
+	c.lastARQC = nil
+	if c.firstCID&0xC0 == emv.CryptogramARQC && len(ac) == 8 {
+		c.lastARQC = slices.Clone(ac)
+	}
 }
 
 func allZero(b []byte) bool {

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vinr/cashlessd/emv/card"
+)
+
+// TestCardImport turns an APDU trace into a card image file (0600) that
+// loads, and refuses a bad interface name.
+func TestCardImport(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	trace := filepath.Join(dir, "tap.trace")
+	ppse := "6F23840E325041592E5359532E4444463031A511BF0C0E610C4F07A00000000410108701019000"
+	app := "6F0B8407A0000000041010A5009000"
+	if err := os.WriteFile(trace, []byte("> 00A404000E325041592E5359532E444446303100\n< "+ppse+
+		"\n> 00A4040007A000000004101000\n< "+app+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "tap.json")
+	var stdout, stderr bytes.Buffer
+	m := &Main{Stdout: &stdout, Stderr: &stderr}
+	if err := m.Run(context.Background(), []string{"card", "import", "--in", trace, "--out", out, "--name", "a tap"}); err != nil {
+		t.Fatal(err, stderr.String())
+	}
+	st, err := os.Stat(out)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("%v %v", err, st.Mode())
+	}
+	img, err := card.Load(out)
+	if err != nil || img.Name != "a tap" || len(img.Contactless) != 2 || img.Files != nil {
+		t.Fatalf("%v %+v", err, img)
+	}
+	err = m.Run(context.Background(), []string{"card", "import", "--in", trace, "--interface", "nfc"})
+	if err == nil || !strings.Contains(err.Error(), "contactless") {
+		t.Errorf("bad interface: %v", err)
+	}
+}
