@@ -43,10 +43,16 @@ func (s *Session) c4TerminalData() {
 	s.term[0x9F6D] = []byte{reader}
 }
 
-// c4CVM: a phone that reports a successful mobile CVM (9F71) has
-// verified the cardholder; else the card's CVM list with the contactless
-// CVMs; without one, the CVM limit decides.
+// c4CVM: under the reader CVM required limit no CVM is performed (the
+// card's CVM list is not processed); at or over it, a phone that reports
+// a successful mobile CVM (9F71) has verified the cardholder, else the
+// card's CVM list decides with the contactless CVMs, and without one the
+// terminal's online PIN or signature.
 func (s *Session) c4CVM(ctx context.Context) error {
+	if !s.cvmRequired() {
+		s.setCVM(CVMNoCVM, cvmResultSuccessful)
+		return nil
+	}
 	if v, ok := s.icc[tagAmexMobileCVMRs]; ok && len(v) == 3 && v[2] == amexMobileCVMOK && s.cvmRequired() {
 		s.cdcvm()
 		return nil

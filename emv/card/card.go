@@ -404,8 +404,8 @@ func (c *Card) readRecord(cmd command) ([]byte, uint16) {
 		return nil, 0x6985
 	}
 	recs := c.cur.Records[strconv.Itoa(int(cmd.p2>>3))]
-	if int(cmd.p1) > len(recs) {
-		return nil, 0x6A83
+	if int(cmd.p1) > len(recs) || len(recs[cmd.p1-1]) == 0 {
+		return nil, 0x6A83 // an empty record is one a recording did not read
 	}
 	return slices.Clone(recs[cmd.p1-1]), 0x9000
 }
@@ -509,7 +509,7 @@ func (c *Card) generateAC(cmd command) ([]byte, uint16) {
 		return nil, 0x6700
 	}
 	c.genAC++
-	if first && len(f.GenerateAC) > 0 {
+	if first && len(f.GenerateAC) > 0 && recordedFits(f.GenerateAC, cmd.p1) {
 		c.rememberFirst(f.GenerateAC, nil)
 		return slices.Clone(f.GenerateAC), 0x9000
 	}
@@ -555,6 +555,37 @@ func (c *Card) generateAC(cmd command) ([]byte, uint16) {
 		emv.TLV{Tag: emv.TagCryptogram, Value: ac},
 		emv.TLV{Tag: emv.TagIAD, Value: c.iad(f)},
 	)), 0x9000
+}
+
+// recordedFits reports whether a recorded first GENERATE AC answers a
+// request (P1): a card never gives a higher cryptogram than asked for
+// (AAC < ARQC < TC), so a recorded TC does not answer an ARQC request,
+// and an answer whose cryptogram is inside a CDA signature (no 9F26)
+// answers only a request for CDA. Otherwise the card computes its own.
+func recordedFits(resp []byte, p1 byte) bool {
+	requested := p1 & 0xC0
+	if _, ok := emv.Find(resp, emv.TagCryptogram); !ok && p1&0x10 == 0 {
+		if objs, err := emv.ParseTLV(resp); err != nil || len(objs) != 1 || objs[0].Tag != emv.TagResponseFormat1 {
+			return false
+		}
+	}
+	cid, ok := emv.Find(resp, emv.TagCID)
+	if objs, err := emv.ParseTLV(resp); err == nil && len(objs) == 1 && objs[0].Tag == emv.TagResponseFormat1 && len(objs[0].Value) >= 11 {
+		cid, ok = objs[0].Value[:1], true
+	}
+	if !ok || len(cid) != 1 {
+		return false
+	}
+	rank := func(c byte) int {
+		switch c & 0xC0 {
+		case emv.CryptogramAAC:
+			return 0
+		case emv.CryptogramARQC:
+			return 1
+		}
+		return 2
+	}
+	return rank(cid[0]) <= rank(requested)
 }
 
 // rememberFirst takes a recorded first cryptogram answer (GENERATE AC in
