@@ -102,10 +102,10 @@ func (r *recording) image(opt ImportOptions) (*Image, error) {
 		if len(f.FCI) == 0 {
 			continue // selected but never answered
 		}
-		for sfi, recs := range f.Records {
+		for _, recs := range f.Records {
 			for i, rec := range recs {
 				if rec == nil {
-					return nil, fmt.Errorf("card import: %s SFI %s: record %d missing (records must be recorded from 1 on)", k, sfi, i+1)
+					recs[i] = emv.Hex{} // not recorded: the card answers 6A83
 				}
 			}
 		}
@@ -122,6 +122,9 @@ func (r *recording) image(opt ImportOptions) (*Image, error) {
 	case emv.Contact:
 		img.Files = files
 	case emv.Contactless:
+		if _, ok := files[ppseDF]; !ok {
+			files[ppseDF] = File{FCI: ppseFor(files, r.order)}
+		}
 		img.Contactless = files
 	default:
 		return nil, fmt.Errorf("card import: no files for interface %s", iface)
@@ -130,6 +133,34 @@ func (r *recording) image(opt ImportOptions) (*Image, error) {
 		return nil, fmt.Errorf("card import: %w", err)
 	}
 	return img, nil
+}
+
+// ppseFor makes the PPSE of a contactless recording that did not select
+// it (a recording that went to the application directly): one directory
+// entry per recorded application, with its label and priority from its
+// FCI, in the order the recording selected them.
+func ppseFor(files map[string]File, order []string) []byte {
+	var entries []byte
+	for _, k := range order {
+		f, ok := files[k]
+		if !ok {
+			continue
+		}
+		name, ok := emv.Find(f.FCI, emv.TagDFName)
+		if !ok || strings.HasSuffix(strings.ToUpper(hex.EncodeToString(name)), "2E4444463031") {
+			continue // not an application (a directory)
+		}
+		entry := emv.AppendTLV(nil, emv.TagAID, name)
+		for _, t := range []emv.Tag{emv.TagApplicationLabel, emv.TagPriority, emv.TagKernelID} {
+			if v, ok := emv.Find(f.FCI, t); ok {
+				entry = emv.AppendTLV(entry, t, v)
+			}
+		}
+		entries = emv.AppendTLV(entries, emv.TagApplicationTemplate, entry)
+	}
+	ppse := []byte("2PAY.SYS.DDF01")
+	return emv.AppendTLV(nil, emv.TagFCI, append(emv.AppendTLV(nil, emv.TagDFName, ppse),
+		emv.AppendTLV(nil, emv.TagFCIProprietary, emv.AppendTLV(nil, emv.TagFCIIssuerDiscretionary, entries))...))
 }
 
 // ImportEmu reads a card dump in the emv-tools emulator format: blocks
@@ -330,7 +361,10 @@ func (p *emuParser) errorf(format string, args ...any) error {
 // a line "ATR: <hex>" gives the answer to reset. SELECT by name,
 // GET PROCESSING OPTIONS, READ RECORD, GET DATA and the first
 // GENERATE AC of each application are kept; a 61xx answer is completed
-// by the GET RESPONSE after it. Answers other than 9000 are left out.
+// by the GET RESPONSE after it. Answers other than 9000 are left out;
+// records the trace did not read are left empty (the card answers
+// "record not found"). A contactless trace that never selected the PPSE
+// gets one listing its applications.
 func ImportTrace(r io.Reader, opt ImportOptions) (*Image, error) {
 	rec := newRecording()
 	var cur *File
