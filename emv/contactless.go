@@ -154,8 +154,10 @@ func useAnotherInterface(why string) error {
 
 // readContactless is the online-only contactless flow: PPSE, the kernel
 // chosen by the entry's kernel ID or the AID, SELECT, GPO, records,
-// restrictions, the kernel's CVM, terminal action analysis, and the
-// cryptogram from GPO (qVSDC) or GENERATE AC. Anything that asks for
+// offline data authentication (SDA, DDA or CDA as on contact, for cards
+// whose cryptogram comes from GENERATE AC), restrictions, the kernel's
+// CVM, terminal action analysis, and the cryptogram from GPO (qVSDC) or
+// GENERATE AC. Anything that asks for
 // another interface ends in ErrInsertCard.
 func (s *Session) readContactless(ctx context.Context) error {
 	if l := s.cfg.ContactlessTransactionLimit; l > 0 && s.tx.Amount >= l {
@@ -188,7 +190,13 @@ func (s *Session) readContactless(ctx context.Context) error {
 	if err := s.checkMandatory(); err != nil {
 		return err
 	}
-	s.tvr.Set(TVROfflineDataAuthNotPerformed)
+	if _, gpoAC := s.icc[TagCryptogram]; gpoAC {
+		// qVSDC: the card's fDDA signature serves offline approvals,
+		// which an online-only reader never gives.
+		s.tvr.Set(TVROfflineDataAuthNotPerformed)
+	} else if err := s.offlineDataAuthentication(ctx); err != nil {
+		return err
+	}
 	if s.tx.Amount >= s.cfg.FloorLimit {
 		s.tvr.Set(TVRFloorLimitExceeded)
 	}

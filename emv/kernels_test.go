@@ -190,3 +190,42 @@ func TestContactlessTerminalActionAnalysis(t *testing.T) {
 		}
 	}
 }
+
+// TestContactlessODA: a card whose cryptogram comes from GENERATE AC is
+// authenticated offline as on contact: a JCB (generic path) carrying the
+// contact application's certificates gets DDA with INTERNAL
+// AUTHENTICATE, TSI "ODA performed" and no failure bit; a qVSDC card is
+// not authenticated (the TVR says ODA not performed).
+func TestContactlessODA(t *testing.T) {
+	t.Parallel()
+	img, err := card.Builtin("jcb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const aid = "A0000000651010"
+	ppse := emv.AppendTLV(nil, emv.TagFCI, append(emv.AppendTLV(nil, emv.TagDFName, []byte("2PAY.SYS.DDF01")),
+		emv.AppendTLV(nil, emv.TagFCIProprietary, emv.AppendTLV(nil, emv.TagFCIIssuerDiscretionary,
+			emv.AppendTLV(nil, emv.TagApplicationTemplate, emv.AppendTLV(nil, emv.TagAID, emv.MustHex(aid)))))...))
+	img.Contactless = map[string]card.File{"325041592E5359532E4444463031": {FCI: ppse}, aid: img.Files[aid]}
+	c, err := card.New(img, emv.Contactless)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &counter{t: c}
+	out, err := newKernel(t, withTestCAPKs).Contactless(tr, &pinPad{card: c}, sale(1000)).Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := out.TVR.Has(emv.TVRSDAFailed) || out.TVR.Has(emv.TVRDDAFailed) || out.TVR.Has(emv.TVRCDAFailed) || out.TVR.Has(emv.TVRICCDataMissing)
+	if !out.TSI.Has(emv.TSIOfflineDataAuthPerformed) || out.TVR.Has(emv.TVROfflineDataAuthNotPerformed) || failed {
+		t.Errorf("DDA: TVR %s TSI %s", out.TVR, out.TSI)
+	}
+	if tr.sent(0x88) != 1 {
+		t.Errorf("INTERNAL AUTHENTICATE sent %d times", tr.sent(0x88))
+	}
+	c, _ = insert(t, "visa-approved", emv.Contactless)
+	out, err = newKernel(t, withTestCAPKs).Contactless(c, &pinPad{card: c}, sale(1000)).Read(context.Background())
+	if err != nil || !out.TVR.Has(emv.TVROfflineDataAuthNotPerformed) || out.TSI.Has(emv.TSIOfflineDataAuthPerformed) {
+		t.Errorf("qVSDC: %v TVR %s TSI %s", err, out.TVR, out.TSI)
+	}
+}
