@@ -4,8 +4,9 @@
 // (GET PROCESSING OPTIONS, READ RECORD, processing restrictions,
 // cardholder verification, terminal risk management, terminal action
 // analysis, first and second GENERATE AC, issuer authentication and issuer
-// scripts), a simplified online-only contactless flow, and magnetic stripe
-// (track 2) handling.
+// scripts), the online-only contactless flow with per-scheme kernels
+// (EMV Contactless Books C-2 Mastercard, C-3 Visa, C-4 Amex, and a
+// generic path), and magnetic stripe (track 2) handling.
 //
 // The kernel does not know how a card is reached: it talks to the card
 // through [Transport] (one command APDU in, the response with SW1 SW2 out)
