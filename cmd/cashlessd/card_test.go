@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/vinr/cashlessd/emv"
 	"github.com/vinr/cashlessd/emv/card"
 )
 
@@ -40,5 +42,29 @@ func TestCardImport(t *testing.T) {
 	err = m.Run(context.Background(), []string{"card", "import", "--in", trace, "--interface", "nfc"})
 	if err == nil || !strings.Contains(err.Error(), "contactless") {
 		t.Errorf("bad interface: %v", err)
+	}
+}
+
+// TestTapSentToChip: a tapped card that answers in contactless mag-stripe
+// mode is not a reader error: the reader asks for the chip, the simulated
+// cardholder inserts the card and the sale is approved on the chip.
+func TestTapSentToChip(t *testing.T) {
+	t.Parallel()
+	img, err := card.Builtin("mastercard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := img.Contactless["A0000000041010"]
+	app.Data["82"] = emv.Hex{0x18, 0x00} // no EMV mode: mag-stripe mode only
+	img.Contactless["A0000000041010"] = app
+	raw, err := json.Marshal(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, t.TempDir())
+	d.card(map[string]any{"image": json.RawMessage(raw), "entryMethod": "contactless", "presentAfterMs": 0})
+	r := d.sale("TAP-TO-CHIP", 1500).expect(t, 200, "")
+	if r.str("entryMethod") != "chip" || r.str("maskedPan") != "************4444" {
+		t.Errorf("sale: %s", r.raw)
 	}
 }
