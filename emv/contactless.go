@@ -103,15 +103,6 @@ func (s *Session) cvmLimit() int64 {
 	return s.cfg.ContactlessCVMLimit
 }
 
-// transactionLimit is the reader contactless transaction limit of the
-// selected application (0: none).
-func (s *Session) transactionLimit() int64 {
-	if l := s.app.config.ContactlessTransactionLimit; l > 0 {
-		return l
-	}
-	return s.cfg.ContactlessTransactionLimit
-}
-
 // cvmRequired reports whether a contactless transaction of this amount
 // needs a CVM: at or over the reader CVM required limit (EMV Book A).
 func (s *Session) cvmRequired() bool { return s.tx.Amount >= s.cvmLimit() }
