@@ -171,7 +171,6 @@ type Session struct {
 
 	oda    odaState // offline data authentication
 	odaErr error    // why it failed
-
 }
 
 // Read runs the transaction up to the point where it needs the host:
