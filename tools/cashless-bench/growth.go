@@ -140,12 +140,12 @@ func benchGrowth(ctx context.Context, s settings, r *report) error {
 	r.figure(fmt.Sprintf("batch close, %d in batch, %d in history", b.TransactionCount(), s.largeHist), took.Round(time.Microsecond).String(), "-", true)
 
 	// Start-up to ready: the large history against an empty data dir.
-	empty, err := startCashlessd(ctx, s.daemon, filepath.Join(root, "empty"))
+	empty, err := startTerminal(ctx, s.daemon, filepath.Join(root, "t-empty"), filepath.Join(root, "empty"))
 	if err != nil {
 		return err
 	}
 	empty.stop()
-	full, err := startCashlessd(ctx, s.daemon, large)
+	full, err := startTerminal(ctx, s.daemon, filepath.Join(root, "t-large"), large)
 	if err != nil {
 		return err
 	}
