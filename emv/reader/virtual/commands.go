@@ -43,6 +43,8 @@ func (r *Reader) execute(f reader.Frame) {
 		r.powerOn(seq, f.Payload)
 	case reader.CmdAPDU:
 		r.apdu(seq, f.Payload)
+	case reader.CmdAPDUs:
+		r.apdus(seq, f.Payload)
 	case reader.CmdPowerOff:
 		r.powerOff()
 		r.removed = false
@@ -80,7 +82,7 @@ func (r *Reader) info() reader.Info {
 	return reader.Info{
 		Protocol: reader.ProtocolVersion,
 		Capabilities: reader.CapContact | reader.CapContactless | reader.CapMagstripe |
-			reader.CapPINPad | reader.CapDisplay | reader.CapBuzzer | reader.CapLEDs,
+			reader.CapPINPad | reader.CapDisplay | reader.CapBuzzer | reader.CapLEDs | reader.CapAPDUBatch,
 		MaxPayload:  reader.MaxPayload,
 		DisplayRows: r.cfg.DisplayRows,
 		DisplayCols: r.cfg.DisplayCols,
@@ -157,6 +159,66 @@ func (r *Reader) apdu(seq byte, cmd []byte) {
 			r.stats.APDUPayloadBytes += int64(len(cmd) + len(resp))
 		}
 		r.respond(seq, status, resp)
+		r.notify()
+	}()
+}
+
+// apdus runs the command APDUs of an APDUS in order, in a goroutine, and
+// answers their responses: it stops after a status word other than
+// 90 00, and before a command whose largest response would not fit; r.mu
+// is held.
+func (r *Reader) apdus(seq byte, payload []byte) {
+	cmds, err := reader.ParseAPDUs(payload)
+	bad := err != nil || len(cmds) == 0
+	for _, c := range cmds {
+		bad = bad || len(c) < 4
+	}
+	switch {
+	case r.removed:
+		r.respond(seq, reader.RespCardRemoved, nil)
+		return
+	case bad:
+		r.respond(seq, reader.RespBadParameter, nil)
+		return
+	}
+	card := r.activeCard()
+	if card == nil {
+		r.respond(seq, reader.RespNotPowered, nil)
+		return
+	}
+	go func() {
+		var out [][]byte
+		used, status := 0, reader.RespOK
+		for _, cmd := range cmds {
+			if len(out) > 0 && !reader.BatchFits(used) {
+				break
+			}
+			var resp []byte
+			resp, status = r.exchange(card, cmd)
+			if status != reader.RespOK {
+				break
+			}
+			r.mu.Lock()
+			r.stats.APDUs++
+			r.stats.APDUPayloadBytes += int64(len(cmd) + len(resp))
+			r.mu.Unlock()
+			out = append(out, resp)
+			used += 2 + len(resp)
+			if used > reader.MaxPayload {
+				status = reader.RespCardError // longer than any short response
+				break
+			}
+			if resp[len(resp)-2] != 0x90 || resp[len(resp)-1] != 0x00 {
+				break
+			}
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if status != reader.RespOK {
+			r.respond(seq, status, nil)
+		} else {
+			r.respond(seq, status, reader.MarshalAPDUs(out))
+		}
 		r.notify()
 	}()
 }
