@@ -194,14 +194,10 @@ func (r *Reader) apdus(seq byte, payload []byte) {
 				break
 			}
 			var resp []byte
-			resp, status = r.exchange(card, cmd)
+			resp, status = r.exchangeT0(card, cmd)
 			if status != reader.RespOK {
 				break
 			}
-			r.mu.Lock()
-			r.stats.APDUs++
-			r.stats.APDUPayloadBytes += int64(len(cmd) + len(resp))
-			r.mu.Unlock()
 			out = append(out, resp)
 			used += 2 + len(resp)
 			if used > reader.MaxPayload {
@@ -221,6 +217,53 @@ func (r *Reader) apdus(seq byte, payload []byte) {
 		}
 		r.notify()
 	}()
+}
+
+// exchangeT0 runs one command of an APDUS to its end, as the terminal
+// does for an APDU: GET RESPONSE after 61xx, the command again with Le =
+// xx after 6Cxx (at most 8 times), and returns the data and the last
+// status word. Each APDU sent to the card counts. It must be called
+// without r.mu.
+func (r *Reader) exchangeT0(card Card, cmd []byte) ([]byte, reader.Type) {
+	var data []byte
+	for range 8 {
+		resp, status := r.exchange(card, cmd)
+		if status != reader.RespOK {
+			return nil, status
+		}
+		r.mu.Lock()
+		r.stats.APDUs++
+		r.stats.APDUPayloadBytes += int64(len(cmd) + len(resp))
+		r.mu.Unlock()
+		n := len(resp) - 2
+		data = append(data, resp[:n]...)
+		switch sw1, sw2 := resp[n], resp[n+1]; {
+		case sw1 == 0x61:
+			cmd = []byte{0x00, 0xC0, 0x00, 0x00, sw2}
+		case sw1 == 0x6C:
+			cmd = withLe(cmd, sw2)
+		default:
+			return append(data, sw1, sw2), reader.RespOK
+		}
+	}
+	return nil, reader.RespCardError
+}
+
+// withLe returns the command with its Le set to le (replaced or
+// appended).
+func withLe(cmd []byte, le byte) []byte {
+	out := bytes.Clone(cmd)
+	switch {
+	case len(out) == 4:
+		return append(out, le)
+	case len(out) == 5:
+		out[4] = le
+		return out
+	case len(out) == 5+int(out[4]):
+		return append(out, le)
+	}
+	out[len(out)-1] = le
+	return out
 }
 
 // exchange sends one APDU to card, which must be the active card. It
