@@ -47,7 +47,8 @@ type settings struct {
 	rounds        int           // alternating A/B rounds per comparison
 	clients       int           // keep-alive clients
 	handshakes    int           // concurrent new-connection clients
-	sales         int           // sequential sales for the overhead figure
+	sales         int           // sequential sales with the card tapped
+	chipSales     int           // then with the chip inserted
 	smallHist     int           // small history for growth ratios
 	largeHist     int           // large history for growth ratios
 	batchSize     int           // transactions in the batch closed
@@ -77,11 +78,11 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return runSaleFloor(*saleFloor, m.Stdout)
 	}
 	s.window, s.rounds, s.clients, s.handshakes = 3*time.Second, 2, 50, 8
-	s.sales, s.smallHist, s.largeHist, s.batchSize = 980, 1_000, 1_000_000, 10_000
+	s.sales, s.chipSales, s.smallHist, s.largeHist, s.batchSize = 780, 200, 1_000, 1_000_000, 10_000
 	s.memoryHistory, s.memorySales = 100_000, 1_000
 	if quick {
 		s.window, s.rounds = 2*time.Second, 1
-		s.sales, s.largeHist, s.batchSize = 280, 100_000, 2_000
+		s.sales, s.chipSales, s.largeHist, s.batchSize = 200, 80, 100_000, 2_000
 		s.memoryHistory, s.memorySales = 10_000, 300
 	}
 	r := &report{}

@@ -28,6 +28,7 @@ type devices struct {
 	reader  *virtual.Reader
 	printer *pvirtual.Printer
 	host    *hostsim.Server
+	world   *sim.World // the cardholder's card
 	stop    context.CancelFunc
 	done    chan struct{}
 }
@@ -59,14 +60,14 @@ func startDevices(ctx context.Context, dir string) (*devices, error) {
 	if err != nil {
 		return fail(err)
 	}
-	world := sim.New()
+	d.world = sim.New()
 	instant := time.Duration(0)
-	if err := world.SetCard(daemon.SimCard{PresentAfter: &instant}); err != nil {
+	if err := d.world.SetCard(daemon.SimCard{PresentAfter: &instant}); err != nil {
 		return fail(err)
 	}
 	go func() {
 		defer close(d.done)
-		world.Cardholder(life, d.reader, zerolog.Nop())
+		d.world.Cardholder(life, d.reader, zerolog.Nop())
 	}()
 	return d, nil
 }
