@@ -161,18 +161,56 @@ const clockTicks = 100
 
 // rss is the process's resident set size in bytes.
 func (p *proc) rss() (int64, error) {
+	m, err := p.memory()
+	return m.rss, err
+}
+
+// memoryUse is a process's resident memory: all of it, and how much of it
+// is anonymous (heap, stacks) and file-backed (the bbolt file mapped in,
+// the binary): file pages are the page cache's and can be dropped.
+type memoryUse struct {
+	rss, anon, file int64
+}
+
+// String formats m in MiB.
+func (m memoryUse) String() string {
+	return fmt.Sprintf("%.1f MiB (anon %.1f, file %.1f)", float64(m.rss)/mib, float64(m.anon)/mib, float64(m.file)/mib)
+}
+
+// memory reads VmRSS, RssAnon and RssFile from /proc/<pid>/status.
+func (p *proc) memory() (memoryUse, error) {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
-		return 0, err
+		return memoryUse{}, err
 	}
+	var m memoryUse
+	found := false
 	for _, line := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			f := strings.Fields(line)
-			kb, err := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10, err
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
 		}
+		var dst *int64
+		switch f[0] {
+		case "VmRSS:":
+			dst, found = &m.rss, true
+		case "RssAnon:":
+			dst = &m.anon
+		case "RssFile:":
+			dst = &m.file
+		default:
+			continue
+		}
+		kb, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			return memoryUse{}, err
+		}
+		*dst = kb << 10
 	}
-	return 0, errors.New("no VmRSS")
+	if !found {
+		return memoryUse{}, errors.New("no VmRSS")
+	}
+	return m, nil
 }
 
 // client makes an API client for the process with the simulator key;
