@@ -51,6 +51,9 @@ func statusLoad(ctx context.Context, s settings, p *proc, clients int, keepAlive
 // key check), keep-alive and with a new TLS connection per request, in
 // alternating rounds. label says what the database holds.
 func benchStatus(ctx context.Context, s settings, t *rig, label string, r *report) error {
+	if !s.status {
+		return nil
+	}
 	_, body, err := post(ctx, t.client(true), wire.PathStatus, "{}")
 	if err != nil {
 		return err

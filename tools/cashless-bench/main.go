@@ -55,6 +55,7 @@ type settings struct {
 	memorySales   int           // sales before the last RSS reading
 	memoryHistory int           // stored transactions the memory figures start from
 	markdown      string        // where to write the table as Markdown
+	status        bool          // compare status with its floor
 }
 
 // Run parses flags and runs every measurement.
@@ -67,6 +68,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	baseline := fs.String("serve-baseline", "", "internal: run the baseline server for DIR")
 	saleFloor := fs.String("sale-floor", "", "internal: run the sale floor (JSON settings)")
 	only := fs.String("only", "", "run only the steps whose name contains this")
+	noStatus := fs.Bool("no-status", false, "skip the status comparisons (to profile the sales alone)")
+	sales := fs.Int("sales", 0, "sales with the card tapped and with the chip (0: the run's default)")
 	quick := os.Getenv("BENCH_QUICK") != ""
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -84,6 +87,10 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		s.window, s.rounds = 2*time.Second, 1
 		s.sales, s.chipSales, s.largeHist, s.batchSize = 200, 80, 100_000, 2_000
 		s.memoryHistory, s.memorySales = 10_000, 300
+	}
+	s.status = !*noStatus
+	if *sales > 0 {
+		s.sales, s.chipSales = *sales, *sales
 	}
 	r := &report{}
 	start := time.Now()

@@ -159,12 +159,6 @@ func procCPU(pid int) (time.Duration, error) {
 // Linux architecture Go supports.
 const clockTicks = 100
 
-// rss is the process's resident set size in bytes.
-func (p *proc) rss() (int64, error) {
-	m, err := p.memory()
-	return m.rss, err
-}
-
 // memoryUse is a process's resident memory: all of it, and how much of it
 // is anonymous (heap, stacks) and file-backed (the bbolt file mapped in,
 // the binary): file pages are the page cache's and can be dropped.
