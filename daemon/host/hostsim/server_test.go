@@ -18,7 +18,7 @@ import (
 
 const pan = "4242424242424242"
 
-func start(t *testing.T, cfg hostsim.Config) *hostsim.Server {
+func start(t testing.TB, cfg hostsim.Config) *hostsim.Server {
 	t.Helper()
 	s := startFirst(t, cfg)
 	if cfg.LedgerPath != "" {
@@ -29,7 +29,7 @@ func start(t *testing.T, cfg hostsim.Config) *hostsim.Server {
 
 // startFirst starts a server whose ledger file a later server of the
 // test goes on writing (so its own view ends up behind the file).
-func startFirst(t *testing.T, cfg hostsim.Config) *hostsim.Server {
+func startFirst(t testing.TB, cfg hostsim.Config) *hostsim.Server {
 	t.Helper()
 	s, err := hostsim.New(cfg)
 	if err != nil {
@@ -44,7 +44,7 @@ func startFirst(t *testing.T, cfg hostsim.Config) *hostsim.Server {
 
 // sameOnDisk checks that replaying the ledger file gives the ledger the
 // server holds (when the test left a readable file).
-func sameOnDisk(t *testing.T, s *hostsim.Server, path string) {
+func sameOnDisk(t testing.TB, s *hostsim.Server, path string) {
 	t.Helper()
 	onDisk, err := hostsim.ReadLedger(path)
 	if err != nil {
@@ -58,7 +58,7 @@ func sameOnDisk(t *testing.T, s *hostsim.Server, path string) {
 }
 
 // exchange sends f over c and reads the answer, framing by hand.
-func exchange(t *testing.T, c net.Conn, f *host.Fields) *host.Fields {
+func exchange(t testing.TB, c net.Conn, f *host.Fields) *host.Fields {
 	t.Helper()
 	packed, err := host.Encode(host.Spec(), f)
 	if err != nil {
@@ -86,7 +86,7 @@ func saleFields(stan string) *host.Fields {
 		Currency: "458", Batch: "000001", TransactionID: "tx-" + stan}
 }
 
-func dial(t *testing.T, s *hostsim.Server) net.Conn {
+func dial(t testing.TB, s *hostsim.Server) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", s.Addr())
 	if err != nil {
