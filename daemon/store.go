@@ -46,6 +46,10 @@ type Store interface {
 	PendingReversals() ([]*Transaction, error)
 	// PendingAdvices returns every offline approval whose advice waits.
 	PendingAdvices() ([]*Transaction, error)
+	// StatusSummary is what status reports from the store, as of the
+	// last commit; it may be kept between commits, so its transaction
+	// and batches must not be changed.
+	StatusSummary() (StoreSummary, error)
 	// OpenBatch returns the open batch, or ErrNotFound when none is open.
 	OpenBatch() (*Batch, error)
 	// BatchByReference returns the closed batch with the close reference.
@@ -69,6 +73,19 @@ type Store interface {
 	// FinishSettlement closes the settling batch under its reference once
 	// the host has confirmed it.
 	FinishSettlement(batchID string, closedAt time.Time) (*Batch, error)
+}
+
+// StoreSummary is what status reports from the store.
+type StoreSummary struct {
+	// LastTransaction is the most recently finished transaction; nil
+	// when none is.
+	LastTransaction *Transaction
+	// OpenBatch and SettlingBatch are nil when there is none.
+	OpenBatch     *Batch
+	SettlingBatch *Batch
+	// The depths of the reversal and advice queues.
+	PendingReversals int
+	PendingAdvices   int
 }
 
 // CounterBatch is the acquirer batch number's counter: the store advances

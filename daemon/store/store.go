@@ -67,6 +67,9 @@ type DB struct {
 	db       *bolt.DB
 	readOnly bool
 	commits  atomic.Uint64
+	// status is the store's part of status as read after the last
+	// commit (see StatusSummary).
+	status atomic.Pointer[statusEntry]
 }
 
 // ReadOnly reports whether the database was opened read-only because its
