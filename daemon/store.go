@@ -34,7 +34,10 @@ type Store interface {
 	// Transaction returns a transaction by ID.
 	Transaction(id string) (*Transaction, error)
 	// ApprovedByReference returns the approved transaction of a kind with
-	// the reference, without scanning history.
+	// the reference, without scanning history: the original of a refund,
+	// completion or void. Its receipts may be returned as their Source
+	// only (not laid out, no texts or documents): what an original is
+	// needed for does not read them, and writing it back keeps them.
 	ApprovedByReference(kind Kind, reference string) (*Transaction, error)
 	// LastTransaction returns the most recently finished transaction.
 	LastTransaction() (*Transaction, error)

@@ -33,7 +33,7 @@ func (s *DB) StatusSummary() (daemon.StoreSummary, error) {
 		meta, txs := tx.Bucket(bucketMeta), tx.Bucket(bucketTransactions)
 		if id := meta.Get(keyLastTx); id != nil {
 			var t daemon.Transaction
-			if err := getJSON(txs, id, &t); err != nil {
+			if err := s.loadTx(tx, id, &t); err != nil {
 				if !errors.Is(err, daemon.ErrNotFound) {
 					return err
 				}
