@@ -22,6 +22,12 @@ func history(dir string, n, batchSize int) ([]string, error) {
 		return nil, err
 	}
 	defer db.Close()
+	// As on a terminal, whose first start makes the (empty) index of open
+	// pre-auths: without it the daemon's first look at the holds would
+	// index this history by reading every record, as after an upgrade.
+	if _, err := db.OpenHolds(); err != nil {
+		return nil, err
+	}
 	refs := make([]string, n)
 	for i := range refs {
 		refs[i] = fmt.Sprintf("ORDER-%09d", i)
