@@ -33,6 +33,9 @@ func (s *Server) handle(req *host.Fields) *host.Fields {
 		}
 		return resp
 	case host.MTIAdvice, host.MTIAdviceRepeat:
+		if host.IsTCAdvice(req) {
+			return s.book(req, s.tcAdvice)
+		}
 		if host.IsOfflineAdvice(req) {
 			return s.book(req, s.advice)
 		}
@@ -185,6 +188,9 @@ func (s *Server) financial(now time.Time, req, resp *host.Fields) bool {
 	}
 	if len(req.ICC) > 0 {
 		resp.ICC = issuerData(req.PAN, req.ICC, rc)
+		if rc == host.RCApproved {
+			resp.ICC = append(resp.ICC, testScripts(kind, amount)...)
+		}
 	}
 	resp.ResponseCode = rc
 	if rc != host.RCApproved {
