@@ -120,6 +120,17 @@ func TestRawTCAdvice(t *testing.T) {
 		t.Fatalf("refused advices recorded %s", a.ScriptResults)
 	}
 
+	// While the host holds advices it answers 91 and records nothing.
+	s.SetHoldAdvices(true)
+	held := tcAdviceFields("000009", "000001", "000000090072", rrn, authCode, "2053430072")
+	if got := exchange(t, c, held); got.ResponseCode != "91" || s.Ledger().Approvals[0].ScriptResults != "" {
+		t.Fatalf("held advice answered %s, recorded %q", got.ResponseCode, s.Ledger().Approvals[0].ScriptResults)
+	}
+	if got := exchange(t, c, adviceFields("000010", emv.CryptogramTC)); got.ResponseCode != "91" || len(s.Ledger().Approvals) != 1 {
+		t.Fatalf("held offline advice answered %s", got.ResponseCode)
+	}
+	s.SetHoldAdvices(false)
+
 	resp := exchange(t, c, tcAdviceFields("000003", "000001", "000000090072", rrn, authCode, "2053430072"))
 	if resp.MTI != "0230" || resp.ResponseCode != "00" || resp.RRN != rrn || resp.AuthCode != authCode {
 		t.Fatalf("TC advice answered %+v", resp)
