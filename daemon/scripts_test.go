@@ -124,3 +124,37 @@ func TestScriptResultsAdviceSurvivesARestart(t *testing.T) {
 		t.Fatalf("after the restart the host has %+v", a)
 	}
 }
+
+// The batch upload (0320) carries the final chip data: a host that lost
+// the approval and never got the TC advice learns the script results
+// from the upload.
+func TestBatchUploadCarriesScriptResults(t *testing.T) {
+	t.Parallel()
+	srv := outsideHost(t)
+	m := startTerminal(t, "", at(srv))
+	m.card(daemon.SimCard{EntryMethod: ptr(daemon.EntryChip), PresentAfter: ptr(time.Duration(0))})
+	srv.SetHoldAdvices(true)
+	tx := m.approved("SCRIPT-UPLOAD", hostsim.TestAmountMin+hostsim.TestScriptFailing)
+	if err := srv.ForgetApproval(booked(t, srv, tx.ID).TerminalID, tx.ID); err != nil {
+		t.Fatal(err)
+	}
+	if b := m.closeBatch("EOD-UPLOAD"); b.Batch.TotalAmount() != tx.TotalAmount() {
+		t.Fatalf("batch %+v", b.Batch)
+	}
+	a := booked(t, srv, tx.ID)
+	if a.MTI != host.MTIBatchUpload || !a.Uploaded || !a.Settled || a.ScriptResults != "1253430073" {
+		t.Fatalf("the host booked %+v from the upload", a)
+	}
+	// The TC advice goes out before the next sale and finds the uploaded
+	// approval.
+	srv.SetHoldAdvices(false)
+	m.approved("SCRIPT-UPLOAD-NEXT", 100)
+	waitAdvicesDelivered(m)
+	stored, err := m.db.Transaction(tx.ID)
+	if err != nil || stored.AdviceRejected {
+		t.Fatalf("the TC advice was refused: %+v %v\n%s", stored, err, m.logs.String())
+	}
+	if a := booked(t, srv, tx.ID); a.ScriptResults != "1253430073" {
+		t.Fatalf("after the advice %+v", a)
+	}
+}
