@@ -68,6 +68,15 @@ func TestIssuerScriptResultsReachTheHost(t *testing.T) {
 		// The TC advice quotes the sale's request (90) and its RRN.
 		wantOriginal(t, quoted(t, srv, tx.ID, host.MTIAdvice, host.MTIAdviceRepeat), booked(t, srv, tx.ID), tx.HostMessage)
 	}
+	// A pre-authorisation's scripts reach the host the same way.
+	res, err := m.engine.Preauth(t.Context(), daemon.PreauthRequest{Amount: hostsim.TestAmountMin + hostsim.TestScript,
+		Currency: "USD", Reference: "SCRIPT-PREAUTH"})
+	pre := wantApproved(t, res, err)
+	waitAdvicesDelivered(m)
+	if a := booked(t, srv, pre.ID); a.Kind != "preauth" || a.ScriptResults != "2053430072" {
+		t.Errorf("pre-auth: the host has %+v", a)
+	}
+
 	// A sale without scripts sends no advice.
 	plain := m.approved("SCRIPT-NONE", 1500)
 	for _, q := range srv.Requests() {
