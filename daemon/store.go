@@ -47,7 +47,8 @@ type Store interface {
 	PendingTransactions() ([]*Transaction, error)
 	// PendingReversals returns every transaction whose reversal waits.
 	PendingReversals() ([]*Transaction, error)
-	// PendingAdvices returns every offline approval whose advice waits.
+	// PendingAdvices returns every transaction whose advice waits (an
+	// offline approval's, or an online approval's TC advice).
 	PendingAdvices() ([]*Transaction, error)
 	// StatusSummary is what status reports from the store, as of the
 	// last commit; it may be kept between commits, so its transaction

@@ -83,16 +83,6 @@ func (w *recordWriter) time(tag int, t time.Time) {
 	w.bytes(tag, b)
 }
 
-// message writes a nested message that fill writes, when it is not empty.
-func (w *recordWriter) message(tag int, fill func(*recordWriter) error) error {
-	var inner recordWriter
-	if err := fill(&inner); err != nil {
-		return err
-	}
-	w.bytes(tag, inner.b)
-	return nil
-}
-
 // errRecord is what a record that cannot be read wraps.
 var errRecord = errors.New("damaged record")
 
