@@ -120,7 +120,12 @@ func runSaleFloor(arg string, stdout io.Writer) error {
 	}
 	n := a.Sales
 	var cost floorCost
-	db, err := bolt.Open(filepath.Join(a.Dir, "floor.db"), 0o600, nil)
+	dir, err := os.MkdirTemp(a.Dir, "floor-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	db, err := bolt.Open(filepath.Join(dir, "floor.db"), 0o600, nil)
 	if err != nil {
 		return err
 	}
