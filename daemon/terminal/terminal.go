@@ -138,7 +138,7 @@ func (a *Acceptor) Detect(ctx context.Context, req daemon.CardRequest) (daemon.C
 			}
 			deadline, hasDeadline := ctx.Deadline()
 			return &session{a: a, s: a.kernel.Contactless(a.reader, pins, tx), powered: true,
-				tapped: &tap{tx: tx, pins: pins, deadline: deadline, hasDeadline: hasDeadline}}, nil
+				tapped: &tap{tx: tx, pins: pins, deadline: deadline, hasDeadline: hasDeadline, wait: req.Wait}}, nil
 		case reader.CardSwiped:
 			track := string(ev.Track2)
 			ev.Clear()
@@ -183,6 +183,9 @@ type tap struct {
 	pins        pinPad
 	deadline    time.Time // the card timeout of the detection
 	hasDeadline bool
+	// wait, when set, is told that the reader waits for the chip (the
+	// ECR may cancel meanwhile) and when the chip is inserted.
+	wait daemon.CardWait
 }
 
 // Read runs the kernel up to the online request. When a contactless
@@ -214,7 +217,9 @@ func (s *session) Read(ctx context.Context) (daemon.CardData, error) {
 
 // toChip powers the tapped card off, asks for the chip and waits for it
 // until the detection's card timeout; the session then runs the kernel's
-// contact flow on the inserted card. The cardholder's cancel key ends it.
+// contact flow on the inserted card. The cardholder's cancel key ends it,
+// and so does the ECR's cancel while no chip is inserted (through the
+// engine's CardWait: it returns ctx's error then).
 func (s *session) toChip(ctx context.Context) error {
 	t := s.tapped
 	s.tapped = nil
@@ -226,6 +231,11 @@ func (s *session) toChip(ctx context.Context) error {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, t.deadline)
 		defer cancel()
+	}
+	if t.wait != nil {
+		var stop context.CancelFunc
+		ctx, stop = t.wait.WaitingForCard(ctx)
+		defer stop()
 	}
 	a := s.a
 	a.prompt(t.pins.transactionID, PromptInsertCard, "USE CHIP", "PLEASE INSERT CARD")
@@ -247,6 +257,9 @@ func (s *session) toChip(ctx context.Context) error {
 		case reader.KeypadCancel:
 			return daemon.ErrCardholderCancelled
 		case reader.CardInserted:
+			if t.wait != nil && !t.wait.CardPresented() {
+				return context.Canceled // the ECR cancelled first
+			}
 			if _, err := a.reader.PowerOn(ctx, reader.Contact); err != nil {
 				return fmt.Errorf("chip: %w", err)
 			}
