@@ -161,6 +161,11 @@ type ReversalRequest struct {
 	// known (the terminal stopped before it learnt it).
 	Original *HostMessage
 	Reason   string
+	// ICCData is the card's final chip data when the card refused the
+	// host's approval (the AAC of the second GENERATE AC, the final TVR,
+	// the issuer script results 9F5B when scripts ran): field 55 of the
+	// reversal. It holds no PAN or track data; nil for other reversals.
+	ICCData []byte
 }
 
 // AdviceRequest forwards to the host a chip transaction's final chip data

@@ -274,6 +274,10 @@ func (e *Engine) card(detectCtx context.Context, a *active) {
 		// The host approved but the card refused the approval (or was
 		// pulled out): the authorisation must not stand.
 		log.Warn().Err(err).Msg("card refused the host's approval; reversing")
+		if f, ok := sess.(offlineICC); ok && err == nil {
+			// The reversal tells the issuer what the card answered.
+			t.ReversalICC = f.FinalICCData()
+		}
 		e.reverse(t, "card refused approval")
 		if err != nil {
 			e.fail(t, StatusFailed, CodeReaderError, "The card was removed before the transaction finished; the authorisation was reversed.")
@@ -488,7 +492,7 @@ func (e *Engine) hostFailed(t *Transaction, err error) {
 func (e *Engine) reverse(t *Transaction, reason string) {
 	err := e.deps.Host.Reverse(e.base, ReversalRequest{TransactionID: t.ID, Kind: t.Kind, Amount: t.reversalAmount(),
 		Currency: t.Currency, HostReference: t.HostReference, AuthCode: t.AuthCode, Original: t.HostMessage,
-		Reason: reason})
+		Reason: reason, ICCData: t.ReversalICC})
 	t.ReversalPending = err != nil
 	if err != nil {
 		e.deps.Log.Warn().Err(err).Str("transactionId", t.ID).Msg("reversal queued for retry")

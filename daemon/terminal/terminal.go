@@ -276,6 +276,9 @@ func (s *session) Complete(ctx context.Context, answer daemon.AuthResponse) (boo
 	out, err := s.s.Complete(ctx, hostResponse(answer))
 	if err != nil {
 		if errors.Is(err, emv.ErrDeclined) {
+			// The card's AAC: a reversal of the host's approval carries
+			// it.
+			s.final, s.scripts = out.ICCData, out.ScriptResults
 			return false, nil
 		}
 		return false, err
@@ -290,7 +293,8 @@ func (s *session) Complete(ctx context.Context, answer daemon.AuthResponse) (boo
 func (s *session) IssuerScriptResults() []byte { return s.scripts }
 
 // FinalICCData is the chip data of the completed transaction (with the TC
-// of an offline approval), for the advice to the host.
+// of an approval, for the advice to the host; with the AAC when the card
+// declined, for the reversal of a host approval the card refused).
 func (s *session) FinalICCData() []byte { return s.final }
 
 // Close powers the card off.
