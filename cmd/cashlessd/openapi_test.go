@@ -266,7 +266,7 @@ func (s *spec) covered() {
 		}
 	}
 	sort.Ints(seen)
-	for _, want := range []int{200, 400, 401, 402, 404, 409, 413, 422, 429, 503} {
+	for _, want := range []int{200, 400, 401, 402, 403, 404, 409, 413, 422, 429, 503} {
 		if !slices.Contains(seen, want) {
 			s.t.Errorf("no answer with status %d was validated (saw %v)", want, seen)
 		}
@@ -522,6 +522,19 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 			t.Error("the spec accepts a request without X-VINR-Cashless-Key")
 		}
 	}
+
+	// Pairing: a code made on the terminal, redeemed without a key, once;
+	// a payments-only ECR refused a refund; a signing ECR's unsigned call.
+	pairBody := func(code, extra string) string { return `{"code":"` + code + `","name":"OpenAPI lane"` + extra + `}` }
+	code := d.pairingCode("--scopes", "payments")
+	lane := s.call(d, exchange{path: "/cashless/v1/pair", body: pairBody(code, ""), noKey: true, validAsSent: true}, 200, "")
+	s.call(d, exchange{path: "/cashless/v1/pair", body: pairBody(code, ""), noKey: true, validAsSent: true}, 401, "invalid_pairing_code")
+	s.call(d, exchange{path: "/cashless/v1/refund", body: `{"originalReference":"OA-SALE-1","amount":100,"currency":"USD","reference":"OA-REF-403"}`,
+		key: lane.str("key"), validAsSent: true}, 403, "forbidden")
+	s.call(d, exchange{path: "/cashless/v1/status", body: "{}", key: lane.str("key"), validAsSent: true}, 200, "")
+	signer := s.call(d, exchange{path: "/cashless/v1/pair", body: pairBody(d.pairingCode(), `,"signedRequests":true`), noKey: true,
+		validAsSent: true}, 200, "")
+	s.call(d, exchange{path: "/cashless/v1/status", body: "{}", key: signer.str("key"), validAsSent: true}, 401, "invalid_signature")
 
 	// A body over 64 KiB.
 	s.call(d, exchange{path: "/cashless/v1/sale", body: `{"reference":"` + strings.Repeat("x", 70<<10) + `"}`}, 413, "invalid_request")

@@ -47,7 +47,7 @@ func (s *Server) status(c echo.Context) error {
 	if st.Busy {
 		resp.Status = "busy"
 		resp.ActiveTransaction = &wire.ActiveTransaction{Reference: st.ActiveReference, StartedAt: timestamp(st.ActiveStartedAt),
-			Type: st.ActiveKind, Stage: string(st.ActiveStage)}
+			Type: st.ActiveKind, Stage: string(st.ActiveStage), EcrID: st.ActiveECRID}
 	}
 	if t := st.LastTransaction; t != nil {
 		resp.LastTransaction = &wire.LastTransaction{Reference: t.Reference, Status: string(t.Status),
