@@ -36,8 +36,9 @@ type Config struct {
 	// RootCAs are the CAs the terminal's certificate must chain to; nil
 	// trusts the system's. Unused when HTTPClient is given.
 	RootCAs *x509.CertPool
-	// PinSHA256 is the hex SHA-256 of the terminal's certificate (as a
-	// pairing returns it): when set, exactly that certificate is trusted
+	// PinSHA256 is the hex SHA-256 of the terminal's public key or of its
+	// certificate (as a pairing returns them): when set, only a
+	// certificate with that key (or that very certificate) is trusted
 	// and RootCAs is not used. Unused when HTTPClient is given.
 	PinSHA256 string
 	// Sign signs every request with the key (X-Cashless-Signature, see

@@ -52,8 +52,10 @@ func Fingerprint(der []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// pinnedTLS trusts exactly the certificate whose fingerprint is pin,
-// without a CA: what a paired ECR does instead of installing ca.pem.
+// pinnedTLS trusts exactly the certificate whose fingerprint is pin (the
+// SHA-256 of its DER, or of its public key, which survives the terminal's
+// certificate renewals), without a CA: what a paired ECR does instead of
+// installing ca.pem.
 func pinnedTLS(pin string) *tls.Config {
 	pin = strings.ToLower(strings.ReplaceAll(pin, ":", ""))
 	return &tls.Config{
@@ -63,8 +65,10 @@ func pinnedTLS(pin string) *tls.Config {
 			if len(cs.PeerCertificates) == 0 {
 				return errors.New("the terminal sent no certificate")
 			}
-			got := Fingerprint(cs.PeerCertificates[0].Raw)
-			if subtle.ConstantTimeCompare([]byte(got), []byte(pin)) != 1 {
+			leaf := cs.PeerCertificates[0]
+			got := Fingerprint(leaf.Raw)
+			key := Fingerprint(leaf.RawSubjectPublicKeyInfo)
+			if subtle.ConstantTimeCompare([]byte(got), []byte(pin))|subtle.ConstantTimeCompare([]byte(key), []byte(pin)) != 1 {
 				return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates,
 					Err: fmt.Errorf("the terminal's certificate (SHA-256 %s) is not the pinned one (%s)", got, pin)}
 			}

@@ -30,6 +30,7 @@ type pairing struct {
 	Scopes            []string  `json:"scopes"`
 	SignedRequests    bool      `json:"signedRequests"`
 	CertificateSHA256 string    `json:"certificateSha256"`
+	PublicKeySHA256   string    `json:"publicKeySha256,omitempty"`
 	PairedAt          time.Time `json:"pairedAt"`
 }
 
@@ -120,7 +121,11 @@ func (m *Main) usePairing(o *options) error {
 		o.addr = p.Address
 	}
 	if o.ca == "" && o.pin == "" {
-		o.pin = p.CertificateSHA256
+		// The public key's fingerprint survives certificate renewals.
+		o.pin = p.PublicKeySHA256
+		if o.pin == "" {
+			o.pin = p.CertificateSHA256
+		}
 	}
 	return nil
 }
@@ -237,13 +242,14 @@ func (m *Main) pair(ctx context.Context, o *options, args []string) error {
 		fmt.Fprintf(m.Stderr, "cashless: %s: %v\n", c.base, err)
 		return exitWith(exitTransport, err.Error())
 	}
-	if seen != "" && !strings.EqualFold(res.CertificateSHA256, strings.ReplaceAll(seen, ":", "")) && o.ca == "" {
+	if pin := strings.ToLower(strings.ReplaceAll(seen, ":", "")); pin != "" && o.ca == "" && pin != res.CertificateSHA256 && pin != res.PublicKeySHA256 {
 		fmt.Fprintf(m.Stderr, "cashless: pair: the terminal says its certificate is %s, but it presented %s: not stored\n",
 			res.CertificateSHA256, seen)
 		return exitWith(exitRefused, "certificate mismatch")
 	}
 	p := pairing{TerminalID: res.TerminalID, Address: c.base, EcrID: res.EcrID, Name: *name, Key: res.Key,
-		Scopes: res.Scopes, SignedRequests: res.SignedRequests, CertificateSHA256: res.CertificateSHA256, PairedAt: time.Now().UTC()}
+		Scopes: res.Scopes, SignedRequests: res.SignedRequests, CertificateSHA256: res.CertificateSHA256,
+		PublicKeySHA256: res.PublicKeySHA256, PairedAt: time.Now().UTC()}
 	if err := savePairing(path, p); err != nil {
 		fmt.Fprintf(m.Stderr, "cashless: pair: paired as %s but the pairing could not be stored: %v\n", res.EcrID, err)
 		return exitWith(exitNotApproved, err.Error())
@@ -258,7 +264,8 @@ func (m *Main) pair(ctx context.Context, o *options, args []string) error {
 	}
 	fmt.Fprintf(m.Stdout, "Paired with terminal %s at %s as %s (%s).\n", res.TerminalID, c.base, res.EcrID, *name)
 	fmt.Fprintf(m.Stdout, "Scopes: %s. Signed requests: %v.\n", strings.Join(res.Scopes, ","), res.SignedRequests)
-	fmt.Fprintf(m.Stdout, "Certificate pinned: SHA-256 %s\n", res.CertificateSHA256)
+	fmt.Fprintf(m.Stdout, "Certificate: SHA-256 %s\n", res.CertificateSHA256)
+	fmt.Fprintf(m.Stdout, "Public key pinned: SHA-256 %s (kept across certificate renewals)\n", res.PublicKeySHA256)
 	fmt.Fprintf(m.Stdout, "Key stored in %s (mode 0600); later commands use it.\n", path)
 	return nil
 }

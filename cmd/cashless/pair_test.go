@@ -43,7 +43,7 @@ func TestPairThenCallWithThePinnedCertificate(t *testing.T) {
 	}
 	// No pin, no CA: the certificate presented is pinned (and shown).
 	runCLI(t, map[string]string{"CASHLESS_PAIRING": file}, "pair", "--terminal", d.addr, "--name", "Lane 9", code).
-		want(t, exitOK, "Paired with terminal", "Certificate pinned: SHA-256 "+fp, fp)
+		want(t, exitOK, "Paired with terminal", "Certificate: SHA-256 "+fp, "Public key pinned: SHA-256 ")
 	st, err := os.Stat(file)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +53,7 @@ func TestPairThenCallWithThePinnedCertificate(t *testing.T) {
 	}
 	var p pairing
 	raw, _ := os.ReadFile(file)
-	if err := json.Unmarshal(raw, &p); err != nil || !strings.HasPrefix(p.Key, "ck_live_") || p.CertificateSHA256 != fp ||
+	if err := json.Unmarshal(raw, &p); err != nil || !strings.HasPrefix(p.Key, "ck_live_") || p.CertificateSHA256 != fp || len(p.PublicKeySHA256) != 64 ||
 		!strings.HasPrefix(p.EcrID, "ecr_") || p.Address != d.addr {
 		t.Fatalf("stored pairing: %v %s", err, raw)
 	}

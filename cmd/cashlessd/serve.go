@@ -198,7 +198,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		defer stopMetrics()
 	}
 	apiSrv := api.New(api.Options{Engine: engine, Keys: keys, Simulator: simControl, Log: log, Metrics: meters,
-		TrustedProxies: proxies, Events: hub, Pairing: keys, OnPaired: onPairing, CertFingerprint: certSHA256, Audit: auditLog})
+		TrustedProxies: proxies, Events: hub, Pairing: keys, OnPaired: onPairing, CertFingerprint: certSHA256,
+		KeyFingerprint: func() string { return keyFingerprint(tlsConfig) }, Audit: auditLog})
 	httpSrv := apiSrv.HTTPServer(tlsConfig)
 	limited.Hook(httpSrv)
 	served := make(chan error, 1)
@@ -304,6 +305,15 @@ func advertisedAddress(a net.Addr) string {
 		}
 	}
 	return a.String()
+}
+
+// keyFingerprint is the SHA-256 of the served certificate's public key,
+// when known.
+func keyFingerprint(tc *tls.Config) string {
+	if tc == nil || len(tc.Certificates) == 0 || tc.Certificates[0].Leaf == nil {
+		return ""
+	}
+	return certs.PublicKeyFingerprint(tc.Certificates[0].Leaf)
 }
 
 // serveMetrics adds the store's and the engine's gauges and starts the

@@ -265,11 +265,14 @@ func (s *Server) pair(c echo.Context) error {
 	if s.onPaired != nil {
 		s.onPaired()
 	}
-	var fp string
+	var fp, kp string
 	if s.fingerprint != nil {
 		fp = s.fingerprint()
 	}
+	if s.keyPrint != nil {
+		kp = s.keyPrint()
+	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, wire.PairResponse{EcrID: done.ECR.ID, Key: done.Key, Scopes: scopes,
-		SignedRequests: done.ECR.SignedRequests, CertificateSHA256: fp, TerminalID: s.engine.Config().TerminalID})
+		SignedRequests: done.ECR.SignedRequests, CertificateSHA256: fp, PublicKeySHA256: kp, TerminalID: s.engine.Config().TerminalID})
 }

@@ -97,9 +97,10 @@ type Options struct {
 	// OnPaired is called after an ECR paired (the LAN announcement says
 	// paired=1); optional.
 	OnPaired func()
-	// CertFingerprint is the hex SHA-256 of the served certificate, given
-	// to a newly paired ECR for pinning; optional.
-	CertFingerprint func() string
+	// CertFingerprint and KeyFingerprint are the hex SHA-256 of the
+	// served certificate and of its public key, given to a newly paired
+	// ECR for pinning; optional.
+	CertFingerprint, KeyFingerprint func() string
 	// Audit records who did what; nil records nothing.
 	Audit *audit.Log
 }
@@ -127,6 +128,7 @@ type Server struct {
 	pairer      Pairer
 	onPaired    func()
 	fingerprint func() string
+	keyPrint    func() string
 	pairLimit   *pairLimiter
 	nonces      nonceCache
 	audit       *audit.Log
@@ -136,7 +138,7 @@ type Server struct {
 func New(o Options) *Server {
 	s := &Server{echo: echo.New(), engine: o.Engine, keys: o.Keys, sim: o.Simulator, log: o.Log,
 		limit: newFailedKeyLimiter(6*time.Second, 10), obs: o.Metrics, events: o.Events,
-		pairer: o.Pairing, onPaired: o.OnPaired, fingerprint: o.CertFingerprint, pairLimit: newPairLimiter(), audit: o.Audit}
+		pairer: o.Pairing, onPaired: o.OnPaired, fingerprint: o.CertFingerprint, keyPrint: o.KeyFingerprint, pairLimit: newPairLimiter(), audit: o.Audit}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError

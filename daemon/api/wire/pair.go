@@ -50,9 +50,13 @@ type PairResponse struct {
 	// SignedRequests: every request must be signed.
 	SignedRequests bool `json:"signedRequests"`
 	// CertificateSHA256 is the hex SHA-256 of the terminal's TLS
-	// certificate (DER), for pinning.
+	// certificate (DER), as the LAN announcement shows it.
 	CertificateSHA256 string `json:"certificateSha256"`
-	TerminalID        string `json:"terminalId"`
+	// PublicKeySHA256 is the hex SHA-256 of the certificate's public key
+	// (DER SubjectPublicKeyInfo): the pin to keep, since the terminal
+	// renews its certificate with the same key pair.
+	PublicKeySHA256 string `json:"publicKeySha256"`
+	TerminalID      string `json:"terminalId"`
 }
 
 // SigningKey is the HMAC key of a credential's signed requests: the
