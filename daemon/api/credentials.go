@@ -171,18 +171,21 @@ type pairLimiter struct {
 	clients *failedKeyLimiter
 }
 
-// Pairing limits: per address 5 attempts, then one per 10 s; over every
-// address together 10, then one per 3 s.
+// Pairing limits: per client address PairClientBurst attempts, then one
+// per PairClientEvery; over every address together PairGlobalBurst, then
+// one per PairGlobalEvery. Over a code's default 10 minutes at most
+// 10 + 600/3 = 210 codes can be tried, against 32^8 (about 1.1e12)
+// possible codes: one chance in 5.2e9 (README "Pairing").
 const (
-	pairPerClientEvery = 10 * time.Second
-	pairPerClientBurst = 5
-	pairGlobalEvery    = 3 * time.Second
-	pairGlobalBurst    = 10
+	PairClientEvery = 10 * time.Second
+	PairClientBurst = 5
+	PairGlobalEvery = 3 * time.Second
+	PairGlobalBurst = 10
 )
 
 func newPairLimiter() *pairLimiter {
-	return &pairLimiter{global: rate.NewLimiter(rate.Every(pairGlobalEvery), pairGlobalBurst),
-		clients: newFailedKeyLimiter(pairPerClientEvery, pairPerClientBurst)}
+	return &pairLimiter{global: rate.NewLimiter(rate.Every(PairGlobalEvery), PairGlobalBurst),
+		clients: newFailedKeyLimiter(PairClientEvery, PairClientBurst)}
 }
 
 // take spends one attempt for client, or says how long to wait.
@@ -194,7 +197,7 @@ func (l *pairLimiter) take(client string) (time.Duration, bool) {
 	}
 	now := time.Now()
 	if tokens := l.global.TokensAt(now); tokens < 1 {
-		return time.Duration(math.Ceil((1 - tokens) * float64(pairGlobalEvery))), false
+		return time.Duration(math.Ceil((1 - tokens) * float64(PairGlobalEvery))), false
 	}
 	l.global.AllowN(now, 1)
 	l.clients.failed(client)
