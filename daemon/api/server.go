@@ -274,7 +274,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return daemon.Errorf(wire.CodeTooManyAttempts, "Too many failed key attempts from %s; retry in %d s.", client, secs)
 		}
 		s.limit.failed(client)
-		return &daemon.Error{Code: wire.CodeInvalidKey, Message: "Shared key missing or incorrect (header " + KeyHeader + ")."}
+		return &daemon.Error{Code: wire.CodeInvalidKey, Message: "Key missing, incorrect or revoked (header " + KeyHeader + ")."}
 	}
 }
 
