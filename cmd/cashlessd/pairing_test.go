@@ -95,6 +95,17 @@ func TestPairByCodeThenUseTheOwnKey(t *testing.T) {
 	t.Parallel()
 	d := startDaemon(t, t.TempDir())
 	code := d.pairingCode()
+	// The code is printed on a slip (with its QR code) for the ECR side.
+	slips, _ := filepath.Glob(filepath.Join(d.dataDir, "printer", "*.txt"))
+	printed := false
+	for _, f := range slips {
+		if raw, err := os.ReadFile(f); err == nil && strings.Contains(string(raw), code) && strings.Contains(string(raw), "cashless://pair?") {
+			printed = true
+		}
+	}
+	if !printed {
+		t.Errorf("no slip with the code %s among %v", code, slips)
+	}
 	p := d.pairECR(code, "Lane 1", false)
 	if strings.Join(p.scopes, ",") != "payments,refunds" {
 		t.Errorf("scopes %v, want payments,refunds", p.scopes)

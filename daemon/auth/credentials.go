@@ -164,7 +164,12 @@ func loadCredentials(cs CredentialStore) ([]*Credential, error) {
 		}
 		out = append(out, &c)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].PairedAt.Before(out[j].PairedAt) })
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].PairedAt.Equal(out[j].PairedAt) {
+			return out[i].PairedAt.Before(out[j].PairedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
 	return out, nil
 }
 
