@@ -45,15 +45,6 @@ func routeScope(path string) auth.Scope {
 	return auth.ScopePayments
 }
 
-// principalKey holds, in the echo context, who made the request.
-const principalKey = "principal"
-
-// principal is who made the request, once authenticated.
-func principal(c echo.Context) (auth.Principal, bool) {
-	p, ok := c.Get(principalKey).(auth.Principal)
-	return p, ok
-}
-
 // signatureWindow is how far a signed request's timestamp may be from the
 // terminal's clock, either way.
 const signatureWindow = 5 * time.Minute

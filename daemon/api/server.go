@@ -257,7 +257,6 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 				return &daemon.Error{Code: wire.CodeForbidden, Message: "This ECR's credential lacks the scope " +
 					strconv.Quote(string(need)) + " this call needs (cashlessd ecr scope on the terminal)."}
 			}
-			c.Set(principalKey, p)
 			req := c.Request()
 			c.SetRequest(req.WithContext(daemon.WithECR(req.Context(), p.ECRID)))
 			err := next(c)
