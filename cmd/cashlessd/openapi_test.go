@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
@@ -23,6 +24,8 @@ import (
 	"github.com/pb33f/libopenapi-validator/schema_validation"
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
+
+	"github.com/vinr/cashlessd/daemon/api/wire"
 )
 
 // The OpenAPI description lives beside the code it describes; this test keeps
@@ -90,7 +93,8 @@ type exchange struct {
 	body        string
 	key         string
 	noKey       bool
-	validAsSent bool // the request itself must pass the spec
+	validAsSent bool              // the request itself must pass the spec
+	headers     map[string]string // more request headers (a signature)
 }
 
 // call sends the exchange to d and checks the answer has the status and
@@ -113,6 +117,9 @@ func (s *spec) call(d *daemonUnderTest, x exchange, status int, code string) res
 		req.Header.Set("Content-Type", "application/json")
 		if key != "" {
 			req.Header.Set(keyHeader, key)
+		}
+		for k, v := range x.headers {
+			req.Header.Set(k, v)
 		}
 		return req
 	}
@@ -535,6 +542,13 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 	signer := s.call(d, exchange{path: "/cashless/v1/pair", body: pairBody(d.pairingCode(), `,"signedRequests":true`), noKey: true,
 		validAsSent: true}, 200, "")
 	s.call(d, exchange{path: "/cashless/v1/status", body: "{}", key: signer.str("key"), validAsSent: true}, 401, "invalid_signature")
+	signed := func(nonce string) map[string]string {
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		return map[string]string{wire.TimestampHeader: ts, wire.NonceHeader: nonce,
+			wire.SignatureHeader: wire.Sign(wire.SigningKey(signer.str("key")), http.MethodPost, "/cashless/v1/status", ts, nonce, []byte("{}"))}
+	}
+	s.call(d, exchange{path: "/cashless/v1/status", body: "{}", key: signer.str("key"), headers: signed("openapi-nonce-000001"), validAsSent: true}, 200, "")
+	s.call(d, exchange{path: "/cashless/v1/status", body: "{}", key: signer.str("key"), headers: signed("openapi-nonce-000001"), validAsSent: true}, 401, "invalid_signature")
 
 	// A body over 64 KiB.
 	s.call(d, exchange{path: "/cashless/v1/sale", body: `{"reference":"` + strings.Repeat("x", 70<<10) + `"}`}, 413, "invalid_request")
