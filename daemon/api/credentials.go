@@ -160,6 +160,29 @@ type pairLimiter struct {
 	mu      sync.Mutex
 	global  *rate.Limiter
 	clients *failedKeyLimiter
+
+	// Refused attempts are audited at most once per auditEvery, with
+	// their count, so a flood cannot rotate the audit log's history away.
+	refused   int
+	auditedAt time.Time
+}
+
+// auditEvery spaces the audit lines of refused pairing attempts.
+const auditEvery = time.Minute
+
+// refusedNow counts one refused attempt and returns how many to audit
+// now (0: not yet).
+func (l *pairLimiter) refusedNow() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.refused++
+	now := time.Now()
+	if now.Sub(l.auditedAt) < auditEvery {
+		return 0
+	}
+	n := l.refused
+	l.refused, l.auditedAt = 0, now
+	return n
 }
 
 // Pairing limits: per client address PairClientBurst attempts, then one
@@ -217,7 +240,9 @@ func (s *Server) pair(c echo.Context) error {
 	if wait, ok := s.pairLimit.take(client); !ok {
 		secs := int(wait/time.Second) + 1
 		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-		s.audit.Record("pair_refused", "").Str("client", client).Str("reason", "rate_limited").Send()
+		if n := s.pairLimit.refusedNow(); n > 0 {
+			s.audit.Record("pair_refused", "").Str("client", client).Str("reason", "rate_limited").Int("count", n).Send()
+		}
 		return daemon.Errorf(wire.CodeTooManyAttempts, "Too many pairing attempts; retry in %d s.", secs)
 	}
 	var r wire.PairRequest
