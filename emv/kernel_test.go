@@ -103,9 +103,10 @@ func TestContactSignatureWithExternalAuthenticate(t *testing.T) {
 	if !out.SignatureRequired || out.CVM != emv.CVMSignature || out.CVMResults != [3]byte{0x5E, 0x03, 0x00} || out.PINVerified {
 		t.Errorf("CVM %s % X", out.CVM, out.CVMResults)
 	}
-	// PSE, directory record, SELECT AID, GPO, 3 records, GET DATA ATC and
-	// last online ATC (velocity), GENERATE AC.
-	want := []byte{insSelect, insRead, insRead, insSelect, insGPO, insRead, insRead, insRead, insGetData, insGetData, insGenAC}
+	// PSE, directory record, SELECT AID, GPO, 5 records (2 of them the
+	// ODA certificates, unused without CA keys), GET DATA ATC and last
+	// online ATC (velocity), GENERATE AC.
+	want := []byte{insSelect, insRead, insRead, insSelect, insGPO, insRead, insRead, insRead, insRead, insRead, insGetData, insGetData, insGenAC}
 	if !bytes.Equal(tr.ins(), want) {
 		t.Errorf("flow % X, want % X", tr.ins(), want)
 	}

@@ -45,7 +45,9 @@ type Card struct {
 	lastARQC   []byte
 	extAuth    bool // EXTERNAL AUTHENTICATE was tried
 	authFailed bool
-	pending    []byte // data waiting for GET RESPONSE (T=0)
+	pending    []byte   // data waiting for GET RESPONSE (T=0)
+	pdolData   []byte   // of the last GET PROCESSING OPTIONS, for CDA
+	cdolData   [][]byte // of the GENERATE ACs since, for CDA
 }
 
 // file is one DF of the image, ready to answer.
@@ -242,6 +244,8 @@ func (c *Card) dispatch(cmd command) ([]byte, uint16) {
 		return c.generateAC(cmd)
 	case cmd.cla == 0x00 && cmd.ins == 0x82:
 		return c.externalAuthenticate(cmd)
+	case cmd.cla == 0x00 && cmd.ins == 0x88:
+		return c.internalAuthenticate(cmd)
 	case cmd.cla&0xF0 == 0x80 || cmd.cla&0xF0 == 0x00:
 		if cmd.cla&0x0C == 0x04 {
 			return c.scriptCommand(cmd)
@@ -314,6 +318,7 @@ func (c *Card) gpo(cmd command) ([]byte, uint16) {
 	}
 	c.atc++
 	c.gpoDone, c.genAC = true, 0
+	c.pdolData, c.cdolData = slices.Clone(pdolData), nil
 	if len(f.GPO) > 0 {
 		return slices.Clone(f.GPO), 0x9000
 	}
@@ -503,6 +508,7 @@ func (c *Card) generateAC(cmd command) ([]byte, uint16) {
 		return nil, 0x6700
 	}
 	c.genAC++
+	c.cdolData = append(c.cdolData, slices.Clone(cmd.data))
 	if first && len(f.GenerateAC) > 0 {
 		if v, ok := emv.Find(f.GenerateAC, emv.TagCID); ok && len(v) == 1 {
 			c.firstCID = v[0]
@@ -540,6 +546,9 @@ func (c *Card) generateAC(cmd command) ([]byte, uint16) {
 	ac := c.mac("AC", []byte{cmd.p1, cid}, c.atcBytes(), cmd.data)
 	if cid&0xC0 == emv.CryptogramARQC {
 		c.lastARQC = ac
+	}
+	if cmd.p1&0x10 != 0 && cid&0xC0 != emv.CryptogramAAC && f.ICCKey != nil {
+		return c.signedGenerateAC(f, cid, ac, values)
 	}
 	if f.Format1 {
 		v := append([]byte{cid}, c.atcBytes()...)

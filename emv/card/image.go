@@ -88,6 +88,11 @@ type File struct {
 	GPOCryptogram bool `json:"gpoCryptogram,omitempty"`
 	// Format1 makes GENERATE AC answer in format 1 (80) instead of 77.
 	Format1 bool `json:"format1,omitempty"`
+	// ICCKey is the card's RSA key for DDA (INTERNAL AUTHENTICATE) and
+	// CDA (GENERATE AC with P1 bit 5): a test key, certified by the
+	// image's ICC public key certificate (9F46). Without one the card
+	// answers INTERNAL AUTHENTICATE with 6D00 and never signs.
+	ICCKey *RSAKey `json:"iccKey,omitempty"`
 }
 
 // Load reads a card image file.
