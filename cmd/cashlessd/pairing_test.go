@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vinr/cashlessd/client"
 	"github.com/vinr/cashlessd/daemon/api/wire"
 	"github.com/vinr/cashlessd/daemon/audit"
 )
@@ -337,4 +338,45 @@ func TestSignedRequests(t *testing.T) {
 	d.signedPost(wire.PathStatus, q.key, now, "nonce-0000000000000006", "{}", `{ }`).expect(t, 401, "invalid_signature")
 	d.technician("ecr", "signing", q.ecrID)
 	d.postKey(wire.PathStatus, map[string]any{}, q.key).expect(t, 401, "invalid_signature")
+}
+
+func TestRevokingEndsTheECRsOpenEventStream(t *testing.T) {
+	t.Parallel()
+	d := startDaemon(t, t.TempDir())
+	p := d.pairECR(d.pairingCode(), "Screen", false)
+	other := d.pairECR(d.pairingCode(), "Other screen", false)
+	open := func(key string) *client.EventStream {
+		t.Helper()
+		api := client.New(client.Config{BaseURL: d.base, Key: key, HTTPClient: d.client})
+		s, err := api.Events(context.Background(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	revoked, kept := open(p.key), open(other.key)
+	d.technician("ecr", "revoke", p.ecrID)
+	d.card(map[string]any{"presentAfterMs": 0})
+	d.sale("EV-1", 100).expect(t, 200, "")
+	// Events from before the revocation may still be on their way; none
+	// about the sale made after it.
+	for {
+		ev, err := revoked.Next()
+		if err != nil {
+			break
+		}
+		if strings.Contains(string(ev.Data), "EV-1") {
+			t.Fatalf("the revoked ECR still got an event: %s %s", ev.Type, ev.Data)
+		}
+	}
+	for {
+		ev, err := kept.Next()
+		if err != nil {
+			t.Fatalf("the other ECR's stream ended: %v", err)
+		}
+		if strings.Contains(string(ev.Data), "EV-1") {
+			break
+		}
+	}
 }
