@@ -68,6 +68,12 @@ type AIDConfig struct {
 	TACDenial  Hex `json:"tacDenial" toml:"tac_denial"`
 	TACOnline  Hex `json:"tacOnline" toml:"tac_online"`
 	TACDefault Hex `json:"tacDefault" toml:"tac_default"`
+	// ContactlessCVMLimit and ContactlessTransactionLimit, when above
+	// zero, are this scheme's own contactless limits (minor units; a
+	// scheme's reader CVM required limit and reader contactless
+	// transaction limit) in place of the terminal-wide ones of Config.
+	ContactlessCVMLimit         int64 `json:"contactlessCvmLimit,omitempty" toml:"contactless_cvm_limit"`
+	ContactlessTransactionLimit int64 `json:"contactlessTransactionLimit,omitempty" toml:"contactless_transaction_limit"`
 }
 
 // Config is the terminal's EMV configuration. A Kernel holds it read-only.
@@ -245,6 +251,9 @@ func (c *Config) validate() error {
 	for i, a := range c.AIDs {
 		if len(a.AID) < 5 || len(a.AID) > 16 {
 			errs = append(errs, fmt.Errorf("aid %d: %d bytes, want 5 to 16", i, len(a.AID)))
+		}
+		if a.ContactlessCVMLimit < 0 || a.ContactlessTransactionLimit < 0 {
+			errs = append(errs, fmt.Errorf("aid %s: contactless limits must not be negative", a.AID))
 		}
 		for name, tac := range map[string]Hex{"tacDenial": a.TACDenial, "tacOnline": a.TACOnline, "tacDefault": a.TACDefault} {
 			if len(tac) != 0 && len(tac) != 5 {

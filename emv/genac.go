@@ -152,7 +152,7 @@ func (s *Session) parseGenerateAC(resp []byte) (byte, error) {
 
 // declineReason explains an AAC.
 func (s *Session) declineReason() string {
-	if s.requested == CryptogramAAC && s.iface == Contact {
+	if s.requested == CryptogramAAC && s.iface != Magstripe && s.tx.Type != TypeRefund {
 		return fmt.Sprintf("terminal action analysis asked for AAC (TVR %s)", s.tvr)
 	}
 	if cid, ok := s.icc[TagCID]; ok && len(cid) == 1 && cid[0]&0x08 != 0 {

@@ -69,7 +69,7 @@ func (s *Session) initiate(ctx context.Context, c Candidate, fci []byte) error {
 		s.term[TagTransactionCategory] = []byte(code)
 	}
 	if s.iface == Contactless {
-		s.term[TagTTQ] = s.ttq()
+		s.contactlessTerminalData()
 	}
 	var pdolData []byte
 	if raw, ok := s.icc[TagPDOL]; ok {

@@ -81,6 +81,7 @@ func NewKernel(cfg Config) (*Kernel, error) {
 			AID: bytes.Clone(a.AID), Scheme: strings.ToLower(a.Scheme), PartialMatch: a.PartialMatch,
 			Contact: a.Contact, Contactless: a.Contactless, Version: bytes.Clone(a.Version),
 			TACDenial: bytes.Clone(a.TACDenial), TACOnline: bytes.Clone(a.TACOnline), TACDefault: bytes.Clone(a.TACDefault),
+			ContactlessCVMLimit: a.ContactlessCVMLimit, ContactlessTransactionLimit: a.ContactlessTransactionLimit,
 		}
 	}
 	c.Capabilities = bytes.Clone(cfg.Capabilities)
@@ -156,6 +157,8 @@ type Session struct {
 	tsi  TSI
 	cvm  cvmOutcome
 	cid  byte // Cryptogram Information Data of the last GENERATE AC
+	// kernel is the contactless kernel of the selected application.
+	kernel KernelID
 	// requested is the cryptogram the first GENERATE AC asked for.
 	requested byte
 	// deferPIN makes CVM processing note an online PIN instead of asking.

@@ -37,6 +37,10 @@ type Candidate struct {
 	Priority byte
 	// Scheme comes from the matching terminal AID.
 	Scheme string
+	// Kernel is the contactless kernel that runs the application, from
+	// the PPSE entry's Kernel Identifier (9F2A) or else the AID
+	// (contactless.go); zero on the contact interface.
+	Kernel KernelID
 
 	config       AIDConfig
 	preferredRaw []byte // 9F12 of a directory entry, decoded once 9F11 is known
@@ -308,6 +312,8 @@ func (s *Session) ppseCandidates(ctx context.Context) ([]Candidate, error) {
 			continue
 		}
 		if c, ok := candidateFromEntry(e.Value, s.cfg.AIDs, Contactless); ok {
+			kid, _ := Find(e.Value, TagKernelID)
+			c.Kernel = kernelFor(c.AID, kid)
 			list = addCandidate(list, c)
 		}
 	}

@@ -1,12 +1,17 @@
 package hardware_test
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vinr/cashlessd/daemon/config"
+	"github.com/vinr/cashlessd/emv"
+	"github.com/vinr/cashlessd/emv/card"
 	"github.com/vinr/cashlessd/emv/oda"
 	"github.com/vinr/cashlessd/hardware"
 )
@@ -58,5 +63,43 @@ func TestCAPKs(t *testing.T) {
 	cfg.Simulator, cfg.EMV.CAPKFile = true, test
 	if _, err := hardware.Kernel(cfg); err != nil {
 		t.Errorf("simulator with the test file: %v", err)
+	}
+}
+
+// TestKernelSchemeLimits: reader.scheme_limits gives a scheme its own
+// contactless CVM limit and reader.contactless_transaction_limit sends
+// taps to the chip.
+func TestKernelSchemeLimits(t *testing.T) {
+	t.Parallel()
+	cfg := config.Default()
+	cfg.Reader.SchemeLimits = map[string]config.ContactlessLimits{"mastercard": {CVMLimit: 10000}}
+	k, err := hardware.Kernel(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := emv.Transaction{Type: emv.TypePurchase, Amount: 7500, Currency: "USD", Time: time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC)}
+	img, err := card.Builtin("mastercard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := card.New(img, emv.Contactless)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := k.Contactless(c, nil, tx).Read(context.Background())
+	if err != nil || out.CVM != emv.CVMNoCVM {
+		t.Fatalf("75.00 under Mastercard's own 100.00 limit: %v %s", err, out.CVM)
+	}
+	cfg.Reader.ContactlessTransactionLimit = 5000
+	if k, err = hardware.Kernel(cfg); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = card.New(img, emv.Contactless)
+	if _, err := k.Contactless(c, nil, tx).Read(context.Background()); !errors.Is(err, emv.ErrInsertCard) {
+		t.Fatalf("over the transaction limit: %v", err)
+	}
+	cfg.Reader.SchemeLimits = map[string]config.ContactlessLimits{"mastercrd": {CVMLimit: -1}}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "scheme_limits.mastercrd") {
+		t.Errorf("bad scheme limits: %v", err)
 	}
 }

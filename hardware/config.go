@@ -34,6 +34,12 @@ func ReaderConfig(cfg config.Config, log zerolog.Logger) reader.Config {
 func Kernel(cfg config.Config) (*emv.Kernel, error) {
 	kcfg := emv.DefaultConfig()
 	kcfg.ContactlessCVMLimit = cfg.Reader.ContactlessCVMLimit
+	kcfg.ContactlessTransactionLimit = cfg.Reader.ContactlessTransactionLimit
+	for i := range kcfg.AIDs {
+		if l, ok := cfg.Reader.SchemeLimits[kcfg.AIDs[i].Scheme]; ok {
+			kcfg.AIDs[i].ContactlessCVMLimit, kcfg.AIDs[i].ContactlessTransactionLimit = l.CVMLimit, l.TransactionLimit
+		}
+	}
 	kcfg.OfflineApprovals, kcfg.FloorLimit = cfg.Offline.Approvals, cfg.Offline.FloorLimit
 	kcfg.ScriptLimit = cfg.EMV.ScriptLimit
 	if cfg.Offline.Approvals {

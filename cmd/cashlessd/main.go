@@ -1,7 +1,7 @@
 // Command cashlessd is the payment daemon of a LAN payment terminal: it
 // serves the Cashless API over HTTPS and drives the card reader, printer and
 // acquirer host. Subcommands: serve, key rotate, pair, ecr, certs issue,
-// print-test, diag, hostsim, version.
+// print-test, diag, hostsim, card import, version.
 package main
 
 import (
@@ -84,6 +84,8 @@ func synopsis(name string) string {
 		return "print-test [--config FILE] [--simulator] [--data-dir DIR] [--model MODEL]"
 	case "diag":
 		return "diag [--config FILE] [--simulator] [--data-dir DIR] [--key KEY] [--json]"
+	case "card import":
+		return "card import --in FILE [--format emu|trace] [--out FILE] [--name NAME] [--interface contact|contactless] [--atr HEX]"
 	case "hostsim":
 		return "hostsim [--listen ADDR] [--ledger FILE] [--latency D] [--drop-responses]"
 	}
@@ -95,7 +97,7 @@ func usage() string {
 	var b strings.Builder
 	b.WriteString("usage:")
 	for _, name := range []string{"serve", "key rotate", "pair", "ecr list", "ecr revoke", "ecr scope", "ecr rotate",
-		"ecr signing", "certs issue", "print-test", "diag", "hostsim", "version"} {
+		"ecr signing", "certs issue", "print-test", "diag", "hostsim", "card import", "version"} {
 		b.WriteString("\n  cashlessd " + synopsis(name))
 	}
 	return b.String()
@@ -160,6 +162,15 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return m.pair(ctx, args[1:])
 	case "ecr":
 		return m.ecr(ctx, args[1:])
+	case "card":
+		if len(args) == 2 && isHelp(args[1]) {
+			fmt.Fprintln(m.Stdout, "usage: cashlessd "+synopsis("card import"))
+			return nil
+		}
+		if len(args) < 2 || args[1] != "import" {
+			return usageError{usage()}
+		}
+		return m.cardImport(args[2:])
 	case "certs":
 		if len(args) == 2 && isHelp(args[1]) {
 			fmt.Fprintln(m.Stdout, "usage: cashlessd "+synopsis("certs issue"))

@@ -175,7 +175,24 @@ type Reader struct {
 	// ContactlessCVMLimit is the amount (minor units) from which a tap
 	// needs cardholder verification.
 	ContactlessCVMLimit int64 `toml:"contactless_cvm_limit"`
+	// ContactlessTransactionLimit is the amount (minor units) from which
+	// a tap is sent to the chip; 0: no limit.
+	ContactlessTransactionLimit int64 `toml:"contactless_transaction_limit"`
+	// SchemeLimits are card schemes' own contactless limits (a scheme's
+	// reader CVM required limit and contactless transaction limit), by
+	// scheme: visa, mastercard, maestro, amex, discover, jcb, unionpay,
+	// interac. A zero limit keeps the terminal-wide one.
+	SchemeLimits map[string]ContactlessLimits `toml:"scheme_limits"`
 }
+
+// ContactlessLimits are one scheme's contactless limits (minor units).
+type ContactlessLimits struct {
+	CVMLimit         int64 `toml:"cvm_limit"`
+	TransactionLimit int64 `toml:"transaction_limit"`
+}
+
+// LimitSchemes are the schemes reader.scheme_limits may name.
+var LimitSchemes = []string{"visa", "mastercard", "maestro", "amex", "discover", "jcb", "unionpay", "interac"}
 
 // Printer is the serial thermal printer of models that have one.
 type Printer struct {
@@ -449,6 +466,17 @@ func (c *Config) Validate() error {
 	}
 	if o := c.Offline; o.Threshold < 0 || (o.MaxTargetPercent > 0 && o.Threshold >= o.FloorLimit) {
 		errs = append(errs, fmt.Errorf("offline.threshold %d: 0 up to under offline.floor_limit", o.Threshold))
+	}
+	if r := c.Reader; r.ContactlessCVMLimit < 0 || r.ContactlessTransactionLimit < 0 {
+		errs = append(errs, errors.New("reader.contactless_cvm_limit and reader.contactless_transaction_limit must not be negative"))
+	}
+	for scheme, l := range c.Reader.SchemeLimits {
+		if !slices.Contains(LimitSchemes, scheme) {
+			errs = append(errs, fmt.Errorf("reader.scheme_limits.%s: scheme is one of %s", scheme, strings.Join(LimitSchemes, ", ")))
+		}
+		if l.CVMLimit < 0 || l.TransactionLimit < 0 {
+			errs = append(errs, fmt.Errorf("reader.scheme_limits.%s: limits must not be negative", scheme))
+		}
 	}
 	if c.EMV.ScriptLimit < 128 || c.EMV.ScriptLimit > 4096 {
 		errs = append(errs, fmt.Errorf("emv.script_limit %d: 128 to 4096 bytes", c.EMV.ScriptLimit))

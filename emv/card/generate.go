@@ -261,7 +261,9 @@ func Generate(s Spec) (*Image, error) {
 					tlv(emv.TagApplicationLabel, ascii(sc.label)), tlv(emv.TagPriority, h("01")),
 					tlv(emv.TagLanguagePreference, ascii("en")))),
 				Records: map[string][]emv.Hex{"1": {rec1, rec2}},
-				Data:    map[string]emv.Hex{"82": h("1980"), "94": h("08010200"), "9F36": h("0010"), "9F10": h(sc.iad)},
+				// AIP 1880: EMV mode, no SDA/DDA/CDA (this application
+				// carries no certificates).
+				Data: map[string]emv.Hex{"82": h("1880"), "94": h("08010200"), "9F36": h("0010"), "9F10": h(sc.iad)},
 			}
 		}
 	}
