@@ -159,9 +159,12 @@ type Transaction struct {
 	ReversalPending bool `json:"reversalPending,omitempty"`
 
 	// Offline is set on a chip sale the card approved offline while the
-	// host was unreachable; AdvicePending until the host acknowledged the
-	// advice. AdviceICC is the final chip data (TC) for the advice: it
-	// holds no PAN or track data.
+	// host was unreachable. AdviceICC is the card's final chip data (the
+	// TC of an offline or a contact online approval, with the issuer
+	// script results 9F5B when scripts ran) for the advice and the batch
+	// upload: it holds no PAN or track data. AdvicePending until the host
+	// acknowledged the advice: an offline approval's, or the TC advice
+	// that takes an online approval's issuer script results to the host.
 	Offline       bool   `json:"offline,omitempty"`
 	AdvicePending bool   `json:"advicePending,omitempty"`
 	AdviceICC     []byte `json:"adviceIcc,omitempty"`

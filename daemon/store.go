@@ -44,7 +44,8 @@ type Store interface {
 	PendingTransactions() ([]*Transaction, error)
 	// PendingReversals returns every transaction whose reversal waits.
 	PendingReversals() ([]*Transaction, error)
-	// PendingAdvices returns every offline approval whose advice waits.
+	// PendingAdvices returns every transaction whose advice waits (an
+	// offline approval's, or an online approval's TC advice).
 	PendingAdvices() ([]*Transaction, error)
 	// OpenBatch returns the open batch, or ErrNotFound when none is open.
 	OpenBatch() (*Batch, error)

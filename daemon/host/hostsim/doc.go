@@ -10,7 +10,11 @@
 //
 // Offline advices (0220/0221 with POS condition 00) are booked once per
 // terminal and transaction ID as sales marked Offline; settlement counts
-// them like any sale.
+// them like any sale. A TC advice (0220/0221 with 39 = 00) completes an
+// approval given online: the issuer script results (9F5B) in its chip data
+// are recorded on the approval (Approval.ScriptResults), as are those of a
+// batch upload; the test amounts 900.72 to 900.74 add issuer scripts to an
+// approval (magic.go).
 //
 // After a settlement answered 95 the terminal uploads the batch (0320, one
 // per transaction): the host books what it did not have, marks each as

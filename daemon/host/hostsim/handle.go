@@ -33,6 +33,12 @@ func (s *Server) handle(req *host.Fields) *host.Fields {
 		}
 		return resp
 	case host.MTIAdvice, host.MTIAdviceRepeat:
+		if (host.IsTCAdvice(req) || host.IsOfflineAdvice(req)) && s.advicesHeld() {
+			return s.book(req, heldAdvice)
+		}
+		if host.IsTCAdvice(req) {
+			return s.book(req, s.tcAdvice)
+		}
 		if host.IsOfflineAdvice(req) {
 			return s.book(req, s.advice)
 		}
@@ -105,6 +111,13 @@ func (s *Server) book(req *host.Fields, step func(now time.Time, req, resp *host
 		}
 	}
 	return resp
+}
+
+// heldAdvice answers an advice while SetHoldAdvices is on: 91, nothing
+// booked.
+func heldAdvice(_ time.Time, req, resp *host.Fields) bool {
+	resp.ResponseCode, resp.AuthCode = host.RCIssuerUnavailable, req.AuthCode
+	return false
 }
 
 // formatError answers a request that breaks the message rules: 30, nothing
@@ -185,6 +198,9 @@ func (s *Server) financial(now time.Time, req, resp *host.Fields) bool {
 	}
 	if len(req.ICC) > 0 {
 		resp.ICC = issuerData(req.PAN, req.ICC, rc)
+		if rc == host.RCApproved {
+			resp.ICC = append(resp.ICC, testScripts(kind, amount)...)
+		}
 	}
 	resp.ResponseCode = rc
 	if rc != host.RCApproved {

@@ -51,6 +51,11 @@ type Approval struct {
 	// no MaskedPAN (an advice carries no card number), and ApprovedAt is
 	// when the advice arrived.
 	Offline bool `json:"offline,omitempty"`
+	// ScriptResults is the issuer script results (9F5B, hex) of the card's
+	// final chip data, as the terminal reported them in a TC advice or a
+	// batch upload (0320, field 55): five bytes per script the approval's
+	// answer carried. The first report is kept.
+	ScriptResults string `json:"scriptResults,omitempty"`
 
 	Reversed   bool       `json:"reversed,omitempty"`
 	ReversedAt *time.Time `json:"reversedAt,omitempty"`

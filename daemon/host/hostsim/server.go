@@ -50,6 +50,8 @@ type Server struct {
 	offline bool
 	drop    bool
 	closed  bool
+	// holdAdvices answers every advice 91 without booking it.
+	holdAdvices bool
 
 	// bookMu serialises the processing of requests, so each one sees and
 	// changes the ledger alone.
@@ -178,6 +180,23 @@ func (s *Server) SetDropResponse(drop bool) {
 	s.mu.Lock()
 	s.drop = drop
 	s.mu.Unlock()
+}
+
+// SetHoldAdvices makes the host answer every advice (an offline advice or
+// a TC advice) 91, issuer unavailable, and book nothing, as an acquirer
+// whose clearing side is down: the terminal keeps its advices queued and
+// sends them again later. Other requests are answered as always.
+func (s *Server) SetHoldAdvices(hold bool) {
+	s.mu.Lock()
+	s.holdAdvices = hold
+	s.mu.Unlock()
+}
+
+// advicesHeld reports whether SetHoldAdvices is on.
+func (s *Server) advicesHeld() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.holdAdvices
 }
 
 // Ledger returns a snapshot of what the host has booked.
