@@ -58,6 +58,7 @@ const (
 	txAdvicePending     = 39
 	txAdviceICC         = 40
 	txAdviceRejected    = 41
+	txECRID             = 42
 )
 
 // CardInfo fields.
@@ -263,6 +264,7 @@ func (s *DB) encodeTransaction(tx *bolt.Tx, t *daemon.Transaction) ([]byte, erro
 	w.flag(txAdvicePending, t.AdvicePending)
 	w.bytes(txAdviceICC, t.AdviceICC)
 	w.flag(txAdviceRejected, t.AdviceRejected)
+	w.str(txECRID, t.ECRID)
 	return w.b, nil
 }
 
@@ -611,6 +613,8 @@ func decodeTx(raw []byte, t *daemon.Transaction) ([]byte, error) {
 			}
 		case txAdviceRejected:
 			t.AdviceRejected, err = f.flag()
+		case txECRID:
+			t.ECRID, err = f.str()
 		default:
 			return f.unknown("transaction")
 		}
