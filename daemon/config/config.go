@@ -129,8 +129,8 @@ func (a API) Proxies() ([]netip.Prefix, error) {
 // Sim tunes simulator mode's devices.
 type Sim struct {
 	// HostLedger keeps the host simulator's ledger in
-	// <data_dir>/hostsim/ledger.json (rewritten on every booking, which
-	// grows with history); off, the simulated host remembers in memory.
+	// <data_dir>/hostsim/ledger.json (one line appended and synced per
+	// booking); off, the simulated host remembers in memory.
 	HostLedger bool `toml:"host_ledger"`
 }
 

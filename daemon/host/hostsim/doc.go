@@ -1,7 +1,8 @@
 // Package hostsim is a simulated acquirer host: a real ISO 8583 server on
 // TCP (optionally TLS) that speaks the protocol of package host, decides by
 // test card like an issuer, and keeps a ledger of approvals, reversals and
-// settlements in a JSON file so another process can reconcile against it.
+// settlements in a file (JSON lines, one appended and synced per booking)
+// so another process can reconcile against it.
 //
 // Test cards: 4000000000000002 → 05 (card_declined), 4000000000009995 → 51
 // (insufficient_funds), 4000000000000069 → 54 (expired_card),

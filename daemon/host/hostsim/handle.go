@@ -80,8 +80,9 @@ func answer(req *host.Fields) *host.Fields {
 	}
 }
 
-// book runs one ledger-changing step alone, persists what it changed and
-// rolls back when the ledger cannot be written (the answer is then 96).
+// book runs one ledger-changing step alone, appends what it changed to
+// the ledger file (one line, one sync) and rolls back when that line
+// cannot be written (the answer is then 96).
 func (s *Server) book(req *host.Fields, step func(now time.Time, req, resp *host.Fields) bool) *host.Fields {
 	resp := answer(req)
 	s.bookMu.Lock()
@@ -92,22 +93,23 @@ func (s *Server) book(req *host.Fields, step func(now time.Time, req, resp *host
 		s.referenceAnswer(now, resp)
 		return resp
 	}
-	before := s.ledger.clone()
+	s.begin()
 	now := time.Now().UTC()
 	changed := step(now, req, resp)
 	changed = s.referenceAnswer(now, resp) || changed
-	if changed {
-		if err := writeLedger(s.cfg.LedgerPath, &s.ledger); err != nil {
-			s.log.Error().Err(err).Msg("ledger not written; request refused")
-			s.ledger = before
-			resp.ResponseCode, resp.AuthCode = host.RCSystemMalfunction, ""
-			resp.ICC = nil
-			if resp.MTI == host.MTIAuthResponse || resp.MTI == host.MTIFinancialResponse || resp.MTI == host.MTIAdviceResponse {
-				// A reference for the refusal, not booked.
-				resp.RRN = newRRN(now, s.ledger.Sequence+1)
-			} else {
-				resp.RRN = req.RRN
-			}
+	if !changed {
+		s.abandon()
+		return resp
+	}
+	if err := s.commit(s.cfg.LedgerPath); err != nil {
+		s.log.Error().Err(err).Msg("ledger not written; request refused")
+		resp.ResponseCode, resp.AuthCode = host.RCSystemMalfunction, ""
+		resp.ICC = nil
+		if resp.MTI == host.MTIAuthResponse || resp.MTI == host.MTIFinancialResponse || resp.MTI == host.MTIAdviceResponse {
+			// A reference for the refusal, not booked.
+			resp.RRN = newRRN(now, s.ledger.Sequence+1)
+		} else {
+			resp.RRN = req.RRN
 		}
 	}
 	return resp
@@ -394,7 +396,7 @@ func (s *Server) settlement(now time.Time, req, resp *host.Fields) bool {
 		resp.ResponseCode = host.RCFormatError
 		return false
 	}
-	var open []*Approval
+	var open []int
 	var have host.BatchTotals
 	var excluded []string
 	for i := range s.ledger.Approvals {
@@ -422,7 +424,7 @@ func (s *Server) settlement(now time.Time, req, resp *host.Fields) bool {
 			have.RefundAmount += a.Amount
 		}
 		if !a.Settled {
-			open = append(open, a)
+			open = append(open, i)
 		}
 	}
 	log := s.log.With().Str("terminalId", term).Str("batch", batch).Bool("afterUpload", afterUpload).Logger()
@@ -445,7 +447,9 @@ func (s *Server) settlement(now time.Time, req, resp *host.Fields) bool {
 	} else {
 		st.ResponseCode = host.RCApproved
 		st.Excluded = excluded
-		for _, a := range open {
+		for _, i := range open {
+			s.touch(i)
+			a := &s.ledger.Approvals[i]
 			a.Settled, a.SettledAt = true, &now
 		}
 		log.Info().Int64("captures", have.CaptureCount).Int64("refunds", have.RefundCount).
@@ -456,10 +460,12 @@ func (s *Server) settlement(now time.Time, req, resp *host.Fields) bool {
 	return true
 }
 
-// find returns the latest approval that matches.
+// find returns the latest approval that matches; the booking under way
+// may change it (touch).
 func (s *Server) find(match func(a *Approval) bool) *Approval {
 	for i := len(s.ledger.Approvals) - 1; i >= 0; i-- {
 		if a := &s.ledger.Approvals[i]; match(a) {
+			s.touch(i)
 			return a
 		}
 	}

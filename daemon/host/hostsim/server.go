@@ -17,9 +17,9 @@ import (
 
 // Config configures a Server.
 type Config struct {
-	// LedgerPath is the JSON file the ledger is kept in (0600, replaced
-	// atomically after every change); an existing file is loaded. Empty
-	// keeps the ledger in memory only.
+	// LedgerPath is the file the ledger is kept in (0600, JSON lines:
+	// one line appended and synced per change); an existing file is
+	// loaded. Empty keeps the ledger in memory only.
 	LedgerPath string
 	// Dialect is the message layout the server speaks (see host.Dialects);
 	// "" means host.DialectDefault. The terminal must be configured alike.
@@ -57,6 +57,8 @@ type Server struct {
 	// changes the ledger alone.
 	bookMu sync.Mutex
 	ledger Ledger
+	// journal records the booking under way (nil outside book).
+	journal *journal
 
 	done chan struct{}
 	wg   sync.WaitGroup

@@ -3,6 +3,7 @@ package hostsim
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -151,7 +152,7 @@ var ErrNoSuchApproval = errors.New("hostsim: no such approval")
 // ForgetApproval makes the host lose its latest unsettled approval of a
 // terminal's transaction, as if it had never been booked: the terminal's
 // totals then differ from the host's (settlement answers 95) until the
-// batch is uploaded. It is a test control; the ledger file is rewritten.
+// batch is uploaded. It is a test control, written to the ledger file.
 func (s *Server) ForgetApproval(terminalID, transactionID string) error {
 	term := strings.TrimSpace(terminalID)
 	s.bookMu.Lock()
@@ -161,14 +162,12 @@ func (s *Server) ForgetApproval(terminalID, transactionID string) error {
 		if a.TerminalID != term || a.TransactionID != transactionID || a.Settled {
 			continue
 		}
-		before := s.ledger.clone()
-		s.ledger.Approvals = append(s.ledger.Approvals[:i:i], s.ledger.Approvals[i+1:]...)
 		if s.cfg.LedgerPath != "" {
-			if err := writeLedger(s.cfg.LedgerPath, &s.ledger); err != nil {
-				s.ledger = before
+			if err := appendChange(s.cfg.LedgerPath, &change{Sequence: s.ledger.Sequence, Forget: &i}); err != nil {
 				return err
 			}
 		}
+		s.ledger.Approvals = slices.Delete(s.ledger.Approvals, i, i+1)
 		s.log.Warn().Str("terminalId", term).Str("transactionId", transactionID).Str("rrn", a.RRN).
 			Msg("approval forgotten (test control)")
 		return nil
