@@ -148,6 +148,11 @@ type Transaction struct {
 
 	BatchID string `json:"batchId,omitempty"`
 
+	// ECRID is the credential whose request started the transaction
+	// (ECRFrom of the request's context); empty when the terminal
+	// started it or the record predates credentials.
+	ECRID string `json:"ecrId,omitempty"`
+
 	Receipts       *Receipts `json:"receipts,omitempty"`
 	PrintReceipt   bool      `json:"printReceipt,omitempty"`
 	ReceiptPrinted bool      `json:"receiptPrinted,omitempty"`

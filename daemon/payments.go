@@ -146,6 +146,7 @@ func (e *Engine) start(t *Transaction, stage Stage, cancel context.CancelFunc) (
 // runCardTransaction takes the terminal, runs the card and host steps in the
 // background and waits for the outcome or for the caller to go away.
 func (e *Engine) runCardTransaction(ctx context.Context, t *Transaction) (*Result, error) {
+	t.ECRID = ECRFrom(ctx)
 	detectCtx, cancel := context.WithTimeout(e.base, e.cfg.CardTimeout)
 	a, err := e.start(t, StageWaitingForCard, cancel)
 	if err != nil {

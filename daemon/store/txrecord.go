@@ -59,6 +59,7 @@ const (
 	txAdviceICC         = 40
 	txAdviceRejected    = 41
 	txReversalICC       = 42
+	txECRID             = 43
 )
 
 // CardInfo fields.
@@ -265,6 +266,7 @@ func (s *DB) encodeTransaction(tx *bolt.Tx, t *daemon.Transaction) ([]byte, erro
 	w.bytes(txAdviceICC, t.AdviceICC)
 	w.flag(txAdviceRejected, t.AdviceRejected)
 	w.bytes(txReversalICC, t.ReversalICC)
+	w.str(txECRID, t.ECRID)
 	return w.b, nil
 }
 
@@ -618,6 +620,8 @@ func decodeTx(raw []byte, t *daemon.Transaction) ([]byte, error) {
 			if b, err = f.message(); err == nil {
 				t.ReversalICC = bytes.Clone(b)
 			}
+		case txECRID:
+			t.ECRID, err = f.str()
 		default:
 			return f.unknown("transaction")
 		}

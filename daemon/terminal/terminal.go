@@ -92,6 +92,14 @@ func (m *memoryCounter) Next(string) (uint32, error) {
 	return m.n, nil
 }
 
+// ShowMessage shows lines of text on the reader's display (a pairing code
+// while the terminal is idle).
+func (a *Acceptor) ShowMessage(ctx context.Context, lines ...string) error {
+	return a.reader.Display(ctx, lines...)
+}
+
+var _ daemon.MessageDisplay = (*Acceptor)(nil)
+
 // Detect shows the amount and waits for a card on every interface. A chip
 // card swiped is refused with "insert card" and detection goes on for the
 // chip; the context ending (cancel, card timeout) ends detection on the
