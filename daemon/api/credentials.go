@@ -236,6 +236,11 @@ const maxECRName = 64
 // pair redeems a one-time pairing code for the ECR's own credential: no
 // key needed, every attempt rate-limited.
 func (s *Server) pair(c echo.Context) error {
+	if _, ok := relayed(c.Request()); ok {
+		// A code read off the terminal proves presence in the shop; through
+		// the relay it would let anyone who learns a code pair from anywhere.
+		return &daemon.Error{Code: wire.CodeForbidden, Message: "Pairing is done on the terminal's LAN, not through the cloud."}
+	}
 	client := c.RealIP()
 	if wait, ok := s.pairLimit.take(client); !ok {
 		secs := int(wait/time.Second) + 1

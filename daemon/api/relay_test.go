@@ -104,3 +104,14 @@ func TestRelayedCallsRunTheLANRoutesWithoutTheKey(t *testing.T) {
 		t.Fatalf("a LAN call without the key: %v %v", res, err)
 	}
 }
+
+// TestPairingIsNotRelayed: a pairing code is redeemed on the LAN only; the
+// relay gets 403 and the code stays unused.
+func TestPairingIsNotRelayed(t *testing.T) {
+	t.Parallel()
+	s := New(Options{Engine: &fakeEngine{}, Keys: sharedKey(testKey), Log: zerolog.Nop()})
+	r := s.ServeRelayed(context.Background(), "pair", []byte(`{"code":"ABCD-EFGH","name":"lane"}`), "merchant-1")
+	if r.Status != http.StatusForbidden || !bytes.Contains(r.Body, []byte(wire.CodeForbidden)) {
+		t.Fatalf("relayed pair: %d %s", r.Status, r.Body)
+	}
+}
