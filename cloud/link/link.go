@@ -150,3 +150,42 @@ type OutcomeMessage struct {
 	Body          []byte `json:"body"`
 	FinishedAt    string `json:"finishedAt"`
 }
+
+// InboxPrefix is the inbox prefix a terminal with this NKey public key must
+// use for the answers to its own requests (nats.CustomInboxPrefix): bind
+// answers and JetStream acknowledgements of its outcomes. The relay lets a
+// terminal subscribe to its own inbox only, never to the shared _INBOX.>,
+// where the answers of other terminals pass.
+func InboxPrefix(publicKey string) string { return "cashless.inbox." + publicKey }
+
+// What a terminal presents when it connects, and what it may do.
+//
+// A terminal connects with its NKey (nats.Nkey) and names the connection
+// with its terminal ID (nats.Name). The relay verifies the NKey signature and
+// looks the public key up:
+//   - bound (or enrolled) to a terminal ID: the terminal may publish under
+//     Own(id), subscribe to Request(id), Control(id) and its InboxPrefix, and
+//     answer the requests it receives;
+//   - unknown: it may only publish Bind and ExpressBind requests and read
+//     their answers on its InboxPrefix.
+//
+// After a successful bind or unbind the relay closes the terminal's NATS
+// connection once; the terminal's automatic reconnect then gets the
+// permissions of its new state.
+//
+// In simulator mode (relay started with --simulator) a terminal that also
+// presents SimulatorUser / SimulatorPassword (nats.UserInfo) and is not bound
+// yet is enrolled under the simulator merchant on connect, as its
+// connection name says; once unbound on either side it binds like any other.
+const (
+	// SimulatorUser is the user name of the simulator credential.
+	SimulatorUser = "cashless-simulator"
+	// SimulatorPassword is the password of the simulator credential.
+	SimulatorPassword = "cashless-simulator"
+)
+
+// Control actions.
+const (
+	// ActionUnbound tells a terminal the relay dropped its binding.
+	ActionUnbound = "unbound"
+)
