@@ -23,6 +23,7 @@ import (
 type Keyring struct {
 	signing []byte
 	seal    cipher.AEAD
+	nats    string
 }
 
 // LoadOrCreateKey reads the relay key from path (hex), creating it (0600)
@@ -70,8 +71,13 @@ func NewKeyring(raw []byte) (*Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Keyring{signing: derive(raw, "cashless-cloud tokens"), seal: aead}, nil
+	return &Keyring{signing: derive(raw, "cashless-cloud tokens"), seal: aead,
+		nats: hex.EncodeToString(derive(raw, "cashless-cloud nats"))}, nil
 }
+
+// NATSToken is the token the relay's own NATS connections (and the admin
+// commands) present to the embedded server.
+func (k *Keyring) NATSToken() string { return k.nats }
 
 func derive(key []byte, label string) []byte {
 	m := hmac.New(sha256.New, key)

@@ -7,9 +7,7 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -145,7 +143,7 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 	dir := &lateDirectory{}
 	var authn *natsnode.Authenticator
 	if cfg.NATSURL == "" {
-		token := randomToken()
+		token := keys.NATSToken()
 		authn = natsnode.NewAuthenticator(token, dir, cfg.Simulator, cfg.Log)
 		p.ns, err = natsnode.Start(natsnode.Options{Name: cfg.NATSName, DataDir: cfg.DataDir, Listen: cfg.NATSListen, TLS: tlsConfig,
 			ClusterName: cfg.ClusterName, ClusterListen: cfg.ClusterListen, Routes: cfg.Routes,
@@ -302,10 +300,42 @@ func serverTLS(cfg Config) (*tls.Config, string, error) {
 	return c, f.CA, err
 }
 
-func randomToken() string {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+// Admin is what the admin commands need: the store, the account service
+// and the relay link (for unbind), over a NATS connection made with the
+// relay key.
+type Admin struct {
+	Accounts *accounts.Service
+	Relay    *relay.Relay
+	nc       *nats.Conn
+}
+
+// Close closes the admin's connection.
+func (a *Admin) Close() { a.nc.Close() }
+
+// OpenAdmin connects to a relay's NATS (url, trusted with caFile) with the
+// token derived from the relay key in keyFile.
+func OpenAdmin(ctx context.Context, url, caFile, keyFile string) (*Admin, error) {
+	keys, err := auth.LoadOrCreateKey(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	opts := []nats.Option{nats.Name("cashless-cloud admin")}
+	if caFile != "" {
+		opts = append(opts, nats.RootCAs(caFile))
+	}
+	if !strings.Contains(url, "@") {
+		opts = append(opts, nats.Token(keys.NATSToken()))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, err
+	}
+	s, err := store.Open(ctx, nc, store.Options{Existing: true})
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return &Admin{Accounts: accounts.New(s, keys, clock.System{}), Relay: relay.New(nc, s, clock.System{}, zerolog.Nop(), relay.Options{}), nc: nc}, nil
 }
 
 // lateDirectory lets the NATS authenticator exist before the relay (the

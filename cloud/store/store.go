@@ -55,6 +55,9 @@ type Options struct {
 	// Replicas is the number of copies JetStream keeps (1, or 3 on a
 	// 3-node cluster).
 	Replicas int
+	// Existing opens the buckets a relay made, changing nothing (the
+	// admin commands).
+	Existing bool
 }
 
 // Open creates or updates the buckets and streams and returns the store.
@@ -82,6 +85,14 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 		{&s.logins, BucketLogins, 24 * time.Hour},
 	}
 	for _, b := range buckets {
+		if o.Existing {
+			kv, err := js.KeyValue(ctx, b.name)
+			if err != nil {
+				return nil, fmt.Errorf("bucket %s (has a relay started on this NATS?): %w", b.name, err)
+			}
+			*b.kv = kv
+			continue
+		}
 		kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 			Bucket: b.name, History: 1, TTL: b.maxAge, Replicas: o.Replicas, Storage: jetstream.FileStorage,
 		})
@@ -97,6 +108,9 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 			Replicas: o.Replicas, Storage: jetstream.FileStorage},
 	}
 	for _, c := range streams {
+		if o.Existing {
+			break
+		}
 		if _, err := js.CreateOrUpdateStream(ctx, c); err != nil {
 			return nil, fmt.Errorf("stream %s: %w", c.Name, err)
 		}
