@@ -343,4 +343,3 @@ func (m *Main) admin(ctx context.Context, cmd string, args []string) error {
 	}
 	return nil
 }
-
