@@ -44,6 +44,16 @@ const (
 	ExpressBind = "cashless.bind.express"
 )
 
+// How a terminal connects: its NATS connection name is its terminal ID, it
+// presents its own NKey (public key, nonce signed with its seed) and, in
+// simulator mode, also the auth token SimulatorToken, which a relay in
+// simulator mode accepts for any terminal. Its inbox prefix is Inbox(id), so
+// the answers to its own requests (bind, unbind, JetStream acknowledgements)
+// stay under its own subjects. After a bind or unbind that changed its
+// binding, and after a Control "unbound", it reconnects, so the server
+// applies the permissions of its new state.
+const SimulatorToken = "cashless-simulator"
+
 // HeartbeatIntervalSeconds is how often a connected terminal publishes its Hello.
 const HeartbeatIntervalSeconds = 15
 
@@ -76,6 +86,10 @@ func Unbind(terminalID string) string { return subject(terminalID, "unbind") }
 
 // Control is the subject of the relay's notices to one terminal.
 func Control(terminalID string) string { return subject(terminalID, "control") }
+
+// Inbox is the inbox prefix of one terminal's connection (the reply
+// subjects of its requests).
+func Inbox(terminalID string) string { return subject(terminalID, "inbox") }
 
 // Own is the wildcard for every subject of one terminal.
 func Own(terminalID string) string { return subject(terminalID, ">") }
