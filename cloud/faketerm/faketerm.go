@@ -63,7 +63,7 @@ func Connect(id string, o Options) (*Terminal, error) {
 	pub, _ := kp.PublicKey()
 	t := &Terminal{ID: id, PublicKey: pub, kp: kp, handler: o.Handler, calls: map[string]int{}, stop: make(chan struct{})}
 	opts := []nats.Option{
-		nats.Name(id), nats.Nkey(pub, kp.Sign), nats.CustomInboxPrefix(link.InboxPrefix(pub)),
+		nats.Name(id), nats.Nkey(pub, kp.Sign), nats.CustomInboxPrefix(link.Inbox(id)),
 		nats.MaxReconnects(-1), nats.ReconnectWait(100 * time.Millisecond), nats.ReconnectJitter(0, 0),
 		nats.ReconnectHandler(func(*nats.Conn) { t.hello() }),
 		nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}),
@@ -72,7 +72,7 @@ func Connect(id string, o Options) (*Terminal, error) {
 		opts = append(opts, nats.RootCAs(o.CAFile))
 	}
 	if o.Simulator {
-		opts = append(opts, nats.UserInfo(link.SimulatorUser, link.SimulatorPassword))
+		opts = append(opts, nats.Token(link.SimulatorToken))
 	}
 	if t.nc, err = nats.Connect(o.URL, opts...); err != nil {
 		return nil, err

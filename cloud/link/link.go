@@ -165,38 +165,18 @@ type OutcomeMessage struct {
 	FinishedAt    string `json:"finishedAt"`
 }
 
-// InboxPrefix is the inbox prefix a terminal with this NKey public key must
-// use for the answers to its own requests (nats.CustomInboxPrefix): bind
-// answers and JetStream acknowledgements of its outcomes. The relay lets a
-// terminal subscribe to its own inbox only, never to the shared _INBOX.>,
-// where the answers of other terminals pass.
-func InboxPrefix(publicKey string) string { return "cashless.inbox." + publicKey }
-
-// What a terminal presents when it connects, and what it may do.
+// What a terminal may do once connected (the relay's NATS permissions):
+//   - bound (or enrolled) to a terminal ID by its NKey: publish under Own(id),
+//     subscribe to Request(id), Control(id) and Inbox(id), and answer the
+//     requests it receives;
+//   - not bound: publish Bind and ExpressBind requests only, and read their
+//     answers on Inbox(name), name being its connection name.
 //
-// A terminal connects with its NKey (nats.Nkey) and names the connection
-// with its terminal ID (nats.Name). The relay verifies the NKey signature and
-// looks the public key up:
-//   - bound (or enrolled) to a terminal ID: the terminal may publish under
-//     Own(id), subscribe to Request(id), Control(id) and its InboxPrefix, and
-//     answer the requests it receives;
-//   - unknown: it may only publish Bind and ExpressBind requests and read
-//     their answers on its InboxPrefix.
-//
-// After a successful bind or unbind the relay closes the terminal's NATS
-// connection once; the terminal's automatic reconnect then gets the
-// permissions of its new state.
-//
-// In simulator mode (relay started with --simulator) a terminal that also
-// presents SimulatorUser / SimulatorPassword (nats.UserInfo) and is not bound
-// yet is enrolled under the simulator merchant on connect, as its
-// connection name says; once unbound on either side it binds like any other.
-const (
-	// SimulatorUser is the user name of the simulator credential.
-	SimulatorUser = "cashless-simulator"
-	// SimulatorPassword is the password of the simulator credential.
-	SimulatorPassword = "cashless-simulator"
-)
+// The relay also closes the terminal's connections after a bind or unbind,
+// so a terminal that does not reconnect by itself still gets the
+// permissions of its new state. In simulator mode a terminal presenting
+// SimulatorToken whose key was never bound is enrolled on connect under the
+// simulator merchant; once unbound (on either side) it binds like any other.
 
 // Control actions.
 const (

@@ -59,7 +59,7 @@ func (a *Authenticator) Attach(s *server.Server) {
 // Check implements server.Authentication.
 func (a *Authenticator) Check(c server.ClientAuthentication) bool {
 	o := c.GetOpts()
-	if o.Token != "" {
+	if o.Token != "" && o.Nkey == "" {
 		if subtle.ConstantTimeCompare([]byte(o.Token), []byte(a.relayToken)) == 1 {
 			c.RegisterUser(&server.User{Username: "relay"})
 			return true
@@ -76,24 +76,31 @@ func (a *Authenticator) Check(c server.ClientAuthentication) bool {
 		a.log.Warn().Err(err).Msg("terminal authentication: directory unavailable")
 		return false
 	}
-	if id == "" && a.simulator && o.Username == link.SimulatorUser &&
-		subtle.ConstantTimeCompare([]byte(o.Password), []byte(link.SimulatorPassword)) == 1 &&
+	if id == "" && a.simulator && subtle.ConstantTimeCompare([]byte(o.Token), []byte(link.SimulatorToken)) == 1 &&
 		link.ValidTerminalID(o.Name) == nil {
 		if id, err = a.dir.EnrollSimulator(ctx, o.Name, o.Nkey); err != nil {
 			a.log.Warn().Err(err).Str("terminalId", o.Name).Msg("simulator enrolment failed")
 			return false
 		}
 	}
-	inbox := link.InboxPrefix(o.Nkey) + ".>"
-	perms := &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: []string{link.Bind, link.ExpressBind}},
-		Subscribe: &server.SubjectPermission{Allow: []string{inbox}},
-	}
-	if id != "" {
+	var perms *server.Permissions
+	switch {
+	case id != "":
 		perms = &server.Permissions{
 			Publish:   &server.SubjectPermission{Allow: []string{link.Own(id)}},
-			Subscribe: &server.SubjectPermission{Allow: []string{link.Request(id), link.Control(id), inbox}},
+			Subscribe: &server.SubjectPermission{Allow: []string{link.Request(id), link.Control(id), link.Inbox(id) + ".>"}},
 			Response:  &server.ResponsePermission{MaxMsgs: 1, Expires: 5 * time.Minute},
+		}
+	case link.ValidTerminalID(o.Name) == nil:
+		perms = &server.Permissions{
+			Publish:   &server.SubjectPermission{Allow: []string{link.Bind, link.ExpressBind}},
+			Subscribe: &server.SubjectPermission{Allow: []string{link.Inbox(o.Name) + ".>"}},
+		}
+	default:
+		// No terminal ID to confine its inbox to: it can do nothing.
+		perms = &server.Permissions{
+			Publish:   &server.SubjectPermission{Deny: []string{">"}},
+			Subscribe: &server.SubjectPermission{Deny: []string{">"}},
 		}
 	}
 	c.RegisterUser(&server.User{Username: o.Nkey, Permissions: perms})
