@@ -5,8 +5,12 @@ import (
 	"encoding/json"
 	"image/png"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 
 	"github.com/vinr/cashlessd/cloud/fiuu"
 	"github.com/vinr/cashlessd/cloud/link"
@@ -392,5 +396,51 @@ func TestLoginLockoutIsPerClient(t *testing.T) {
 	owner.token = tok.Refresh.Token
 	if status, _ := owner.json("POST", "/auth/refresh", nil); status != 200 {
 		t.Fatalf("refresh after the access token expired: %d", status)
+	}
+}
+
+// A bound terminal cannot listen to another terminal's calls or answer for
+// it; a connection without a valid NKey signature is refused.
+func TestTerminalsAreConfinedToTheirSubjects(t *testing.T) {
+	t.Parallel()
+	p := startRelay(t, 80*time.Second)
+	a := connectFake(t, p, "term_SIM_A", true, newCardTerminal().handle)
+	b := connectFake(t, p, "term_SIM_B", true, newCardTerminal().handle)
+	waitConnected(t, p, a.ID)
+	waitConnected(t, p, b.ID)
+	errs := make(chan error, 4)
+	a.Conn().SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err })
+	if _, err := a.Conn().Subscribe(link.Request(b.ID), func(*nats.Msg) { t.Error("terminal A received B's call") }); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Conn().Publish(link.Hello(b.ID), []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.Conn().Flush()
+	for range 2 {
+		select {
+		case err := <-errs:
+			if !strings.Contains(err.Error(), "Permissions Violation") {
+				t.Fatalf("want a permissions violation, got %v", err)
+			}
+		case <-t.Context().Done():
+			t.Fatal("no permissions violation")
+		}
+	}
+	e := newECR(t, p, "127.0.0.1")
+	e.login(simPos, simPw)
+	if status, m := e.transfer(simSecret, sale(b.ID, "C1", "1.00")); status != 200 || m["statusCode"] != "00" {
+		t.Fatalf("sale on B: %d %v", status, m)
+	}
+	if a.Calls("sale") != 0 || b.Calls("sale") != 1 {
+		t.Fatalf("sales A %d B %d", a.Calls("sale"), b.Calls("sale"))
+	}
+	// A key that signs the wrong nonce is refused.
+	kp, _ := nkeys.CreateUser()
+	other, _ := nkeys.CreateUser()
+	pub, _ := kp.PublicKey()
+	if nc, err := nats.Connect(natsURL(p), nats.RootCAs(p.CAFile), nats.Name("term_FORGED"), nats.Nkey(pub, other.Sign)); err == nil {
+		nc.Close()
+		t.Fatal("a forged NKey signature connected")
 	}
 }
