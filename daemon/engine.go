@@ -60,6 +60,9 @@ type Deps struct {
 	// Events, when set, is told of stages, outcomes, printer and batch
 	// changes as they happen (the live event stream).
 	Events EventSink
+	// Cloud, when set, reports the link to the cloud relay (status's
+	// cloud); nil reports it off.
+	Cloud CloudReporter
 }
 
 // Observer receives timings for metrics.

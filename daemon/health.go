@@ -119,6 +119,9 @@ type Health struct {
 	// HostOutcomes are the host link's recent outcomes; nil when the host
 	// driver does not report them.
 	HostOutcomes *HostOutcomes
+	// Cloud is the link to the cloud relay; it never stops a payment
+	// (the LAN still works).
+	Cloud CloudHealth
 }
 
 // How often the engine looks at its devices, and how long a check of the
@@ -170,6 +173,7 @@ func (e *Engine) deviceHealth(printer *PrinterStatus) Health {
 	host, outcomes := e.hostHealth()
 	h.HostOutcomes = outcomes
 	h.Devices.Host = e.noteDevice("host", host, now)
+	h.Cloud = e.cloudHealth()
 
 	switch r := h.Devices.Reader; r.State {
 	case DeviceAbsent, DeviceOffline:

@@ -1,7 +1,7 @@
 // Command cashlessd is the payment daemon of a LAN payment terminal: it
 // serves the Cashless API over HTTPS and drives the card reader, printer and
-// acquirer host. Subcommands: serve, key rotate, certs issue, print-test,
-// diag, hostsim, version.
+// acquirer host. Subcommands: serve, key rotate, certs issue, cloud bind,
+// cloud unbind, print-test, diag, hostsim, version.
 package main
 
 import (
@@ -63,13 +63,17 @@ var errHelp = errors.New("help printed")
 func synopsis(name string) string {
 	switch name {
 	case "serve":
-		return "serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--simulator] [--model MODEL] [--terminal-id ID]"
+		return "serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--simulator] [--model MODEL] [--terminal-id ID] [--cloud URL [--cloud-ca FILE]]"
 	case "key rotate":
 		return "key rotate (--config FILE | --data-dir DIR)"
 	case "certs issue":
 		return "certs issue (--config FILE | --data-dir DIR) [--hosts NAME,IP,...] [--drop-ca-key]"
 	case "print-test":
 		return "print-test [--config FILE] [--simulator] [--data-dir DIR] [--model MODEL]"
+	case "cloud bind":
+		return "cloud bind (--config FILE | --data-dir DIR) (KEY | --express)"
+	case "cloud unbind":
+		return "cloud unbind (--config FILE | --data-dir DIR)"
 	case "diag":
 		return "diag [--config FILE] [--simulator] [--data-dir DIR] [--key KEY] [--json]"
 	case "hostsim":
@@ -82,7 +86,7 @@ func synopsis(name string) string {
 func usage() string {
 	var b strings.Builder
 	b.WriteString("usage:")
-	for _, name := range []string{"serve", "key rotate", "certs issue", "print-test", "diag", "hostsim", "version"} {
+	for _, name := range []string{"serve", "key rotate", "certs issue", "cloud bind", "cloud unbind", "print-test", "diag", "hostsim", "version"} {
 		b.WriteString("\n  cashlessd " + synopsis(name))
 	}
 	return b.String()
@@ -143,6 +147,8 @@ func (m *Main) run(ctx context.Context, args []string) error {
 			return usageError{usage()}
 		}
 		return m.keyRotate(ctx, args[2:])
+	case "cloud":
+		return m.cloudCommand(ctx, args[1:])
 	case "certs":
 		if len(args) == 2 && isHelp(args[1]) {
 			fmt.Fprintln(m.Stdout, "usage: cashlessd "+synopsis("certs issue"))

@@ -18,6 +18,7 @@ import (
 	"github.com/vinr/cashlessd/daemon/api"
 	"github.com/vinr/cashlessd/daemon/api/connlimit"
 	"github.com/vinr/cashlessd/daemon/auth"
+	"github.com/vinr/cashlessd/daemon/cloudlink"
 	"github.com/vinr/cashlessd/daemon/config"
 	"github.com/vinr/cashlessd/daemon/logging"
 	"github.com/vinr/cashlessd/daemon/metrics"
@@ -44,6 +45,8 @@ func (m *Main) loadConfig(name string, args []string) (config.Config, error) {
 		simulator  = fs.Bool("simulator", false, "simulate the card reader, printer and acquirer host")
 		model      = fs.String("model", "", "terminal model (nexgo_n92, nexgo_ct20, nexgo_ct20p, nexgo_n86pro, ciontek_cm30)")
 		terminalID = fs.String("terminal-id", "", "terminal ID reported by status and printed on receipts")
+		cloudURL   = fs.String("cloud", "", "the cloud relay's NATS address (tls://host:port)")
+		cloudCA    = fs.String("cloud-ca", "", "CA bundle that verifies the cloud relay's certificate")
 	)
 	if err := m.parseFlags(fs, args); err != nil {
 		return config.Config{}, err
@@ -64,6 +67,10 @@ func (m *Main) loadConfig(name string, args []string) (config.Config, error) {
 			cfg.Model = *model
 		case "terminal-id":
 			cfg.TerminalID = *terminalID
+		case "cloud":
+			cfg.Cloud.URL = *cloudURL
+		case "cloud-ca":
+			cfg.Cloud.CAFile = *cloudCA
 		}
 	})
 	return cfg, cfg.Validate()
@@ -111,6 +118,15 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	defer devs.Close()
 	meters := metrics.New()
 	hub := liveEvents(devs)
+	var cloud *cloudlink.Link
+	var cloudHealth daemon.CloudReporter
+	if cfg.CloudEnabled() {
+		if cloud, err = cloudlink.New(cfg.CloudLink(m.Version), log); err != nil {
+			return err
+		}
+		defer cloud.Close()
+		cloudHealth = cloud
+	}
 	engine := daemon.New(cfg.Engine(m.Version), daemon.Deps{
 		Store:    db,
 		Reader:   devs.Reader,
@@ -120,6 +136,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Log:      log,
 		Observer: meters,
 		Events:   hub,
+		Cloud:    cloudHealth,
 	})
 	var simControl daemon.Simulator
 	if devs.Simulator != nil {
@@ -139,8 +156,12 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		_ = engine.Stop(context.Background())
 		return err
 	}
+	var binder admin.CloudBinder
+	if cloud != nil {
+		binder = cloud
+	}
 	adminSrv, err := admin.Listen(cfg.DataDir, keys, log, admin.WithHealth(admin.HealthSource{Engine: engine, Keys: keys,
-		Listen: ln.Addr().String(), Simulator: cfg.Simulator}))
+		Listen: ln.Addr().String(), Simulator: cfg.Simulator}), admin.WithCloud(binder, log))
 	switch {
 	case err != nil && db.ReadOnly():
 		// Nothing could rotate the key anyway: the database is read-only.
@@ -176,8 +197,18 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		}
 		defer stopMetrics()
 	}
-	apiSrv := api.New(api.Options{Engine: engine, Keys: keys, Simulator: simControl, Log: log, Metrics: meters,
-		TrustedProxies: proxies, Events: hub})
+	apiOpts := api.Options{Engine: engine, Keys: keys, Simulator: simControl, Log: log, Metrics: meters,
+		TrustedProxies: proxies, Events: hub}
+	if cloud != nil {
+		apiOpts.Outcomes, apiOpts.Cloud = cloud, cloud
+	}
+	apiSrv := api.New(apiOpts)
+	if cloud != nil {
+		if err := cloud.Start(ctx, apiSrv, engine); err != nil {
+			_ = engine.Stop(context.Background())
+			return err
+		}
+	}
 	httpSrv := apiSrv.HTTPServer(tlsConfig)
 	limited.Hook(httpSrv)
 	served := make(chan error, 1)

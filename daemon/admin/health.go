@@ -22,6 +22,9 @@ type HealthReport struct {
 	Reasons      []daemon.Reason      `json:"reasons,omitempty"`
 	Devices      daemon.Devices       `json:"devices"`
 	HostOutcomes *daemon.HostOutcomes `json:"hostOutcomes,omitempty"`
+	// Cloud is the link to the cloud relay (state off when none is
+	// configured).
+	Cloud daemon.CloudHealth `json:"cloud"`
 	// Listen is the API's address, as the listener bound it.
 	Listen string `json:"listen"`
 	// KeySet: a live shared key's hash is stored.
@@ -73,7 +76,7 @@ func (h HealthSource) report(ctx context.Context) (HealthReport, error) {
 		return HealthReport{}, err
 	}
 	rep := HealthReport{Status: "ready", CanTransact: st.Health.CanTransact, Reasons: st.Health.Reasons,
-		Devices: st.Health.Devices, HostOutcomes: st.Health.HostOutcomes, Listen: h.Listen,
+		Devices: st.Health.Devices, HostOutcomes: st.Health.HostOutcomes, Cloud: st.Health.Cloud, Listen: h.Listen,
 		Simulator: h.Simulator, At: time.Now().UTC()}
 	if st.Busy {
 		rep.Status = "busy"

@@ -108,6 +108,7 @@ func answer[In, Req, Out any](c echo.Context, check func(*In) (Req, string, erro
 		c.Response().Header().Set(ReplayHeader, "true")
 	}
 	body, status := show(res.Tx)
+	reportTransaction(c, res, status, body)
 	return c.JSON(status, body)
 }
 
@@ -203,7 +204,11 @@ func (s *Server) batchClose(c echo.Context) error {
 	if res.Replayed {
 		c.Response().Header().Set(ReplayHeader, "true")
 	}
-	return c.JSON(http.StatusOK, renderBatch(res.Batch))
+	body := renderBatch(res.Batch)
+	if !res.Replayed {
+		reportOutcome(c, res.Batch.Reference, res.Batch.ID, http.StatusOK, body)
+	}
+	return c.JSON(http.StatusOK, body)
 }
 
 func (s *Server) receiptLast(c echo.Context) error {

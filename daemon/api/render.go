@@ -113,6 +113,7 @@ func renderHealth(r *wire.Status, h daemon.Health) {
 	}
 	r.Devices = wire.Devices{Reader: device(h.Devices.Reader), Printer: device(h.Devices.Printer), Host: device(h.Devices.Host)}
 	r.CanTransact = h.CanTransact
+	r.Cloud = wire.Cloud{State: string(h.Cloud.State), Since: timestamp(h.Cloud.Since)}
 	for _, reason := range h.Reasons {
 		r.Reasons = append(r.Reasons, wire.Reason{Code: reason.Code, Message: reason.Message})
 	}

@@ -89,6 +89,12 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// Events is the live event stream; nil serves none.
 	Events *events.Hub
+	// Outcomes, when set, is told of every finished transaction and batch
+	// close (the cloud link publishes them to the relay).
+	Outcomes OutcomeSink
+	// Cloud binds the terminal on the cloud relay for the simulator's
+	// /simulator/v1/bind; nil: no relay is configured.
+	Cloud CloudBinder
 }
 
 // RequestObserver counts requests for metrics.
@@ -105,6 +111,7 @@ type Server struct {
 	log    zerolog.Logger
 	limit  *failedKeyLimiter
 	obs    RequestObserver
+	cloud  CloudBinder
 
 	// The live event stream (events.go).
 	events  *events.Hub
@@ -114,7 +121,7 @@ type Server struct {
 // New builds the routes.
 func New(o Options) *Server {
 	s := &Server{echo: echo.New(), engine: o.Engine, keys: o.Keys, sim: o.Simulator, log: o.Log,
-		limit: newFailedKeyLimiter(6*time.Second, 10), obs: o.Metrics, events: o.Events}
+		limit: newFailedKeyLimiter(6*time.Second, 10), obs: o.Metrics, events: o.Events, cloud: o.Cloud}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -124,6 +131,9 @@ func New(o Options) *Server {
 	e.Use(s.logRequests)
 	e.Use(middleware.Recover())
 	e.Use(middleware.BodyLimit(MaxBody))
+	if o.Outcomes != nil {
+		e.Use(withOutcomes(o.Outcomes))
+	}
 
 	for path, h := range map[string]echo.HandlerFunc{
 		wire.PathStatus: s.status, wire.PathSale: s.sale, wire.PathPreauth: s.preauth, wire.PathComplete: s.complete,
@@ -139,7 +149,7 @@ func New(o Options) *Server {
 	if s.sim != nil {
 		for path, h := range map[string]echo.HandlerFunc{
 			wire.PathSimCard: s.simCard, wire.PathSimHost: s.simHost, wire.PathSimPrinter: s.simPrinter,
-			wire.PathSimReader: s.simReader, wire.PathSimClock: s.simClock,
+			wire.PathSimReader: s.simReader, wire.PathSimClock: s.simClock, wire.PathSimBind: s.simBind,
 		} {
 			e.POST(path, h, s.authenticate)
 		}
@@ -215,9 +225,14 @@ func onlyPOST(next echo.HandlerFunc) echo.HandlerFunc {
 // authenticate checks the shared key on every call. The right key is
 // always served; a client address that failed too often gets 429 for its
 // wrong keys for a while (10 failures, then one per 6 s), so nobody can
-// lock out a client that holds the key.
+// lock out a client that holds the key. A call relayed from the cloud
+// (ServeRelayed) is a trusted internal caller: the relay authenticated it.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if _, ok := relayed(c.Request()); ok {
+			c.Set(authenticatedKey, true)
+			return next(c)
+		}
 		if s.keys.Verify(c.Request().Header.Get(KeyHeader)) {
 			c.Set(authenticatedKey, true)
 			connlimit.Authenticate(c.Request().Context())
@@ -333,6 +348,9 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			Str("remote", c.RealIP())
 		if ref, ok := c.Get("reference").(string); ok && ref != "" {
 			ev = ev.Str("reference", ref)
+		}
+		if rc, ok := relayed(c.Request()); ok {
+			ev = ev.Str("via", "cloud").Str("caller", rc.caller)
 		}
 		ev.Msg("request")
 		return nil

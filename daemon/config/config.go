@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -61,7 +62,26 @@ type Config struct {
 	Metrics    Metrics    `toml:"metrics"`
 	Log        Log        `toml:"log"`
 	Discovery  Discovery  `toml:"discovery"`
+	Cloud      Cloud      `toml:"cloud"`
 }
+
+// Cloud is the outbound link to the cloud relay (cashless-cloud) over
+// NATS, through which ECRs reach the terminal by its ID; an empty URL
+// switches it off.
+type Cloud struct {
+	// URL is the relay's NATS address, tls://host:port (several
+	// comma-separated for a cluster). The link is always TLS.
+	URL string `toml:"url"`
+	// CAFile verifies the relay's certificate; empty: the system's roots.
+	CAFile string `toml:"ca_file"`
+	// CredentialsFile holds the terminal's NKey seed, made on first start
+	// (mode 0600); empty: <data_dir>/cloud.nk. A relative path is taken
+	// inside data_dir.
+	CredentialsFile string `toml:"credentials_file"`
+}
+
+// CloudEnabled says whether the daemon links to a cloud relay.
+func (c *Config) CloudEnabled() bool { return c.Cloud.URL != "" }
 
 // Host is the acquirer link (ISO 8583 over TCP): TLS with certificate
 // verification unless the file says tls = false (see Config.HostTLS).
@@ -436,12 +456,35 @@ func (c *Config) Validate() error {
 	if c.Log.File == "" && c.Log.Stderr != nil && !*c.Log.Stderr {
 		errs = append(errs, errors.New("log.stderr = false needs log.file: logs must go somewhere"))
 	}
+	errs = append(errs, c.Cloud.validate()...)
 	for _, name := range c.Discovery.Interfaces {
 		if name == "" {
 			errs = append(errs, errors.New("discovery.interfaces: empty interface name"))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func (c Cloud) validate() []error {
+	if c.URL == "" {
+		if c.CAFile != "" || c.CredentialsFile != "" {
+			return []error{errors.New("cloud.ca_file and cloud.credentials_file need cloud.url")}
+		}
+		return nil
+	}
+	var errs []error
+	for _, u := range strings.Split(c.URL, ",") {
+		parsed, err := url.Parse(strings.TrimSpace(u))
+		switch {
+		case err != nil || parsed.Host == "" || parsed.Port() == "":
+			errs = append(errs, fmt.Errorf("cloud.url %q: tls://host:port", u))
+		case parsed.Scheme != "tls" && parsed.Scheme != "nats":
+			errs = append(errs, fmt.Errorf("cloud.url %q: the scheme is tls:// (the link is always TLS)", u))
+		case parsed.User != nil:
+			errs = append(errs, fmt.Errorf("cloud.url: no credentials in the URL; the terminal authenticates with its own key"))
+		}
+	}
+	return errs
 }
 
 func (a API) validate() []error {

@@ -1,6 +1,11 @@
 package config
 
-import "github.com/vinr/cashlessd/daemon"
+import (
+	"path/filepath"
+
+	"github.com/vinr/cashlessd/daemon"
+	"github.com/vinr/cashlessd/daemon/cloudlink"
+)
 
 // Engine is the engine's configuration as this file describes it, for a
 // daemon whose software version is softwareVersion. Validate first: an
@@ -28,5 +33,24 @@ func (c *Config) Engine(softwareVersion string) daemon.Config {
 		OfflineApprovals: c.Offline.Approvals,
 		FloorLimit:       c.Offline.FloorLimit,
 		HostGrace:        c.Host.EchoInterval.Duration,
+	}
+}
+
+// CloudLink is the cloud link's configuration as this file describes it,
+// for a daemon whose software version is softwareVersion. Validate first.
+func (c *Config) CloudLink(softwareVersion string) cloudlink.Config {
+	creds := c.Cloud.CredentialsFile
+	if creds != "" && !filepath.IsAbs(creds) {
+		creds = filepath.Join(c.DataDir, creds)
+	}
+	return cloudlink.Config{
+		URL:             c.Cloud.URL,
+		CAFile:          c.Cloud.CAFile,
+		CredentialsFile: creds,
+		DataDir:         c.DataDir,
+		TerminalID:      c.TerminalID,
+		Model:           c.Model,
+		SoftwareVersion: softwareVersion,
+		Simulator:       c.Simulator,
 	}
 }

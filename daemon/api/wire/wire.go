@@ -272,6 +272,15 @@ type Status struct {
 	CanTransact       bool               `json:"canTransact"`
 	Reasons           []Reason           `json:"reasons,omitempty"`
 	Devices           Devices            `json:"devices"`
+	Cloud             Cloud              `json:"cloud"`
+}
+
+// Cloud is the terminal's link to the cloud relay: State connected,
+// connecting or off (no relay configured), and since when it holds (empty
+// when off).
+type Cloud struct {
+	State string `json:"state"`
+	Since string `json:"since,omitempty"`
 }
 
 // Cancelled is the answer of cancel.
@@ -350,3 +359,23 @@ const (
 	// CodeMethodNotAllowed: every call is a POST (405).
 	CodeMethodNotAllowed = "method_not_allowed"
 )
+
+// PathSimBind binds the terminal to a merchant on the cloud relay
+// (simulator mode).
+const PathSimBind = "/simulator/v1/bind"
+
+// SimBindRequest binds with a one-time key from the relay; without a key it
+// asks for an express bind (the relay has the terminal prebound).
+type SimBindRequest struct {
+	Key *string `json:"key,omitempty"`
+}
+
+// SimBindAnswer is the relay's answer to a bind: bound and to which
+// merchant, or why nothing was bound (error: key_unknown, key_used,
+// key_expired, not_prebound, bound_elsewhere, invalid_request).
+type SimBindAnswer struct {
+	Bound      bool   `json:"bound"`
+	MerchantID string `json:"merchantId,omitempty"`
+	Error      string `json:"error,omitempty"`
+	Message    string `json:"message,omitempty"`
+}
