@@ -80,10 +80,7 @@ func (a *API) mapAnswer(t store.Transfer, ans relay.Answer, secret []byte) mappe
 	case ans.Status == http.StatusOK:
 		return a.signed(t, tx, StatusSuccess, "00", "Approved", secret)
 	case ans.Status == http.StatusPaymentRequired || code == "card_declined":
-		rc := tx.DeclineCode
-		if rc == "" {
-			rc = "05"
-		}
+		rc := responseCode(tx.DeclineCode)
 		msg := tx.DeclineMessage
 		if msg == "" {
 			msg = "Declined"
@@ -108,6 +105,24 @@ func (a *API) mapAnswer(t store.Transfer, ans relay.Answer, secret []byte) mappe
 	default:
 		return errorBody(50312, "Terminal error: "+message(tx))
 	}
+}
+
+// responseCode is the card response code of a decline (Fiuu's acquirer
+// codes): the terminal's decline codes by name, two-character codes as they
+// are, anything else 05 (do not honour).
+func responseCode(declineCode string) string {
+	switch declineCode {
+	case "insufficient_funds":
+		return "51"
+	case "expired_card":
+		return "54"
+	case "incorrect_pin":
+		return "55"
+	}
+	if len(declineCode) == 2 {
+		return declineCode
+	}
+	return "05"
 }
 
 func message(tx wire.Lookup) string {
