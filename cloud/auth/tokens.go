@@ -76,11 +76,10 @@ func (s *Sessions) Start(ctx context.Context, posID, merchantID string) (Issued,
 // Refresh issues new tokens in the session of a valid refresh token. The
 // old access token stays valid until it expires.
 func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (Issued, error) {
-	c, sess, err := s.Check(ctx, refreshToken, KindRefresh)
+	_, sess, err := s.Check(ctx, refreshToken, KindRefresh)
 	if err != nil {
 		return Issued{}, err
 	}
-	_ = c
 	return s.issue(ctx, sess)
 }
 

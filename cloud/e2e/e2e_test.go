@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/vinr/cashlessd/certs"
 	"github.com/vinr/cashlessd/cloud/fiuu"
+	"github.com/vinr/cashlessd/cloud/relay"
 	"github.com/vinr/cashlessd/cloud/server"
 	"github.com/vinr/cashlessd/cloud/store"
 )
@@ -246,10 +248,15 @@ func TestRelayWithTwoSimulatorDaemons(t *testing.T) {
 
 	// Refresh keeps the old access token valid.
 	ref := newClient(t, base, p.CAFile)
-	status, m, _ := ref.call("POST", "/auth/login", map[string]string{"posId": pos1, "password": pw1})
+	_, m, _ := ref.call("POST", "/auth/login", map[string]string{"posId": pos1, "password": pw1})
+	oldAccess := "Bearer " + m["access"].(map[string]any)["token"].(string)
 	ref.headers["Authorization"] = "Bearer " + m["refresh"].(map[string]any)["token"].(string)
 	if status, _, raw := ref.call("POST", "/auth/refresh", nil); status != 200 {
 		t.Fatalf("refresh: %d %s", status, raw)
+	}
+	ref.headers["Authorization"] = oldAccess
+	if status, _, raw := ref.call("GET", "/api/terminals", nil); status != 200 {
+		t.Fatalf("the old access token after a refresh: %d %s", status, raw)
 	}
 
 	// B moves to shop2: the operator unbinds it, shop2's bind key binds it
@@ -379,6 +386,12 @@ func TestRelayWithTwoSimulatorDaemons(t *testing.T) {
 
 	// A terminal that is not connected.
 	b.stop()
+	eventually(t, "the server dropped B's connection", func() bool {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		_, err := p.Relay.Call(ctx, b.id, "status", []byte("{}"), "")
+		return errors.Is(err, relay.ErrNotConnected)
+	})
 	if status, m := ecr2.transfer(sec2.Secret, sale("pos2", "shop2", b.id, "OFF-1", "1.00")); status != 503 || code(m) != 50310 {
 		t.Fatalf("terminal not connected: %d %v", status, m)
 	}

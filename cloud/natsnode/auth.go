@@ -125,10 +125,19 @@ func (a *Authenticator) verify(publicKey, sig string, nonce []byte) bool {
 func (a *Authenticator) remember(publicKey string, id uint64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.clients[publicKey] == nil {
-		a.clients[publicKey] = map[uint64]struct{}{}
+	ids := a.clients[publicKey]
+	if ids == nil || a.server == nil {
+		ids = map[uint64]struct{}{}
+		a.clients[publicKey] = ids
+	} else {
+		// Forget the key's connections that are gone (reconnects).
+		for old := range ids {
+			if a.server.GetClient(old) == nil {
+				delete(ids, old)
+			}
+		}
 	}
-	a.clients[publicKey][id] = struct{}{}
+	ids[id] = struct{}{}
 }
 
 // Kick closes this node's connections made with a public key, so that the

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"encoding/json"
 	"image/png"
 	"net/url"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/vinr/cashlessd/cloud/fiuu"
 	"github.com/vinr/cashlessd/cloud/link"
+	"github.com/vinr/cashlessd/cloud/relay"
 	"github.com/vinr/cashlessd/cloud/server"
 	"github.com/vinr/cashlessd/cloud/store"
 )
@@ -144,6 +147,12 @@ func TestFiuuTransfersWithAFakeTerminal(t *testing.T) {
 
 	// A terminal that is bound but not connected.
 	term.Close()
+	eventually(t, "the server dropped the terminal's connection", func() bool {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		_, err := p.Relay.Call(ctx, term.ID, "status", []byte("{}"), "")
+		return errors.Is(err, relay.ErrNotConnected)
+	})
 	if status, m := e.transfer(simSecret, sale(term.ID, "REF10", "1.00")); status != 503 || code(m) != 50310 {
 		t.Fatalf("terminal not connected: %d %v", status, m)
 	}
