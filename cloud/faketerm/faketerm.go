@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,7 +40,9 @@ type Terminal struct {
 
 // Options of a fake terminal.
 type Options struct {
-	URL       string
+	// URL is one NATS URL or several, comma-separated.
+	URL string
+	// CAFile is the CA bundle, or several comma-separated.
 	CAFile    string
 	Simulator bool
 	// Seed reuses a key (a terminal that restarts); nil makes a new one.
@@ -69,7 +72,7 @@ func Connect(id string, o Options) (*Terminal, error) {
 		nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}),
 	}
 	if o.CAFile != "" {
-		opts = append(opts, nats.RootCAs(o.CAFile))
+		opts = append(opts, nats.RootCAs(strings.Split(o.CAFile, ",")...))
 	}
 	if o.Simulator {
 		opts = append(opts, nats.Token(link.SimulatorToken))

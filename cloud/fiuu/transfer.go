@@ -165,6 +165,18 @@ func (a *API) transfer(c echo.Context) error {
 	t := store.Transfer{MerchantID: cl.MerchantID, PosID: cl.PosID, ReferenceID: req.ReferenceID, TransType: req.TransType,
 		DeviceID: req.DeviceID, ParamsHash: req.paramsHash(), TerminalReference: terminalReference(req.TransType, req.ReferenceID),
 		State: store.TransferRunning, CreatedAt: a.clock.Now().UTC(), UpdatedAt: a.clock.Now().UTC()}
+	// A referenceId already used answers from the record, even with the
+	// terminal offline.
+	if _, _, err := a.store.Transfer(ctx, t.MerchantID, t.TransType, t.ReferenceID); err == nil {
+		return a.repeated(c, t, secret)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return fail(c, 50010, "The relay cannot read transfers right now.")
+	}
+	endpoint, body, code, msg := a.nativeCall(ctx, req, t)
+	if code != 0 {
+		return fail(c, code, msg)
+	}
+	t.Endpoint, t.Request = endpoint, body
 	rev, err := a.store.CreateTransfer(ctx, t)
 	if errors.Is(err, store.ErrExists) {
 		return a.repeated(c, t, secret)
@@ -174,7 +186,7 @@ func (a *API) transfer(c echo.Context) error {
 	}
 	_ = a.store.SetLastTransfer(ctx, t)
 	a.audit(ctx, c, "transfer", cl.PosID, req.DeviceID, "sent", req.TransType+" "+req.ReferenceID)
-	return a.run(c, req, t, rev, secret)
+	return a.run(c, t, rev, secret)
 }
 
 func (a *API) checkDatetime(dt string) string {
@@ -266,6 +278,11 @@ func (a *API) resolve(c echo.Context, t store.Transfer, rev uint64, secret []byt
 	defer cancel()
 	body, _ := json.Marshal(map[string]string{"reference": t.TerminalReference})
 	ans, err := a.terminals.Call(lctx, t.DeviceID, "transaction", body, t.PosID)
+	if err == nil && ans.Status == http.StatusNotFound && t.Endpoint != "" {
+		// The call never reached the terminal (the relay that sent it, or
+		// its NATS node, went away): send it again under the same reference.
+		return a.run(c, t, rev, secret)
+	}
 	if err != nil || ans.Status != http.StatusOK {
 		return a.answerPending(c, t, secret)
 	}
@@ -285,17 +302,14 @@ func (a *API) resolve(c echo.Context, t store.Transfer, rev uint64, secret []byt
 	return a.finish(c, t, rev, relay.Answer{Status: status, Body: ans.Body}, secret)
 }
 
-// run sends the transfer to the terminal and answers.
-func (a *API) run(c echo.Context, req transferRequest, t store.Transfer, rev uint64, secret []byte) error {
+// run sends the transfer's call to the terminal and answers. Sending it
+// again (a retry after a relay died) is safe: the call carries the
+// transfer's terminal reference, and the terminal charges a reference once.
+func (a *API) run(c echo.Context, t store.Transfer, rev uint64, secret []byte) error {
 	ctx := c.Request().Context()
-	endpoint, body, code, msg := a.nativeCall(ctx, req, t)
-	if code != 0 {
-		_ = a.store.DeleteTransfer(ctx, t)
-		return fail(c, code, msg)
-	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.Wait)
 	defer cancel()
-	ans, err := a.terminals.Call(wctx, t.DeviceID, endpoint, body, t.PosID)
+	ans, err := a.terminals.Call(wctx, t.DeviceID, t.Endpoint, t.Request, t.PosID)
 	switch {
 	case errors.Is(err, relay.ErrNotConnected):
 		_ = a.store.DeleteTransfer(ctx, t)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -52,7 +53,7 @@ func Start(o Options) (*server.Server, error) {
 		JetStream:                  true,
 		StoreDir:                   filepath.Join(o.DataDir, "nats"),
 		NoSigs:                     true,
-		NoLog:                      true,
+		NoLog:                      os.Getenv("CASHLESS_NATS_LOG") == "",
 		AlwaysEnableNonce:          true,
 		CustomClientAuthentication: o.Auth,
 		PingInterval:               20 * time.Second,
@@ -85,6 +86,9 @@ func Start(o Options) (*server.Server, error) {
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, err
+	}
+	if !opts.NoLog {
+		ns.ConfigureLogger()
 	}
 	ns.Start()
 	if !ns.ReadyForConnections(30 * time.Second) {

@@ -149,22 +149,24 @@ type cardTerminal struct {
 	n        int
 	byID     map[string]string // transactionId → reference
 	silent   map[string]bool   // endpoints that never answer
+	running  map[string]bool   // references of silent calls: still running
 	currency string
 }
 
 func newCardTerminal() *cardTerminal {
-	return &cardTerminal{byID: map[string]string{}, silent: map[string]bool{}, currency: "MYR"}
+	return &cardTerminal{byID: map[string]string{}, silent: map[string]bool{}, running: map[string]bool{}, currency: "MYR"}
 }
 
 func (c *cardTerminal) handle(endpoint string, body []byte) (int, []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.silent[endpoint] {
-		return 0, nil
-	}
 	var req map[string]any
 	_ = json.Unmarshal(body, &req)
 	ref, _ := req["reference"].(string)
+	if c.silent[endpoint] {
+		c.running[ref] = true
+		return 0, nil
+	}
 	answer := func(status int, v any) (int, []byte) {
 		b, _ := json.Marshal(v)
 		return status, b
@@ -197,6 +199,9 @@ func (c *cardTerminal) handle(endpoint string, body []byte) (int, []byte) {
 		id, _ := req["transactionId"].(string)
 		if r, found := c.byID[id]; found {
 			return answer(200, map[string]any{"status": "approved", "reference": r, "transactionId": id, "type": "sale"})
+		}
+		if c.running[ref] {
+			return answer(200, map[string]any{"status": "pending", "reference": ref, "type": "sale", "stage": "card"})
 		}
 		if ref != "" {
 			for id, r := range c.byID {

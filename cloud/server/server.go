@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -101,7 +102,11 @@ type Process struct {
 	cancel  context.CancelFunc
 	stopMet func()
 	done    chan struct{}
+	closed  atomic.Bool
 }
+
+// Closed reports whether Close was called.
+func (p *Process) Closed() bool { return p.closed.Load() }
 
 // Start starts a relay process.
 func Start(ctx context.Context, cfg Config) (*Process, error) {
@@ -248,7 +253,11 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 func openStore(ctx context.Context, nc *nats.Conn, replicas int) (*store.Store, error) {
 	var last error
 	for ctx.Err() == nil {
-		s, err := store.Open(ctx, nc, store.Options{Replicas: replicas})
+		// A JetStream cluster still electing its leader drops requests:
+		// each attempt gets a few seconds.
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		s, err := store.Open(actx, nc, store.Options{Replicas: replicas})
+		cancel()
 		if err == nil {
 			return s, nil
 		}
@@ -263,6 +272,9 @@ func openStore(ctx context.Context, nc *nats.Conn, replicas int) (*store.Store, 
 
 // Close stops the process: HTTP first, then the link, then NATS.
 func (p *Process) Close() {
+	if p.closed.Swap(true) {
+		return
+	}
 	if p.http != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = p.http.Shutdown(sctx)

@@ -78,18 +78,22 @@ const (
 // Transfer is one Fiuu transfer by (merchant, transType, referenceId): the
 // parameters it was asked with and, once known, the answer it got.
 type Transfer struct {
-	MerchantID        string          `json:"merchantId"`
-	PosID             string          `json:"posId"`
-	ReferenceID       string          `json:"referenceId"`
-	TransType         string          `json:"transType"`
-	DeviceID          string          `json:"deviceId"`
-	ParamsHash        string          `json:"paramsHash"`
-	TerminalReference string          `json:"terminalReference"`
-	State             string          `json:"state"`
-	HTTPStatus        int             `json:"httpStatus,omitempty"`
-	Answer            json.RawMessage `json:"answer,omitempty"`
-	CreatedAt         time.Time       `json:"createdAt"`
-	UpdatedAt         time.Time       `json:"updatedAt"`
+	MerchantID        string `json:"merchantId"`
+	PosID             string `json:"posId"`
+	ReferenceID       string `json:"referenceId"`
+	TransType         string `json:"transType"`
+	DeviceID          string `json:"deviceId"`
+	ParamsHash        string `json:"paramsHash"`
+	TerminalReference string `json:"terminalReference"`
+	// Endpoint and Request are the Cashless API call the transfer makes
+	// (amounts and references only), kept to send it again.
+	Endpoint   string          `json:"endpoint,omitempty"`
+	Request    json.RawMessage `json:"request,omitempty"`
+	State      string          `json:"state"`
+	HTTPStatus int             `json:"httpStatus,omitempty"`
+	Answer     json.RawMessage `json:"answer,omitempty"`
+	CreatedAt  time.Time       `json:"createdAt"`
+	UpdatedAt  time.Time       `json:"updatedAt"`
 }
 
 // LoginFailures counts failed logins of one account from one client.
