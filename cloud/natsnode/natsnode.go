@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -38,6 +37,8 @@ type Options struct {
 	ClusterUser, ClusterPassword string
 	// Auth decides who may connect and what they may do.
 	Auth server.Authentication
+	// Logs writes the NATS server's own log lines to stderr.
+	Logs bool
 }
 
 // Start starts the server and waits until it accepts connections.
@@ -53,7 +54,7 @@ func Start(o Options) (*server.Server, error) {
 		JetStream:                  true,
 		StoreDir:                   filepath.Join(o.DataDir, "nats"),
 		NoSigs:                     true,
-		NoLog:                      os.Getenv("CASHLESS_NATS_LOG") == "",
+		NoLog:                      !o.Logs,
 		AlwaysEnableNonce:          true,
 		CustomClientAuthentication: o.Auth,
 		PingInterval:               20 * time.Second,

@@ -74,6 +74,8 @@ type Config struct {
 	Routes                       []string
 	ClusterUser, ClusterPassword string
 	Replicas                     int
+	// NATSLogs writes the embedded NATS server's log to stderr.
+	NATSLogs bool
 	// MetricsListen serves Prometheus metrics over plain HTTP ("" none).
 	MetricsListen string
 	// Simulator enables the simulator account, the simulator credential
@@ -152,7 +154,7 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 		authn = natsnode.NewAuthenticator(token, dir, cfg.Simulator, cfg.Log)
 		p.ns, err = natsnode.Start(natsnode.Options{Name: cfg.NATSName, DataDir: cfg.DataDir, Listen: cfg.NATSListen, TLS: tlsConfig,
 			ClusterName: cfg.ClusterName, ClusterListen: cfg.ClusterListen, Routes: cfg.Routes,
-			ClusterUser: cfg.ClusterUser, ClusterPassword: cfg.ClusterPassword, Auth: authn})
+			ClusterUser: cfg.ClusterUser, ClusterPassword: cfg.ClusterPassword, Auth: authn, Logs: cfg.NATSLogs})
 		if err != nil {
 			return nil, fmt.Errorf("embedded nats: %w", err)
 		}

@@ -53,7 +53,7 @@ var errUsage = errors.New("usage")
 const usage = `usage:
   cashless-cloud serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--nats URL] [--nats-listen ADDR]
                        [--nats-name NAME] [--nats-cluster ADDR] [--nats-routes URL,URL] [--nats-replicas N]
-                       [--metrics-listen ADDR] [--simulator]
+                       [--metrics-listen ADDR] [--nats-log] [--simulator]
   cashless-cloud version
   cashless-cloud account add --id ID --kind channel|sub-channel|merchant [--parent ID] [--name NAME]
   cashless-cloud account list
@@ -177,6 +177,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	routes := fs.String("nats-routes", "", "comma-separated nats-route://host:port URLs of the other nodes")
 	replicas := fs.Int("nats-replicas", 0, "JetStream copies of the relay state (3 on a 3-node cluster)")
 	metricsListen := fs.String("metrics-listen", "", "Prometheus metrics address (plain HTTP; off when empty)")
+	natsLogs := fs.Bool("nats-log", false, "write the embedded NATS server's own log to stderr")
 	simulator := fs.Bool("simulator", false, "simulator mode: the simulator POS account and terminal credential, /simulator/v1/clock")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
@@ -213,7 +214,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		RelayKeyFile: fc.RelayKeyFile, NATSURL: fc.NATS.URL, NATSCAFile: fc.NATS.CAFile, NATSListen: fc.NATS.Listen,
 		NATSName: fc.NATS.Name, ClusterListen: fc.NATS.ClusterListen, ClusterName: fc.NATS.ClusterName, Routes: fc.NATS.Routes,
 		ClusterUser: fc.NATS.ClusterUser, ClusterPassword: fc.NATS.ClusterPassword, Replicas: fc.NATS.Replicas,
-		MetricsListen: fc.MetricsListen, Simulator: fc.Simulator, Log: log,
+		MetricsListen: fc.MetricsListen, Simulator: fc.Simulator, Log: log, NATSLogs: *natsLogs,
 	})
 	if err != nil {
 		return err
