@@ -46,7 +46,7 @@ lint: vet
 
 # Every performance figure with its floor and ratio (BENCH_QUICK=1: a fast look).
 bench: build
-	$(GO) run ./tools/cashless-bench -daemon bin/cashlessd
+	$(GO) run ./tools/cashless-bench -daemon bin/cashlessd -cloud bin/cashless-cloud
 
 # The full fault suite (500 kill points, devices, storage, load, hostile
 # input, secrets); writes its tables into docs/reliability.md. The short

@@ -38,6 +38,7 @@ type Main struct {
 // settings size one run.
 type settings struct {
 	daemon        string        // path of the cashlessd binary
+	cloud         string        // path of the cashless-cloud binary ("" skips its figures)
 	window        time.Duration // one load window
 	rounds        int           // alternating A/B rounds per comparison
 	clients       int           // keep-alive clients
@@ -49,6 +50,8 @@ type settings struct {
 	memorySales   int           // sales before the last RSS reading
 	memoryHistory int           // stored transactions the memory figures start from
 	markdown      string        // where to write the table as Markdown
+	cloudCalls    int           // sequential calls per path for the relay's overhead
+	idleTerminals int           // fake terminals held open for the memory per connection
 }
 
 // Run parses flags and runs every measurement.
@@ -57,6 +60,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	fs.SetOutput(m.Stderr)
 	s := settings{}
 	fs.StringVar(&s.daemon, "daemon", "bin/cashlessd", "cashlessd binary to measure")
+	fs.StringVar(&s.cloud, "cloud", "", "cashless-cloud binary: adds the relay's figures (empty: skipped)")
 	fs.StringVar(&s.markdown, "markdown", "", "also write the table as Markdown to this file")
 	baseline := fs.String("serve-baseline", "", "internal: run the baseline server for DIR")
 	quick := os.Getenv("BENCH_QUICK") != ""
@@ -69,10 +73,12 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	s.window, s.rounds, s.clients, s.handshakes = 5*time.Second, 3, 50, 8
 	s.sales, s.smallHist, s.largeHist, s.batchSize = 2000, 1_000, 1_000_000, 10_000
 	s.memoryHistory, s.memorySales = 100_000, 2_000
+	s.cloudCalls, s.idleTerminals = 300, 2000
 	if quick {
 		s.window, s.rounds = 2*time.Second, 1
 		s.sales, s.largeHist, s.batchSize = 300, 100_000, 2_000
 		s.memoryHistory, s.memorySales = 10_000, 300
+		s.cloudCalls, s.idleTerminals = 100, 300
 	}
 	r := &report{}
 	start := time.Now()
@@ -86,6 +92,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		{"growth", benchGrowth},
 		{"memory", benchMemory},
 		{"serial efficiency", benchSerial},
+		{"cloud relay", benchCloud},
 	}
 	for _, st := range steps {
 		fmt.Fprintf(m.Stderr, "== %s\n", st.name)

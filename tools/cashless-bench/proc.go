@@ -33,7 +33,7 @@ type proc struct {
 
 // startCashlessd runs `cashlessd serve --simulator` on dataDir with metrics
 // on, and waits until it is ready.
-func startCashlessd(ctx context.Context, bin, dataDir string) (*proc, error) {
+func startCashlessd(ctx context.Context, bin, dataDir string, extra ...string) (*proc, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, err
 	}
@@ -47,7 +47,7 @@ func startCashlessd(ctx context.Context, bin, dataDir string) (*proc, error) {
 		return nil, err
 	}
 	defer logFile.Close()
-	cmd := exec.CommandContext(ctx, bin, "serve", "--simulator", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--config", cfg)
+	cmd := exec.CommandContext(ctx, bin, append([]string{"serve", "--simulator", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--config", cfg}, extra...)...)
 	cmd.Stderr = logFile
 	cmd.Stdout = logFile
 	begin := time.Now()
