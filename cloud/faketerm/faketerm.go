@@ -171,6 +171,8 @@ func (t *Terminal) Bind(ctx context.Context, key string) (link.BindAnswer, error
 		subject = link.ExpressBind
 	}
 	b, _ := json.Marshal(link.BindRequest{Key: key, TerminalID: t.ID, PublicKey: t.PublicKey, Model: "fake", SoftwareVersion: "0.0.0-fake"})
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
 	m, err := t.nc.RequestWithContext(ctx, subject, b)
 	if err != nil {
 		return link.BindAnswer{}, err
@@ -181,6 +183,8 @@ func (t *Terminal) Bind(ctx context.Context, key string) (link.BindAnswer, error
 
 // Unbind asks the relay to drop the terminal's binding.
 func (t *Terminal) Unbind(ctx context.Context) (link.BindAnswer, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
 	m, err := t.nc.RequestWithContext(ctx, link.Unbind(t.ID), nil)
 	if err != nil {
 		return link.BindAnswer{}, err

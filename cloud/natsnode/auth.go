@@ -24,6 +24,10 @@ type Directory interface {
 	// simulator credential, if it was never bound; it returns the terminal
 	// ID now bound to the key ("" when it was not enrolled).
 	EnrollSimulator(ctx context.Context, terminalID, publicKey string) (string, error)
+	// EnrollPrebound binds a terminal that connects under a terminal ID a
+	// merchant prebound (express binding on connect); it returns the
+	// terminal ID now bound to the key ("" when it was not prebound).
+	EnrollPrebound(ctx context.Context, terminalID, publicKey string) (string, error)
 }
 
 // Authenticator is the embedded server's client authentication: the relay's
@@ -83,11 +87,17 @@ func (a *Authenticator) Check(c server.ClientAuthentication) bool {
 			return false
 		}
 	}
+	if id == "" && link.ValidTerminalID(o.Name) == nil {
+		if id, err = a.dir.EnrollPrebound(ctx, o.Name, o.Nkey); err != nil {
+			a.log.Warn().Err(err).Str("terminalId", o.Name).Msg("express binding on connect failed")
+			id = ""
+		}
+	}
 	var perms *server.Permissions
 	switch {
 	case id != "":
 		perms = &server.Permissions{
-			Publish:   &server.SubjectPermission{Allow: []string{link.Own(id)}},
+			Publish:   &server.SubjectPermission{Allow: []string{link.Own(id), link.Bind, link.ExpressBind}},
 			Subscribe: &server.SubjectPermission{Allow: []string{link.Request(id), link.Control(id), link.Inbox(id) + ".>"}},
 			Response:  &server.ResponsePermission{MaxMsgs: 1, Expires: 5 * time.Minute},
 		}

@@ -121,6 +121,11 @@ func (r *Relay) onExpressBind(m *nats.Msg) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if b, err := r.store.Binding(ctx, req.TerminalID); err == nil && !b.Unbound && b.PublicKey == req.PublicKey {
+		// Already bound with this key (e.g. on connect): nothing changes.
+		r.answerBind(m, link.BindAnswer{Bound: true, MerchantID: b.MerchantID})
+		return
+	}
 	merchant, err := r.store.PrebindMerchant(ctx, req.TerminalID)
 	if errors.Is(err, store.ErrNotFound) {
 		r.audit(ctx, "bind", req.TerminalID, "refused", "not_prebound")
@@ -239,5 +244,31 @@ func (r *Relay) EnrollSimulator(ctx context.Context, terminalID, publicKey strin
 		return "", fmt.Errorf("enrol %s: %w", terminalID, err)
 	}
 	r.audit(ctx, "bind", terminalID, "bound", "simulator enrolment to "+b.MerchantID)
+	return terminalID, nil
+}
+
+// EnrollPrebound implements natsnode.Directory: a terminal connecting under
+// a prebound terminal ID, not bound to another merchant, is bound to the
+// merchant that prebound it.
+func (r *Relay) EnrollPrebound(ctx context.Context, terminalID, publicKey string) (string, error) {
+	merchant, err := r.store.PrebindMerchant(ctx, terminalID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if b, err := r.store.Binding(ctx, terminalID); err == nil && !b.Unbound && b.MerchantID != merchant {
+		return "", nil
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	b := store.Binding{TerminalID: terminalID, PublicKey: publicKey, MerchantID: merchant, BoundAt: r.clock.Now().UTC()}
+	if err := r.store.PutBinding(ctx, b); err != nil {
+		return "", err
+	}
+	_ = r.store.DropPrebound(ctx, terminalID)
+	r.audit(ctx, "bind", terminalID, "bound", "express on connect to "+merchant)
+	r.log.Info().Str("terminalId", terminalID).Str("merchantId", merchant).Msg("prebound terminal bound on connect")
 	return terminalID, nil
 }

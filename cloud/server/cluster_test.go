@@ -97,7 +97,7 @@ func TestClusterSurvivesANodeMidTraffic(t *testing.T) {
 			relays[i], errs[i] = server.Start(t.Context(), server.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(),
 				NATSListen: "127.0.0.1:0", NATSName: fmt.Sprintf("node%d", i+1), ClusterName: "cashless-test",
 				ClusterListen: clusterAddrs[i], Routes: routes, Replicas: 3, RelayKeyFile: keyFile,
-				Simulator: true, TransferWait: 20 * time.Second, Log: zerolog.Nop()})
+				Simulator: true, TransferWait: 20 * time.Second, Log: zerolog.Nop(), NATSLogs: os.Getenv("CLUSTER_NATS_LOG") != ""})
 		}()
 	}
 	wg.Wait()

@@ -274,11 +274,19 @@ func TestBinding(t *testing.T) {
 	if a, _ := other.Bind(ctx, ""); a.Error != "not_prebound" {
 		t.Fatalf("express bind without prebind: %+v", a)
 	}
+	// A prebound terminal that connects is bound; its express bind request
+	// then confirms it.
 	exp := connectFake(t, p, "term_EXP_0001", false, card.handle)
-	if a, err := exp.Bind(ctx, ""); err != nil || !a.Bound {
+	waitConnected(t, p, exp.ID)
+	if b, err := p.Store.Binding(ctx, exp.ID); err != nil || b.MerchantID != simMer || b.PublicKey != exp.PublicKey {
+		t.Fatalf("bound on connect: %+v %v", b, err)
+	}
+	if a, err := exp.Bind(ctx, ""); err != nil || !a.Bound || a.MerchantID != simMer {
 		t.Fatalf("express bind: %+v %v", a, err)
 	}
-	waitConnected(t, p, exp.ID)
+	if status, m := e.json("GET", "/api/prebind-terminals", nil); status != 200 || len(m["data"].([]any)) != 1 {
+		t.Fatalf("a bound terminal stays on the prebind list: %d %v", status, m)
+	}
 
 	// The terminal unbinds itself; it is gone from the list and cannot be driven.
 	if a, err := term.Unbind(ctx); err != nil || a.Bound {

@@ -172,7 +172,7 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nats connection: %w", err)
 	}
-	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	p.Store, err = openStore(sctx, p.nc, cfg.Replicas)
 	if err != nil {
@@ -254,10 +254,10 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 
 func openStore(ctx context.Context, nc *nats.Conn, replicas int) (*store.Store, error) {
 	var last error
-	for ctx.Err() == nil {
-		// A JetStream cluster still electing its leader drops requests:
-		// each attempt gets a few seconds.
-		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	for attempt := 1; ctx.Err() == nil; attempt++ {
+		// A JetStream cluster still electing its leaders drops requests:
+		// each attempt gets a few seconds, a little more every time.
+		actx, cancel := context.WithTimeout(ctx, time.Duration(min(attempt, 4))*5*time.Second)
 		s, err := store.Open(actx, nc, store.Options{Replicas: replicas})
 		cancel()
 		if err == nil {
@@ -374,6 +374,14 @@ func (d *lateDirectory) EnrollSimulator(ctx context.Context, terminalID, publicK
 		return "", errors.New("relay starting")
 	}
 	return r.EnrollSimulator(ctx, terminalID, publicKey)
+}
+
+func (d *lateDirectory) EnrollPrebound(ctx context.Context, terminalID, publicKey string) (string, error) {
+	r := d.r.Load()
+	if r == nil {
+		return "", errors.New("relay starting")
+	}
+	return r.EnrollPrebound(ctx, terminalID, publicKey)
 }
 
 func simulatorClock(c *clock.Offset) echo.HandlerFunc {

@@ -85,17 +85,17 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 		{&s.logins, BucketLogins, 24 * time.Hour},
 	}
 	for _, b := range buckets {
-		if o.Existing {
-			kv, err := js.KeyValue(ctx, b.name)
-			if err != nil {
-				return nil, fmt.Errorf("bucket %s (has a relay started on this NATS?): %w", b.name, err)
+		kv, err := js.KeyValue(ctx, b.name)
+		if errors.Is(err, jetstream.ErrBucketNotFound) && !o.Existing {
+			// Create only what is missing: relays starting together on a
+			// cluster must not update a stream another one is creating.
+			kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+				Bucket: b.name, History: 1, TTL: b.maxAge, Replicas: o.Replicas, Storage: jetstream.FileStorage,
+			})
+			if errors.Is(err, jetstream.ErrBucketExists) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+				kv, err = js.KeyValue(ctx, b.name)
 			}
-			*b.kv = kv
-			continue
 		}
-		kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket: b.name, History: 1, TTL: b.maxAge, Replicas: o.Replicas, Storage: jetstream.FileStorage,
-		})
 		if err != nil {
 			return nil, fmt.Errorf("bucket %s: %w", b.name, err)
 		}
@@ -111,7 +111,14 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 		if o.Existing {
 			break
 		}
-		if _, err := js.CreateOrUpdateStream(ctx, c); err != nil {
+		_, err := js.Stream(ctx, c.Name)
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			_, err = js.CreateStream(ctx, c)
+			if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+				err = nil
+			}
+		}
+		if err != nil {
 			return nil, fmt.Errorf("stream %s: %w", c.Name, err)
 		}
 	}
