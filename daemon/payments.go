@@ -219,6 +219,10 @@ func (e *Engine) card(detectCtx context.Context, a *active) {
 	case err != nil && e.base.Err() != nil:
 		e.fail(t, StatusCancelled, CodeTransactionCancelled, shutDownMessage)
 		return
+	case errors.Is(err, ErrNoCard):
+		// A tapped card was sent to the chip and none was inserted.
+		e.fail(t, StatusCancelled, CodeTransactionCancelled, fmt.Sprintf("No card was inserted within %s after the reader asked for the chip.", e.cfg.CardTimeout))
+		return
 	case err != nil:
 		log.Warn().Err(err).Msg("card read failed")
 		e.fail(t, StatusFailed, CodeReaderError, "The card could not be read: "+err.Error())

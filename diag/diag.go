@@ -188,6 +188,7 @@ func (d *diagnosis) run(ctx context.Context, file string, override func(*config.
 		if err == nil {
 			d.report.Daemon = &h
 			d.checkRunning(ctx, h, key)
+			d.checkCloud(ctx, &h)
 			return
 		}
 		// An older daemon, or one that does not answer: its devices are
@@ -201,6 +202,7 @@ func (d *diagnosis) run(ctx context.Context, file string, override func(*config.
 	d.checkReader(devCtx)
 	d.checkPrinter(devCtx)
 	d.checkHost(devCtx)
+	d.checkCloud(ctx, nil)
 }
 
 // daemonRunning reports whether a daemon answers on the admin socket.

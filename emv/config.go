@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vinr/cashlessd/emv/oda"
 	"github.com/vinr/cashlessd/money"
 )
 
@@ -67,6 +68,12 @@ type AIDConfig struct {
 	TACDenial  Hex `json:"tacDenial" toml:"tac_denial"`
 	TACOnline  Hex `json:"tacOnline" toml:"tac_online"`
 	TACDefault Hex `json:"tacDefault" toml:"tac_default"`
+	// ContactlessCVMLimit and ContactlessTransactionLimit, when above
+	// zero, are this scheme's own contactless limits (minor units; a
+	// scheme's reader CVM required limit and reader contactless
+	// transaction limit) in place of the terminal-wide ones of Config.
+	ContactlessCVMLimit         int64 `json:"contactlessCvmLimit,omitempty" toml:"contactless_cvm_limit"`
+	ContactlessTransactionLimit int64 `json:"contactlessTransactionLimit,omitempty" toml:"contactless_transaction_limit"`
 }
 
 // Config is the terminal's EMV configuration. A Kernel holds it read-only.
@@ -116,6 +123,55 @@ type Config struct {
 	// Rand supplies unpredictable numbers; nil means crypto/rand. It must
 	// be safe for concurrent use when sessions run concurrently.
 	Rand io.Reader `json:"-" toml:"-"`
+
+	// CAPKs are the certification authority public keys for offline data
+	// authentication (emv/oda reads them from the CAPK file). Without any
+	// the terminal performs no ODA and NewKernel clears the SDA, DDA and
+	// CDA bits of Capabilities (9F33 byte 3), so 9F33 advertises only the
+	// ODA the terminal can do.
+	CAPKs []oda.CAPK `json:"-" toml:"-"`
+	// DefaultDDOL is used for DDA when the card has no DDOL (9F49); empty
+	// means 9F3704 (the unpredictable number).
+	DefaultDDOL Hex `json:"defaultDdol" toml:"default_ddol"`
+	// Random transaction selection (EMV Book 3, 10.6.2), performed by a
+	// terminal with offline capability: under RandomSelectionThreshold a
+	// transaction is selected for online processing with probability
+	// RandomSelectionPercent; from the threshold up to FloorLimit the
+	// probability rises linearly to RandomSelectionMaxPercent. Both
+	// percentages 0 (the default): no random selection.
+	RandomSelectionPercent    int   `json:"randomSelectionPercent" toml:"random_selection_percent"`
+	RandomSelectionMaxPercent int   `json:"randomSelectionMaxPercent" toml:"random_selection_max_percent"`
+	RandomSelectionThreshold  int64 `json:"randomSelectionThreshold" toml:"random_selection_threshold"`
+	// ScriptLimit is the total length in bytes of the issuer script
+	// templates (71, 72, with tag and length) the terminal runs from one
+	// host answer; scripts beyond it are not performed (and the TVR says
+	// script processing failed). 0 means 128, the minimum EMV Book 3
+	// (10.10) requires.
+	ScriptLimit int `json:"scriptLimit" toml:"script_limit"`
+}
+
+// DefaultScriptLimit is the issuer script length every terminal supports
+// (EMV Book 3, 10.10).
+const DefaultScriptLimit = 128
+
+// adjust derives what the configuration implies: no ODA capability
+// without CA keys; an offline-capable terminal type (x2, x5 instead of
+// x1, x4) when offline approvals are on; the default DDOL and script
+// limit.
+func (k *Kernel) adjust() {
+	c := &k.cfg
+	if k.keys.Len() == 0 {
+		c.Capabilities[2] &^= capODA
+	}
+	if c.OfflineApprovals && c.onlineOnly() {
+		c.TerminalType++
+	}
+	if len(c.DefaultDDOL) == 0 {
+		c.DefaultDDOL = MustHex("9F3704")
+	}
+	if c.ScriptLimit == 0 {
+		c.ScriptLimit = DefaultScriptLimit
+	}
 }
 
 // Terminal capability bits the kernel consults (9F33 byte 2 and 3).
@@ -155,12 +211,13 @@ func DefaultAIDs() []AIDConfig {
 
 // DefaultConfig is an attended, online-only merchant terminal in the USA
 // with a PIN pad: chip, contactless and magnetic stripe; plaintext offline
-// PIN, online PIN, signature and no CVM; no offline data authentication;
-// floor limit zero; contactless CVM limit 50.00.
+// PIN, online PIN, signature and no CVM; SDA, DDA and CDA once CAPKs are
+// given (none here: without them 9F33 says no ODA); floor limit zero;
+// contactless CVM limit 50.00.
 func DefaultConfig() Config {
 	return Config{
 		TerminalType:                0x21,
-		Capabilities:                MustHex("E0E800"),
+		Capabilities:                MustHex("E0E8C8"),
 		AdditionalCapabilities:      MustHex("6000F05001"),
 		CountryCode:                 "840",
 		MerchantCategoryCode:        "5999",
@@ -195,6 +252,9 @@ func (c *Config) validate() error {
 		if len(a.AID) < 5 || len(a.AID) > 16 {
 			errs = append(errs, fmt.Errorf("aid %d: %d bytes, want 5 to 16", i, len(a.AID)))
 		}
+		if a.ContactlessCVMLimit < 0 || a.ContactlessTransactionLimit < 0 {
+			errs = append(errs, fmt.Errorf("aid %s: contactless limits must not be negative", a.AID))
+		}
 		for name, tac := range map[string]Hex{"tacDenial": a.TACDenial, "tacOnline": a.TACOnline, "tacDefault": a.TACDefault} {
 			if len(tac) != 0 && len(tac) != 5 {
 				errs = append(errs, fmt.Errorf("aid %s: %s must be 5 bytes", a.AID, name))
@@ -203,6 +263,15 @@ func (c *Config) validate() error {
 	}
 	if c.FloorLimit < 0 || c.ContactlessCVMLimit < 0 || c.ContactlessTransactionLimit < 0 {
 		errs = append(errs, errors.New("limits must not be negative"))
+	}
+	if p, m := c.RandomSelectionPercent, c.RandomSelectionMaxPercent; p < 0 || p > 99 || m < 0 || m > 99 || m < p {
+		errs = append(errs, fmt.Errorf("random selection: percentages %d and %d must be 0 to 99, the maximum not under the target", p, m))
+	}
+	if c.RandomSelectionThreshold < 0 || (c.RandomSelectionMaxPercent > 0 && c.RandomSelectionThreshold >= c.FloorLimit) {
+		errs = append(errs, fmt.Errorf("random selection threshold %d must be at least 0 and under the floor limit %d", c.RandomSelectionThreshold, c.FloorLimit))
+	}
+	if c.ScriptLimit < 0 {
+		errs = append(errs, errors.New("script limit must not be negative"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("emv: config: %w", err)

@@ -4,8 +4,9 @@
 // (GET PROCESSING OPTIONS, READ RECORD, processing restrictions,
 // cardholder verification, terminal risk management, terminal action
 // analysis, first and second GENERATE AC, issuer authentication and issuer
-// scripts), a simplified online-only contactless flow, and magnetic stripe
-// (track 2) handling.
+// scripts), the online-only contactless flow with per-scheme kernels
+// (EMV Contactless Books C-2 Mastercard, C-3 Visa, C-4 Amex, and a
+// generic path), and magnetic stripe (track 2) handling.
 //
 // The kernel does not know how a card is reached: it talks to the card
 // through [Transport] (one command APDU in, the response with SW1 SW2 out)
@@ -42,21 +43,21 @@
 // from the PIN pad encrypted, and offline PINs are verified by the reader
 // itself ([VerifyOfflinePIN] is for PIN pad and simulator implementations).
 //
+// # Offline data authentication
+//
+// SDA, DDA and CDA (EMV Book 2) run when the kernel has the schemes' CA
+// public keys ([Config] CAPKs, from the CAPK file a technician installs;
+// package emv/oda does the cryptography). Without a key for the card's RID
+// and index, ODA is not performed: the TVR bit says so, which the schemes'
+// terminal action codes send online. docs/emv.md lists what is implemented
+// against Books 2, 3, 4 and C-2, C-3, C-4, point by point.
+//
 // # Not implemented
 //
-// Offline data authentication (SDA, DDA, CDA) needs the schemes' CA public
-// keys and is not performed: the terminal capabilities say so and the TVR
-// bit "offline data authentication was not performed" is set, which the
-// schemes' terminal action codes send online. Enciphered offline PIN is not
-// supported for the same reason. The terminal is online-only by default
-// (terminal type 21): it never approves offline, and a host that cannot be
-// reached makes the second GENERATE AC ask for an AAC.
-//
+// Enciphered offline PIN is not supported. The terminal is online-only by
+// default (terminal type 21): it never approves offline, and a host that
+// cannot be reached makes the second GENERATE AC ask for an AAC.
 // Config.OfflineApprovals allows an offline approval (TC, ARC Y3) of a
 // contact purchase under the floor limit when the host cannot be reached
-// and default action analysis finds nothing against it. Because ODA is not
-// performed, that TVR bit is always set, and the schemes' TAC-Default and
-// most cards' IAC-Default contain it: with them every such transaction is
-// still declined (Z3). Offline approvals only happen where both the
-// acquirer's TAC-Default and the card's IAC-Default leave that bit out.
+// and action analysis finds nothing against it.
 package emv

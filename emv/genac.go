@@ -3,6 +3,7 @@ package emv
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -40,13 +41,20 @@ func (s *Session) generateAC(ctx context.Context, name string, cdolTag Tag, requ
 	if err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrCard, cdolTag.Name(), err)
 	}
-	resp, sw, err := s.exchange(ctx, name, GenerateACCommand(requested, cdol.Build(s.lookup)))
+	data := cdol.Build(s.lookup)
+	p1 := requested
+	cda := s.oda.cda && requested != CryptogramAAC
+	if cda {
+		p1 |= cdaRequested
+	}
+	resp, sw, err := s.exchange(ctx, name, GenerateACCommand(p1, data))
 	if err != nil {
 		return err
 	}
 	if sw != SWOK {
 		return &StatusError{Command: name, SW: sw}
 	}
+	s.oda.cdolData = append(s.oda.cdolData, data)
 	cid, err := s.parseGenerateAC(resp)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -55,6 +63,14 @@ func (s *Session) generateAC(ctx context.Context, name string, cdolTag Tag, requ
 		return fmt.Errorf("%w: %s: asked for %s, card answered %s", ErrCard, name, CryptogramName(requested), CryptogramName(cid))
 	}
 	s.cid = cid
+	if cda && cid&0xC0 != CryptogramAAC {
+		if err := s.verifyCDA(resp, cid); err != nil {
+			return err
+		}
+	}
+	if _, ok := s.icc[TagCryptogram]; !ok {
+		return fmt.Errorf("%w: %s: answer without cryptogram", ErrCard, name)
+	}
 	return nil
 }
 
@@ -62,11 +78,31 @@ func (s *Session) generateAC(ctx context.Context, name string, cdolTag Tag, requ
 // 10.8).
 func (s *Session) firstGenerateAC(ctx context.Context, requested byte) error {
 	s.requested = requested
-	if err := s.generateAC(ctx, "first GENERATE AC", TagCDOL1, requested); err != nil {
+	err := s.generateAC(ctx, "first GENERATE AC", TagCDOL1, requested)
+	if errors.Is(err, errCDAFailed) {
+		s.tsi.Set(TSICardRiskManagement)
+		return s.declineAfterCDAFailure(ctx, err)
+	}
+	if err != nil {
 		return err
 	}
 	s.tsi.Set(TSICardRiskManagement)
 	return nil
+}
+
+// declineAfterCDAFailure ends a transaction whose first GENERATE AC
+// answer failed CDA: the card gets a second GENERATE AC asking for an AAC
+// (ARC Z1, declined offline) and the transaction is declined (EMV Book 2,
+// 6.6.2; Book 3, 10.8).
+func (s *Session) declineAfterCDAFailure(ctx context.Context, cause error) error {
+	s.arc = "Z1"
+	s.term[TagARC] = []byte(s.arc)
+	err := s.generateAC(ctx, "second GENERATE AC", TagCDOL2, CryptogramAAC)
+	var status *StatusError
+	if err != nil && !errors.Is(err, ErrCard) && !errors.As(err, &status) {
+		return err // the card link broke, or a cancel
+	}
+	return &DeclineError{Reason: cause.Error()}
 }
 
 // parseGenerateAC reads a GENERATE AC (or cryptogram-bearing GPO)
@@ -77,6 +113,8 @@ func (s *Session) parseGenerateAC(resp []byte) (byte, error) {
 	if err != nil || len(objs) != 1 {
 		return 0, fmt.Errorf("%w: response is not one template", ErrCard)
 	}
+	delete(s.icc, TagCryptogram)
+	delete(s.icc, TagSignedDynamicData)
 	switch o := objs[0]; o.Tag {
 	case TagResponseFormat1:
 		v := o.Value
@@ -103,6 +141,9 @@ func (s *Session) parseGenerateAC(resp []byte) (byte, error) {
 	cid, ok1 := s.icc[TagCID]
 	atc, ok2 := s.icc[TagATC]
 	ac, ok3 := s.icc[TagCryptogram]
+	if _, signed := s.icc[TagSignedDynamicData]; !ok3 && signed {
+		ok3, ac = true, make([]byte, 8) // CDA: the cryptogram is in the signature
+	}
 	if !ok1 || !ok2 || !ok3 || len(cid) != 1 || len(atc) != 2 || len(ac) != 8 {
 		return 0, fmt.Errorf("%w: response without CID, ATC or cryptogram", ErrCard)
 	}
@@ -111,7 +152,7 @@ func (s *Session) parseGenerateAC(resp []byte) (byte, error) {
 
 // declineReason explains an AAC.
 func (s *Session) declineReason() string {
-	if s.requested == CryptogramAAC && s.iface == Contact {
+	if s.requested == CryptogramAAC && s.iface != Magstripe && s.tx.Type != TypeRefund {
 		return fmt.Sprintf("terminal action analysis asked for AAC (TVR %s)", s.tvr)
 	}
 	if cid, ok := s.icc[TagCID]; ok && len(cid) == 1 && cid[0]&0x08 != 0 {
@@ -194,6 +235,9 @@ func (s *Session) completeContact(ctx context.Context, host HostResponse, approv
 		requested = CryptogramTC
 	}
 	if err := s.generateAC(ctx, "second GENERATE AC", TagCDOL2, requested); err != nil {
+		if errors.Is(err, errCDAFailed) {
+			return &DeclineError{Reason: err.Error()}
+		}
 		return err
 	}
 	if s.cid&0xC0 == CryptogramARQC {
@@ -202,9 +246,24 @@ func (s *Session) completeContact(ctx context.Context, host HostResponse, approv
 	return s.runScripts(ctx, issuer.after, TVRScriptFailedAfterFinalAC)
 }
 
+// Issuer script results (9F5B), high nibble of the first byte (EMV Book 3,
+// Annex A): the low nibble is the number of the failing command (0 when
+// none is to blame, F for the 15th and later).
+const (
+	scriptNotPerformed = 0x00
+	scriptFailed       = 0x10
+	scriptDone         = 0x20
+)
+
 // runScripts sends the commands of issuer script templates to the card and
-// records their results (9F5B): per script a result nibble (1 failed, 2
-// done) with the failing command's number, then the script identifier.
+// records their results (9F5B): per script a result byte, then the script
+// identifier (zeros when the script has none). A script that does not
+// parse, carries no command, or names a script identifier of the wrong
+// length failed (1, command 0); a command the card refuses fails the
+// script at that command. Scripts past the terminal's script limit
+// (Config.ScriptLimit, counted over 71 and 72 together with tag and
+// length) are not performed (0), and the TVR says script processing
+// failed: the issuer's update did not reach the card.
 func (s *Session) runScripts(ctx context.Context, scripts [][]byte, failBit Bit) error {
 	for _, sc := range scripts {
 		s.tsi.Set(TSIScriptProcessing)
@@ -214,16 +273,24 @@ func (s *Session) runScripts(ctx context.Context, scripts [][]byte, failBit Bit)
 		for _, o := range objs {
 			switch o.Tag {
 			case TagScriptID:
-				if len(o.Value) == 4 {
-					copy(id, o.Value)
+				if len(o.Value) != 4 {
+					err = fmt.Errorf("script identifier of %d bytes", len(o.Value))
 				}
+				copy(id, o.Value)
 			case TagIssuerScriptCommand:
 				cmds = append(cmds, o.Value)
+			default:
+				err = fmt.Errorf("tag %s in an issuer script", o.Tag)
 			}
 		}
-		result := byte(0x20)
-		if err != nil || len(cmds) == 0 {
-			result = 0x00
+		s.scriptBytes += len(AppendTLV(nil, TagIssuerScript1, sc))
+		result := byte(scriptDone)
+		switch {
+		case s.scriptBytes > s.cfg.ScriptLimit:
+			result, err = scriptNotPerformed, errors.New("over the script limit")
+			s.tvr.Set(failBit)
+		case err != nil || len(cmds) == 0:
+			result, err = scriptFailed, errors.New("malformed script")
 			s.tvr.Set(failBit)
 		}
 		for i, c := range cmds {
@@ -236,7 +303,7 @@ func (s *Session) runScripts(ctx context.Context, scripts [][]byte, failBit Bit)
 			}
 			sw1 := byte(sw >> 8)
 			if xerr != nil || (sw1 != 0x90 && sw1 != 0x62 && sw1 != 0x63) {
-				result = 0x10 | byte(min(i+1, 15))
+				result = scriptFailed | byte(min(i+1, 15))
 				s.tvr.Set(failBit)
 				break
 			}

@@ -11,8 +11,8 @@ import (
 // application cannot be used for this transaction, try the next one.
 var errGPORefused = errors.New("emv: GET PROCESSING OPTIONS refused (6985)")
 
-// AIP bits (byte 1) the kernel acts on. The ODA bits (SDA 40, DDA 20,
-// CDA 01) are ignored: the terminal does no offline data authentication.
+// AIP bits (byte 1) the kernel acts on; the ODA bits (SDA 40, DDA 20,
+// CDA 01) are in odaflow.go.
 const (
 	aipCVM        = 0x10 // cardholder verification is supported
 	aipRiskMgmt   = 0x08 // terminal risk management is to be performed
@@ -49,6 +49,7 @@ func ParseAFL(b []byte) ([]AFLEntry, error) {
 func (s *Session) initiate(ctx context.Context, c Candidate, fci []byte) error {
 	s.app = c
 	s.icc = map[Tag][]byte{}
+	s.oda = odaState{}
 	objs, err := Flatten(fci)
 	if err != nil {
 		return fmt.Errorf("%w: application FCI: %v", ErrCard, err)
@@ -68,7 +69,7 @@ func (s *Session) initiate(ctx context.Context, c Candidate, fci []byte) error {
 		s.term[TagTransactionCategory] = []byte(code)
 	}
 	if s.iface == Contactless {
-		s.term[TagTTQ] = s.ttq()
+		s.contactlessTerminalData()
 	}
 	var pdolData []byte
 	if raw, ok := s.icc[TagPDOL]; ok {
@@ -78,6 +79,7 @@ func (s *Session) initiate(ctx context.Context, c Candidate, fci []byte) error {
 		}
 		pdolData = pdol.Build(s.lookup)
 	}
+	s.oda.pdolData = pdolData
 	resp, sw, err := s.exchange(ctx, "GET PROCESSING OPTIONS", GPOCommand(pdolData))
 	if err != nil {
 		return err
@@ -151,6 +153,7 @@ func (s *Session) readRecords(ctx context.Context) error {
 			if sw != SWOK {
 				return &StatusError{Command: fmt.Sprintf("READ RECORD SFI %d record %d", e.SFI, rec), SW: sw}
 			}
+			s.oda.addRecord(e, rec, data)
 			if e.SFI > 10 {
 				continue // proprietary format, only for offline data authentication
 			}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/vinr/cashlessd/emv/oda"
 )
 
 // Interface is how the card reached the terminal.
@@ -62,7 +64,8 @@ func (e *DeclineError) Is(target error) bool { return target == ErrDeclined }
 // Kernel runs EMV transactions with one configuration. It is safe for
 // concurrent use; each transaction gets its own Session.
 type Kernel struct {
-	cfg Config
+	cfg  Config
+	keys *oda.Keys // CA public keys, nil without any
 }
 
 // NewKernel checks the configuration and returns a kernel holding a copy
@@ -78,11 +81,23 @@ func NewKernel(cfg Config) (*Kernel, error) {
 			AID: bytes.Clone(a.AID), Scheme: strings.ToLower(a.Scheme), PartialMatch: a.PartialMatch,
 			Contact: a.Contact, Contactless: a.Contactless, Version: bytes.Clone(a.Version),
 			TACDenial: bytes.Clone(a.TACDenial), TACOnline: bytes.Clone(a.TACOnline), TACDefault: bytes.Clone(a.TACDefault),
+			ContactlessCVMLimit: a.ContactlessCVMLimit, ContactlessTransactionLimit: a.ContactlessTransactionLimit,
 		}
 	}
 	c.Capabilities = bytes.Clone(cfg.Capabilities)
 	c.AdditionalCapabilities = bytes.Clone(cfg.AdditionalCapabilities)
-	return &Kernel{cfg: c}, nil
+	c.DefaultDDOL = bytes.Clone(cfg.DefaultDDOL)
+	c.CAPKs = nil // the kernel keeps them as its table
+	k := &Kernel{cfg: c}
+	if len(cfg.CAPKs) > 0 {
+		keys, err := oda.NewKeys(cfg.CAPKs)
+		if err != nil {
+			return nil, fmt.Errorf("emv: config: %w", err)
+		}
+		k.keys = keys
+	}
+	k.adjust()
+	return k, nil
 }
 
 // Contact starts a chip transaction with an inserted card.
@@ -107,7 +122,7 @@ func (k *Kernel) Swipe(track2 string, pins PINPad, tx Transaction, afterChipFail
 }
 
 func (k *Kernel) newSession(iface Interface, card Transport, pins PINPad, tx Transaction) *Session {
-	return &Session{cfg: &k.cfg, iface: iface, card: card, pins: pins, tx: tx}
+	return &Session{cfg: &k.cfg, keys: k.keys, iface: iface, card: card, pins: pins, tx: tx}
 }
 
 type sessionState int
@@ -123,6 +138,7 @@ const (
 // safe for concurrent use.
 type Session struct {
 	cfg   *Config
+	keys  *oda.Keys
 	iface Interface
 	card  Transport
 	pins  PINPad
@@ -141,6 +157,8 @@ type Session struct {
 	tsi  TSI
 	cvm  cvmOutcome
 	cid  byte // Cryptogram Information Data of the last GENERATE AC
+	// kernel is the contactless kernel of the selected application.
+	kernel KernelID
 	// requested is the cryptogram the first GENERATE AC asked for.
 	requested byte
 	// deferPIN makes CVM processing note an online PIN instead of asking.
@@ -148,7 +166,11 @@ type Session struct {
 	arc      string // Authorisation Response Code sent to the card
 
 	scriptResults []byte
+	scriptBytes   int // issuer script bytes met so far (ScriptLimit)
 	out           Outcome
+
+	oda    odaState // offline data authentication
+	odaErr error    // why it failed
 }
 
 // Read runs the transaction up to the point where it needs the host:
@@ -454,8 +476,9 @@ func (s *Session) readContact(ctx context.Context) error {
 	if err := s.checkMandatory(); err != nil {
 		return err
 	}
-	// No offline data authentication: the terminal has no CA keys.
-	s.tvr.Set(TVROfflineDataAuthNotPerformed)
+	if err := s.offlineDataAuthentication(ctx); err != nil {
+		return err
+	}
 	s.processingRestrictions()
 	if err := s.verifyCardholder(ctx); err != nil {
 		return err

@@ -103,9 +103,10 @@ func TestContactSignatureWithExternalAuthenticate(t *testing.T) {
 	if !out.SignatureRequired || out.CVM != emv.CVMSignature || out.CVMResults != [3]byte{0x5E, 0x03, 0x00} || out.PINVerified {
 		t.Errorf("CVM %s % X", out.CVM, out.CVMResults)
 	}
-	// PSE, directory record, SELECT AID, GPO, 3 records, GET DATA ATC and
-	// last online ATC (velocity), GENERATE AC.
-	want := []byte{insSelect, insRead, insRead, insSelect, insGPO, insRead, insRead, insRead, insGetData, insGetData, insGenAC}
+	// PSE, directory record, SELECT AID, GPO, 5 records (2 of them the
+	// ODA certificates, unused without CA keys), GET DATA ATC and last
+	// online ATC (velocity), GENERATE AC.
+	want := []byte{insSelect, insRead, insRead, insSelect, insGPO, insRead, insRead, insRead, insRead, insRead, insGetData, insGetData, insGenAC}
 	if !bytes.Equal(tr.ins(), want) {
 		t.Errorf("flow % X, want % X", tr.ins(), want)
 	}
@@ -478,9 +479,24 @@ func TestContactless(t *testing.T) {
 			if tr.sent(insGenAC) != tc.genAC || !bytes.Contains(tr.commands[0], []byte("2PAY.SYS.DDF01")) {
 				t.Errorf("GENERATE AC sent %d times", tr.sent(insGenAC))
 			}
-			ttq := tag(t, out, emv.TagTTQ)
-			if (ttq[1]&0x40 != 0) != (tc.amount >= 5000) || ttq[1]&0x80 == 0 {
-				t.Errorf("TTQ % X", ttq)
+			switch img.PAN()[0] {
+			case '4': // C-3: the TTQ says whether a CVM is required
+				ttq := tag(t, out, emv.TagTTQ)
+				if (ttq[1]&0x40 != 0) != (tc.amount >= 5000) || ttq[1]&0x80 == 0 {
+					t.Errorf("TTQ % X", ttq)
+				}
+			case '5': // C-2: the CVM capability in 9F33, no TTQ
+				caps := tag(t, out, emv.TagTerminalCapabilities)
+				if want := map[bool]byte{true: 0x60, false: 0x08}[tc.amount >= 5000]; caps[1] != want {
+					t.Errorf("9F33 % X, want CVM capability %02X", caps, want)
+				}
+				if _, ok := emv.Find(out.ICCData, emv.TagTTQ); ok {
+					t.Error("TTQ sent for a C-2 card")
+				}
+			case '3': // C-4: Amex's enhanced reader capabilities
+				if caps := tag(t, out, emv.TagFormFactor); len(caps) != 4 || caps[2]&0x08 == 0 {
+					t.Errorf("9F6E % X", caps)
+				}
 			}
 			if out.PAN != img.PAN() || out.Interface != emv.Contactless {
 				t.Errorf("PAN or entry method")

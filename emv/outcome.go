@@ -93,6 +93,12 @@ type Outcome struct {
 	// fallback swipe.
 	POSEntryMode string
 	Fallback     bool
+
+	// ODA is the offline data authentication performed (ODANone when the
+	// card and the terminal share none); the TVR says whether it failed,
+	// and ODAError why.
+	ODA    ODAMethod
+	odaErr error
 }
 
 // MaskedPAN is the PAN with every digit but the last four masked.
@@ -192,6 +198,8 @@ func (s *Session) outcome(d Decision) Outcome {
 		KSN:               s.cvm.ksn,
 		AuthResponseCode:  s.arc,
 		ScriptResults:     bytes.Clone(s.scriptResults),
+		ODA:               s.oda.method,
+		odaErr:            s.odaErr,
 	}
 	if s.iface == Magstripe {
 		o.PAN = s.track.PAN

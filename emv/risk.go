@@ -2,17 +2,29 @@ package emv
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
+	"fmt"
+	"io"
 )
 
-// terminalRiskManagement checks the floor limit and, when the card asks for
-// terminal risk management, its velocity counters (EMV Book 3, 10.6).
-// Random transaction selection is not done: the default terminal is
-// online-only. There is no exception file.
+// terminalRiskManagement checks the floor limit, selects transactions
+// at random for online processing (a terminal with offline capability)
+// and, when the card asks for terminal risk management, checks its
+// velocity counters (EMV Book 3, 10.6). There is no exception file.
 func (s *Session) terminalRiskManagement(ctx context.Context) error {
 	s.tsi.Set(TSITerminalRiskManagement)
 	if s.tx.Amount >= s.cfg.FloorLimit {
 		s.tvr.Set(TVRFloorLimitExceeded)
+	}
+	if !s.cfg.onlineOnly() {
+		selected, err := s.randomlySelected()
+		if err != nil {
+			return err
+		}
+		if selected {
+			s.tvr.Set(TVRRandomlySelected)
+		}
 	}
 	if s.aip[0]&aipRiskMgmt == 0 {
 		return nil
@@ -78,7 +90,55 @@ func (s *Session) terminalActionAnalysis() byte {
 	return actionAnalysis(s.tvr, actionCodes{
 		tacDenial: c.TACDenial, tacOnline: c.TACOnline,
 		iacDenial: s.icc[TagIACDenial], iacOnline: s.icc[TagIACOnline],
-	}, s.cfg.onlineOnly())
+	}, s.cfg.onlineOnly() || s.cfg.OfflineApprovals)
+}
+
+// randomlySelected is random transaction selection (EMV Book 3, 10.6.2):
+// a random number from 1 to 99 against the target percentage under the
+// threshold, against a percentage rising linearly from the target to the
+// maximum target between the threshold and the floor limit; never at or
+// over the floor limit.
+func (s *Session) randomlySelected() (bool, error) {
+	c := s.cfg
+	if c.RandomSelectionPercent == 0 && c.RandomSelectionMaxPercent == 0 {
+		return false, nil
+	}
+	amount := s.tx.Amount
+	if amount >= c.FloorLimit {
+		return false, nil
+	}
+	n, err := s.randomPercent()
+	if err != nil {
+		return false, err
+	}
+	return n <= selectionPercent(amount, c.FloorLimit, c.RandomSelectionThreshold,
+		c.RandomSelectionPercent, c.RandomSelectionMaxPercent), nil
+}
+
+// selectionPercent is the transaction target percentage of an amount
+// under the floor limit.
+func selectionPercent(amount, floor, threshold int64, target, maxTarget int) int {
+	if amount < threshold || floor <= threshold {
+		return target
+	}
+	return int(int64(maxTarget-target)*(amount-threshold)/(floor-threshold)) + target
+}
+
+// randomPercent draws a number from 1 to 99, uniformly.
+func (s *Session) randomPercent() (int, error) {
+	r := s.cfg.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	var b [1]byte
+	for {
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return 0, fmt.Errorf("emv: random selection: %w", err)
+		}
+		if b[0] < 198 {
+			return int(b[0])%99 + 1, nil
+		}
+	}
 }
 
 // actionCodes are the terminal's and the issuer's action codes; a missing

@@ -27,7 +27,9 @@ var ErrCardBlocked = errors.New("emv: card blocked or SELECT not supported")
 type Candidate struct {
 	// AID is the card's ADF name.
 	AID Hex
-	// Label (50) and PreferredName (9F12) are what the card calls it.
+	// Label (50) and PreferredName (9F12) are what the card calls it;
+	// PreferredName only when the card's issuer code table (9F11) is one
+	// the terminal supports (9F40), decoded with it, else "".
 	Label         string
 	PreferredName string
 	// Priority is the Application Priority Indicator (87): low nibble 1 is
@@ -35,8 +37,13 @@ type Candidate struct {
 	Priority byte
 	// Scheme comes from the matching terminal AID.
 	Scheme string
+	// Kernel is the contactless kernel that runs the application, from
+	// the PPSE entry's Kernel Identifier (9F2A) or else the AID
+	// (contactless.go); zero on the contact interface.
+	Kernel KernelID
 
-	config AIDConfig
+	config       AIDConfig
+	preferredRaw []byte // 9F12 of a directory entry, decoded once 9F11 is known
 }
 
 // DisplayName is the name to show the cardholder: the preferred name when
@@ -115,7 +122,7 @@ func candidateFromEntry(entry []byte, aids []AIDConfig, iface Interface) (Candid
 		c.Label = printable(v)
 	}
 	if v, ok := Find(entry, TagPreferredName); ok {
-		c.PreferredName = printable(v)
+		c.preferredRaw = bytes.Clone(v)
 	}
 	if v, ok := Find(entry, TagPriority); ok && len(v) == 1 {
 		c.Priority = v[0]
@@ -174,6 +181,7 @@ func (s *Session) pseCandidates(ctx context.Context) ([]Candidate, error) {
 		}
 		return nil, err
 	}
+	s.namePreferred(list, fci)
 	return list, nil
 }
 
@@ -263,7 +271,8 @@ func (s *Session) listCandidates(ctx context.Context) ([]Candidate, error) {
 					c.Label = printable(v)
 				}
 				if v, ok := Find(fci, TagPreferredName); ok {
-					c.PreferredName = printable(v)
+					table, _ := Find(fci, TagIssuerCodeTable)
+					c.PreferredName = s.preferredName(v, table)
 				}
 				if v, ok := Find(fci, TagPriority); ok && len(v) == 1 {
 					c.Priority = v[0]
@@ -303,9 +312,12 @@ func (s *Session) ppseCandidates(ctx context.Context) ([]Candidate, error) {
 			continue
 		}
 		if c, ok := candidateFromEntry(e.Value, s.cfg.AIDs, Contactless); ok {
+			kid, _ := Find(e.Value, TagKernelID)
+			c.Kernel = kernelFor(c.AID, kid)
 			list = addCandidate(list, c)
 		}
 	}
+	s.namePreferred(list, fci)
 	sortCandidates(list)
 	return list, nil
 }
@@ -354,10 +366,20 @@ func (s *Session) finalSelect(ctx context.Context, list *[]Candidate) (Candidate
 		if v, ok := Find(fci, TagApplicationLabel); ok && c.Label == "" {
 			c.Label = printable(v)
 		}
-		if v, ok := Find(fci, TagPreferredName); ok && c.PreferredName == "" {
-			c.PreferredName = printable(v)
+		if v, ok := Find(fci, TagPreferredName); ok {
+			table, _ := Find(fci, TagIssuerCodeTable)
+			c.PreferredName = s.preferredName(v, table)
 		}
 		return c, fci, nil
 	}
 	return Candidate{}, nil, ErrNoApplication
+}
+
+// namePreferred decodes the preferred names of directory entries with
+// the issuer code table of the directory's FCI.
+func (s *Session) namePreferred(list []Candidate, dirFCI []byte) {
+	table, _ := Find(dirFCI, TagIssuerCodeTable)
+	for i := range list {
+		list[i].PreferredName = s.preferredName(list[i].preferredRaw, table)
+	}
 }

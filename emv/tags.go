@@ -83,6 +83,7 @@ const (
 	TagDDOL                   Tag = 0x9F49 // Dynamic Data Authentication DOL
 	TagMerchantNameLocation   Tag = 0x9F4E // Merchant Name and Location
 	TagIssuerScriptResults    Tag = 0x9F5B // Issuer Script Results
+	TagKernelID               Tag = 0x9F2A // Kernel Identifier (PPSE entry)
 	TagTTQ                    Tag = 0x9F66 // Terminal Transaction Qualifiers
 	TagCardCVMLimit           Tag = 0x9F6B // Card CVM Limit
 	TagCTQ                    Tag = 0x9F6C // Card Transaction Qualifiers

@@ -13,6 +13,7 @@ import (
 	"github.com/vinr/cashlessd/daemon/store"
 	"github.com/vinr/cashlessd/daemon/terminal"
 	"github.com/vinr/cashlessd/emv"
+	"github.com/vinr/cashlessd/emv/oda"
 	"github.com/vinr/cashlessd/emv/reader"
 	"github.com/vinr/cashlessd/printer"
 )
@@ -28,11 +29,28 @@ func ReaderConfig(cfg config.Config, log zerolog.Logger) reader.Config {
 	return reader.Config{Device: cfg.Reader.Device, Baud: cfg.Reader.Baud, ResponseTimeout: cfg.Reader.ResponseTimeout.Duration, Logger: log}
 }
 
-// Kernel makes the EMV kernel the [reader] and [offline] sections ask for.
+// Kernel makes the EMV kernel the [reader], [offline] and [emv] sections
+// ask for.
 func Kernel(cfg config.Config) (*emv.Kernel, error) {
 	kcfg := emv.DefaultConfig()
 	kcfg.ContactlessCVMLimit = cfg.Reader.ContactlessCVMLimit
+	kcfg.ContactlessTransactionLimit = cfg.Reader.ContactlessTransactionLimit
+	for i := range kcfg.AIDs {
+		if l, ok := cfg.Reader.SchemeLimits[kcfg.AIDs[i].Scheme]; ok {
+			kcfg.AIDs[i].ContactlessCVMLimit, kcfg.AIDs[i].ContactlessTransactionLimit = l.CVMLimit, l.TransactionLimit
+		}
+	}
 	kcfg.OfflineApprovals, kcfg.FloorLimit = cfg.Offline.Approvals, cfg.Offline.FloorLimit
+	kcfg.ScriptLimit = cfg.EMV.ScriptLimit
+	if cfg.Offline.Approvals {
+		kcfg.RandomSelectionPercent, kcfg.RandomSelectionMaxPercent = cfg.Offline.TargetPercent, cfg.Offline.MaxTargetPercent
+		kcfg.RandomSelectionThreshold = cfg.Offline.Threshold
+	}
+	capks, err := CAPKs(cfg)
+	if err != nil {
+		return nil, err
+	}
+	kcfg.CAPKs = capks
 	if cfg.Offline.TACDefault != "" {
 		tac, err := hex.DecodeString(cfg.Offline.TACDefault)
 		if err != nil {
@@ -43,6 +61,28 @@ func Kernel(cfg config.Config) (*emv.Kernel, error) {
 		}
 	}
 	return emv.NewKernel(kcfg)
+}
+
+// CAPKs are the CA public keys for offline data authentication: those of
+// emv.capk_file, or in simulator mode without one the simulator's test
+// keys. Test keys outside simulator mode are refused.
+func CAPKs(cfg config.Config) ([]oda.CAPK, error) {
+	if cfg.EMV.CAPKFile == "" {
+		if cfg.Simulator {
+			return oda.TestCAPKs(), nil
+		}
+		return nil, nil
+	}
+	keys, err := oda.LoadCAPKFile(cfg.EMV.CAPKFile)
+	if err != nil {
+		return nil, fmt.Errorf("emv.capk_file: %w", err)
+	}
+	for _, k := range keys {
+		if k.Test && !cfg.Simulator {
+			return nil, fmt.Errorf("emv.capk_file: key %X/%02X is a test key; production terminals take production keys only", k.RID, k.Index)
+		}
+	}
+	return keys, nil
 }
 
 // HostConfig maps the [host] section onto the ISO 8583 client: TLS with

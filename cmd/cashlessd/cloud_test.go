@@ -70,7 +70,7 @@ func relayedMatches(t *testing.T, relay *natstest.Relay, d *daemonUnderTest, end
 
 func TestCloudRelayedCallsAnswerAsTheLAN(t *testing.T) {
 	t.Parallel()
-	srv := natstest.Start(t)
+	srv := natstest.Start(t, natstest.AdmitUnbound())
 	relay := natstest.StartRelay(t, srv)
 	dir := t.TempDir()
 	pub := withCloudKey(t, srv, dir)
@@ -181,6 +181,20 @@ func TestCloudRelayedCallsAnswerAsTheLAN(t *testing.T) {
 	if u := relay.Unbinds(); len(u) != 1 || u[0] != simTerminalID {
 		t.Fatalf("unbinds %v", u)
 	}
+	// Unbound, the terminal is out of reach until it binds again.
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		if _, err := relay.Call(simTerminalID, "status", []byte(`{}`), 2*time.Second); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("an unbound terminal stayed reachable")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if out, err := run("cloud", "bind", "--data-dir", dir, "good-key"); err != nil || !strings.Contains(out, "merch1") {
+		t.Fatalf("cloud bind again: %q %v", out, err)
+	}
 	for _, req := range relay.Binds() {
 		if req.PublicKey != pub || req.TerminalID != simTerminalID || req.Model == "" {
 			t.Fatalf("bind request %+v", req)
@@ -191,6 +205,16 @@ func TestCloudRelayedCallsAnswerAsTheLAN(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.waitCloud("connected")
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		if _, err := relay.Call(simTerminalID, "status", []byte(`{}`), 2*time.Second); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the terminal did not come back after a control message")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	relayedMatches(t, relay, d, "transaction", `{"reference":"CLOUD-1"}`)
 
 	// The key file stays private and never reaches the log.
@@ -231,20 +255,35 @@ func TestCloudLinkComesBackAndDeliversOutcomes(t *testing.T) {
 	relay := natstest.StartRelay(t, srv)
 	dir := t.TempDir()
 	withCloudKey(t, srv, dir)
-	d := startDaemon(t, dir, "--cloud", srv.URL, "--cloud-ca", srv.CAFile)
+	d := startDaemon(t, dir, "--cloud", srv.URL, "--cloud-ca", srv.CAFile,
+		"--config", writeConfig(t, "[metrics]\nlisten = \"127.0.0.1:0\"\n"))
 	d.waitCloud("connected")
 
+	// A relayed sale waits for a card; the link drops under it; then the
+	// shop cancels it on the terminal's LAN.
+	d.card(map[string]any{"pan": "4242424242424242", "presentAfterMs": 0, "present": false})
+	dropped := `{"amount":650,"currency":"USD","reference":"LINK-DROP-1"}`
+	go func() { _, _ = relay.Call(simTerminalID, "sale", []byte(dropped), 60*time.Second) }()
+	d.waitBusy("waiting_for_card")
 	srv.Shutdown()
 	d.waitCloud("connecting")
+	d.post("/cashless/v1/cancel", `{"reference":"LINK-DROP-1"}`).expect(t, 200, "")
+	d.waitIdle()
 	// A sale while the link is down finishes on the terminal.
+	d.card(map[string]any{"presentAfterMs": 0, "present": true})
 	sale := d.sale("OFFLINE-LINK-1", 700).expect(t, 200, "")
+	if c, w := d.metricValue("cashless_cloud_connected"), d.metricValue("cashless_cloud_outbox"); c != 0 || w < 1 {
+		t.Fatalf("metrics while the link is down: connected %v, outbox %v", c, w)
+	}
 
 	srv.Restart()
 	d.waitCloud("connected")
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		outs, _ := relay.Outcomes(simTerminalID)
-		if len(outs) == 1 && outs[0].Reference == "OFFLINE-LINK-1" && bytes.Equal(outs[0].Body, sale.raw) {
+		if len(outs) == 2 && outs[0].Reference == "LINK-DROP-1" && outs[0].HTTPStatus == 409 &&
+			bytes.Contains(outs[0].Body, []byte(`"transaction_cancelled"`)) &&
+			outs[1].Reference == "OFFLINE-LINK-1" && bytes.Equal(outs[1].Body, sale.raw) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -253,4 +292,93 @@ func TestCloudLinkComesBackAndDeliversOutcomes(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	relayedMatches(t, relay, d, "transaction", `{"reference":"OFFLINE-LINK-1"}`)
+	deadline = time.Now().Add(60 * time.Second)
+	for d.metricValue("cashless_cloud_outbox") != 0 || d.metricValue("cashless_cloud_connected") != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("metrics never showed the link up with an empty outbox")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestDiagChecksTheCloudLink(t *testing.T) {
+	t.Parallel()
+	srv := natstest.Start(t)
+	dir := t.TempDir()
+	args := []string{"--simulator", "--data-dir", dir}
+	cfg := writeConfig(t, "[cloud]\nurl = \""+srv.URL+"\"\nca_file = \""+srv.CAFile+"\"\n")
+	// No key yet: a warning, made at first start.
+	_, checks, _ := diagJSON(t, append(args, "--config", cfg)...)
+	if c := checks["cloud"]; c.Status != "warn" || !strings.Contains(c.Detail, "first start") {
+		t.Fatalf("cloud before the first start: %+v", c)
+	}
+	pub := withCloudKey(t, srv, dir)
+	_, checks, _ = diagJSON(t, append(args, "--config", cfg)...)
+	if c := checks["cloud"]; c.Status != "ok" || !strings.Contains(c.Detail, pub) {
+		t.Fatalf("cloud with a known key: %+v", c)
+	}
+	// The running daemon's own view.
+	startDaemon(t, dir, "--config", cfg).waitCloud("connected")
+	_, checks, _ = diagJSON(t, append(args, "--config", cfg)...)
+	if c := checks["cloud"]; c.Status != "ok" || !strings.Contains(c.Detail, "running daemon: connected") {
+		t.Fatalf("cloud of the running daemon: %+v", c)
+	}
+	srv.Shutdown()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		_, checks, _ = diagJSON(t, append(args, "--config", cfg)...)
+		if c := checks["cloud"]; c.Status == "warn" && strings.Contains(c.Detail, "connecting") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cloud of a daemon whose relay went away: %+v", checks["cloud"])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestCloudLinkThatCannotStartLeavesTheLAN(t *testing.T) {
+	t.Parallel()
+	d := startDaemon(t, t.TempDir(), "--cloud", "tls://127.0.0.1:1", "--cloud-ca", filepath.Join(t.TempDir(), "missing.pem"))
+	if st := d.post("/cashless/v1/status", map[string]any{}); st.status != 200 || st.obj("cloud")["state"] != "off" {
+		t.Fatalf("status %d %s", st.status, st.raw)
+	}
+	d.sale("LAN-ONLY-1", 500).expect(t, 200, "")
+	if !strings.Contains(d.logs.String(), "no cloud link") {
+		t.Fatal("the broken cloud link was not logged")
+	}
+}
+
+func TestCloudCommandsSayWhatIsWrong(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	run := func(args ...string) error {
+		m := &Main{Stdout: io.Discard, Stderr: io.Discard, Version: "test"}
+		return m.Run(context.Background(), args)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"cloud", "bind", "--data-dir", dir}, "give the one-time key"},
+		{[]string{"cloud", "bind", "--data-dir", dir, "--express", "K"}, "--express takes no key"},
+		{[]string{"cloud", "bind", "K1", "K2", "--data-dir", dir}, "give the one-time key"},
+		{[]string{"cloud", "unbind", "--data-dir", dir, "K"}, "unexpected argument"},
+		{[]string{"cloud", "bind", "K"}, "say which terminal"},
+		{[]string{"cloud", "rebind"}, "usage"},
+		{[]string{"cloud", "bind", "--data-dir", dir, "K"}, "no cashlessd runs"},
+		{[]string{"cloud", "unbind", "--data-dir=" + dir}, "no cashlessd runs"},
+	} {
+		if err := run(tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+	// A daemon without a relay says so.
+	startDaemon(t, dir)
+	if err := run("cloud", "bind", "--data-dir", dir, "K"); err == nil || !strings.Contains(err.Error(), "no cloud relay is configured") {
+		t.Errorf("bind on a daemon without a relay: %v", err)
+	}
+	if err := run("cloud", "--help"); err != nil {
+		t.Errorf("cloud --help: %v", err)
+	}
 }

@@ -27,7 +27,9 @@ func TestFaultNoCardDataOrKeysWritten(t *testing.T) {
 	p, ledger, cfg := hostBehindProxy(t, 10*time.Second)
 	cfgDebug := writeConfig(t, readFile(t, cfg)+"[log]\nlevel = \"debug\"\n")
 	dir := t.TempDir()
-	d := startDaemon(t, dir, "--config", cfgDebug)
+	// A cloud relay that cannot be reached: every outcome stays in the
+	// cloud outbox, which is scanned with the rest.
+	d := startDaemon(t, dir, "--config", cfgDebug, "--cloud", "tls://127.0.0.1:1")
 
 	var out, errOut bytes.Buffer
 	m := &Main{Stdout: &out, Stderr: &errOut}
@@ -65,6 +67,11 @@ func TestFaultNoCardDataOrKeysWritten(t *testing.T) {
 	}
 	secrets = append(secrets, faults.KeySecrets()...)
 	secrets = append(secrets, faults.Secret{What: "the live shared key", Forms: [][]byte{[]byte(liveKey)}})
+	seed := bytes.TrimSpace([]byte(readFile(t, filepath.Join(dir, "cloud.nk"))))
+	secrets = append(secrets, faults.Secret{What: "the cloud NKey seed", Forms: [][]byte{seed}})
+	if outbox, err := os.ReadDir(filepath.Join(dir, "cloud-outbox")); err != nil || len(outbox) == 0 {
+		t.Errorf("no outcome waits in the cloud outbox (%v): the scan checks none", err)
+	}
 
 	// Positive control: what the host link carried is what is looked for.
 	pins, tracks := 0, 0
@@ -99,8 +106,16 @@ func TestFaultNoCardDataOrKeysWritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	seedFound := false
 	for _, h := range hits {
+		if h.What == "the cloud NKey seed" && h.File == filepath.Join(dir, "cloud.nk") {
+			seedFound = true // its own 0600 file, the only place it may be
+			continue
+		}
 		t.Errorf("%s in %s", h.What, h.File)
+	}
+	if !seedFound {
+		t.Error("the scan misses the cloud NKey seed in its own file: the seed check checks nothing")
 	}
 	t.Logf("%d files, %d bytes scanned for %d secrets; %d online PIN blocks on the host link", files, size, len(secrets), pins)
 

@@ -1,7 +1,7 @@
 // Command cashlessd is the payment daemon of a LAN payment terminal: it
 // serves the Cashless API over HTTPS and drives the card reader, printer and
 // acquirer host. Subcommands: serve, key rotate, certs issue, cloud bind,
-// cloud unbind, print-test, diag, hostsim, version.
+// cloud unbind, print-test, diag, hostsim, card import, version.
 package main
 
 import (
@@ -76,6 +76,8 @@ func synopsis(name string) string {
 		return "cloud unbind (--config FILE | --data-dir DIR)"
 	case "diag":
 		return "diag [--config FILE] [--simulator] [--data-dir DIR] [--key KEY] [--json]"
+	case "card import":
+		return "card import --in FILE [--format emu|trace] [--out FILE] [--name NAME] [--interface contact|contactless] [--atr HEX]"
 	case "hostsim":
 		return "hostsim [--listen ADDR] [--ledger FILE] [--latency D] [--drop-responses]"
 	}
@@ -86,7 +88,7 @@ func synopsis(name string) string {
 func usage() string {
 	var b strings.Builder
 	b.WriteString("usage:")
-	for _, name := range []string{"serve", "key rotate", "certs issue", "cloud bind", "cloud unbind", "print-test", "diag", "hostsim", "version"} {
+	for _, name := range []string{"serve", "key rotate", "certs issue", "cloud bind", "cloud unbind", "print-test", "diag", "hostsim", "card import", "version"} {
 		b.WriteString("\n  cashlessd " + synopsis(name))
 	}
 	return b.String()
@@ -149,6 +151,15 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return m.keyRotate(ctx, args[2:])
 	case "cloud":
 		return m.cloudCommand(ctx, args[1:])
+	case "card":
+		if len(args) == 2 && isHelp(args[1]) {
+			fmt.Fprintln(m.Stdout, "usage: cashlessd "+synopsis("card import"))
+			return nil
+		}
+		if len(args) < 2 || args[1] != "import" {
+			return usageError{usage()}
+		}
+		return m.cardImport(args[2:])
 	case "certs":
 		if len(args) == 2 && isHelp(args[1]) {
 			fmt.Fprintln(m.Stdout, "usage: cashlessd "+synopsis("certs issue"))

@@ -23,6 +23,8 @@ import (
 	"github.com/pb33f/libopenapi-validator/schema_validation"
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
+
+	"github.com/vinr/cashlessd/internal/natstest"
 )
 
 // The OpenAPI description lives beside the code it describes; this test keeps
@@ -289,13 +291,22 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 	t.Parallel()
 	s := loadSpec(t)
 	// A lost host answer is given up after the host timeout, then reversed.
-	d := startDaemon(t, t.TempDir(), "--config", writeConfig(t, "[host]\ntimeout = \"3s\"\n"))
+	// The daemon is linked to a (fake) cloud relay, for the bind route.
+	relaySrv := natstest.Start(t, natstest.AcceptSimulator())
+	natstest.StartRelay(t, relaySrv)
+	d := startDaemon(t, t.TempDir(), "--config", writeConfig(t, "[host]\ntimeout = \"3s\"\n"),
+		"--cloud", relaySrv.URL, "--cloud-ca", relaySrv.CAFile)
 	ok := func(path, body string) response {
 		return s.call(d, exchange{path: path, body: body, validAsSent: true}, http.StatusOK, "")
 	}
 	fails := func(path, body string, status int, code string) response {
 		return s.call(d, exchange{path: path, body: body, validAsSent: true}, status, code)
 	}
+
+	// Binding on the cloud relay (simulator mode's route).
+	d.waitCloud("connected")
+	ok("/simulator/v1/bind", `{"key":"good-key"}`)
+	s.call(d, exchange{path: "/simulator/v1/bind", body: `{"key":""}`}, 400, "invalid_request")
 
 	// A fresh terminal: nothing to show, reprint or cancel.
 	ok("/cashless/v1/status", "{}")

@@ -121,11 +121,15 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	var cloud *cloudlink.Link
 	var cloudHealth daemon.CloudReporter
 	if cfg.CloudEnabled() {
+		// The LAN works without the cloud: a link that cannot be set up
+		// is logged (and diag reports it), never a reason not to serve.
 		if cloud, err = cloudlink.New(cfg.CloudLink(m.Version), log); err != nil {
-			return err
+			log.Error().Err(err).Msg("no cloud link: the terminal is reachable on the LAN only")
+			cloud = nil
+		} else {
+			defer cloud.Close()
+			cloudHealth = cloud
 		}
-		defer cloud.Close()
-		cloudHealth = cloud
 	}
 	engine := daemon.New(cfg.Engine(m.Version), daemon.Deps{
 		Store:    db,
@@ -190,6 +194,15 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	if cfg.Metrics.Listen != "" {
+		if cloud != nil {
+			meters.Gauge("cashless_cloud_connected", func() float64 {
+				if cloud.CloudHealth().State == daemon.CloudConnected {
+					return 1
+				}
+				return 0
+			})
+			meters.Gauge("cashless_cloud_outbox", func() float64 { return float64(cloud.Waiting()) })
+		}
 		stopMetrics, err := serveMetrics(cfg.Metrics.Listen, meters, db, engine, log)
 		if err != nil {
 			_ = engine.Stop(context.Background())
@@ -205,8 +218,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	apiSrv := api.New(apiOpts)
 	if cloud != nil {
 		if err := cloud.Start(ctx, apiSrv, engine); err != nil {
-			_ = engine.Stop(context.Background())
-			return err
+			log.Error().Err(err).Msg("no cloud link: the terminal is reachable on the LAN only")
 		}
 	}
 	httpSrv := apiSrv.HTTPServer(tlsConfig)

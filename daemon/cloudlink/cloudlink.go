@@ -97,14 +97,17 @@ type Link struct {
 	since   time.Time
 	nc      *nats.Conn
 	js      jetstream.JetStream
+	calls   *nats.Subscription // link.Request: dropped first at Close
 	handler Handler
 	busy    BusyReporter
 	closing bool // Close has begun: no new relayed call
+	ready   bool // the subscriptions are made: connected means reachable
+	lastErr string
 
 	connected chan struct{} // poked on each (re)connect
 	cancel    context.CancelFunc
 	work      sync.WaitGroup // the loops
-	calls     sync.WaitGroup // relayed calls in progress
+	running   sync.WaitGroup // relayed calls in progress
 }
 
 // New loads (or makes, on first start) the terminal's NKey and opens the
@@ -139,6 +142,16 @@ func New(cfg Config, log zerolog.Logger) (*Link, error) {
 		since: time.Now().UTC(), connected: make(chan struct{}, 1)}, nil
 }
 
+// Waiting is how many outcomes wait in the outbox for the relay's
+// acknowledgement.
+func (l *Link) Waiting() int {
+	names, err := l.outbox.pending()
+	if err != nil {
+		return 0
+	}
+	return len(names)
+}
+
 // PublicKey is the terminal's NKey public key, as the relay sees it.
 func (l *Link) PublicKey() string { return l.public }
 
@@ -149,9 +162,14 @@ func (l *Link) CloudHealth() daemon.CloudHealth {
 	return daemon.CloudHealth{State: l.state, Since: l.since}
 }
 
-// setState records a change of state.
+// setState records a change of state. Once Close has begun only off is
+// recorded (the connection's own callbacks may come after it).
 func (l *Link) setState(s daemon.CloudState) {
 	l.mu.Lock()
+	if l.closing && s != daemon.CloudOff {
+		l.mu.Unlock()
+		return
+	}
 	changed := l.state != s
 	if changed {
 		l.state, l.since = s, time.Now().UTC()
@@ -165,8 +183,14 @@ func (l *Link) setState(s daemon.CloudState) {
 // Start connects (in the background: an unreachable relay is tried again
 // forever) and serves calls on h. busy, when set, fills the Hello's busy
 // flag. Relayed calls run under ctx's values but are not cut short when ctx
-// ends or the link drops: a running transaction finishes locally.
-func (l *Link) Start(ctx context.Context, h Handler, busy BusyReporter) error {
+// ends or the link drops: a running transaction finishes locally. A link
+// that cannot start (an unreadable CA file, say) reports itself off.
+func (l *Link) Start(ctx context.Context, h Handler, busy BusyReporter) (err error) {
+	defer func() {
+		if err != nil {
+			l.setState(daemon.CloudOff)
+		}
+	}()
 	tlsConfig, err := l.tlsConfig()
 	if err != nil {
 		return err
@@ -189,8 +213,11 @@ func (l *Link) Start(ctx context.Context, h Handler, busy BusyReporter) error {
 				l.log.Warn().Err(err).Msg("cloud link dropped; reconnecting")
 			}
 		}),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) { l.noteError(err, "cloud relay not reached; trying again") }),
+		// An unbound terminal may only ask to be bound: the relay refuses
+		// its other subscriptions and publications until it is.
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-			l.log.Warn().Err(err).Msg("cloud link error")
+			l.noteError(err, "cloud link error (an unbound terminal is refused all but binding)")
 		}),
 	}
 	if l.cfg.Simulator {
@@ -213,7 +240,8 @@ func (l *Link) Start(ctx context.Context, h Handler, busy BusyReporter) error {
 	l.nc, l.js, l.cancel = nc, js, cancel
 	l.mu.Unlock()
 	id := l.cfg.TerminalID
-	if _, err := nc.Subscribe(link.Request(id), func(m *nats.Msg) { l.serve(base, m) }); err != nil {
+	calls, err := nc.Subscribe(link.Request(id), func(m *nats.Msg) { l.serve(base, m) })
+	if err != nil {
 		l.Close()
 		return fmt.Errorf("cloud: %w", err)
 	}
@@ -221,7 +249,10 @@ func (l *Link) Start(ctx context.Context, h Handler, busy BusyReporter) error {
 		l.Close()
 		return fmt.Errorf("cloud: %w", err)
 	}
-	if nc.IsConnected() {
+	l.mu.Lock()
+	l.ready, l.calls = true, calls
+	l.mu.Unlock()
+	if nc.IsConnected() && nc.Flush() == nil {
 		l.onConnect()
 	}
 	l.work.Add(2)
@@ -231,15 +262,18 @@ func (l *Link) Start(ctx context.Context, h Handler, busy BusyReporter) error {
 	return nil
 }
 
-// Close stops the link. Relayed calls in progress finish first (they are
-// transactions); their answers go to the outbox, which the next start
-// publishes.
+// Close stops the link. New calls are refused at once (the relay finds no
+// terminal to answer); relayed calls in progress finish first (they are
+// transactions) and their outcomes stay in the outbox for the next start.
 func (l *Link) Close() {
 	l.mu.Lock()
-	nc, cancel := l.nc, l.cancel
+	nc, cancel, calls := l.nc, l.cancel, l.calls
 	l.closing = true
 	l.mu.Unlock()
-	l.calls.Wait()
+	if calls != nil {
+		_ = calls.Unsubscribe()
+	}
+	l.running.Wait()
 	if cancel != nil {
 		cancel()
 	}
@@ -280,12 +314,37 @@ func (l *Link) tlsConfig() (*tls.Config, error) {
 // onConnect marks the link up, announces the terminal and wakes the
 // outbox.
 func (l *Link) onConnect() {
+	l.mu.Lock()
+	ready := l.ready
+	l.lastErr = ""
+	l.mu.Unlock()
+	if !ready {
+		return
+	}
 	l.setState(daemon.CloudConnected)
 	select {
 	case l.connected <- struct{}{}:
 	default:
 	}
 	l.outbox.poke()
+}
+
+// noteError logs a failed connection attempt or an error the server sent:
+// a warning when the reason changed, else at debug level (the link retries
+// forever, and logs live on flash).
+func (l *Link) noteError(err error, msg string) {
+	if err == nil {
+		return
+	}
+	l.mu.Lock()
+	changed := err.Error() != l.lastErr
+	l.lastErr = err.Error()
+	l.mu.Unlock()
+	ev := l.log.Debug()
+	if changed {
+		ev = l.log.Warn()
+	}
+	ev.Err(err).Msg(msg)
 }
 
 // conn is the NATS connection (nil before Start).
@@ -344,10 +403,10 @@ func (l *Link) serve(base context.Context, m *nats.Msg) {
 		l.mu.Unlock()
 		return
 	}
-	l.calls.Add(1)
+	l.running.Add(1)
 	l.mu.Unlock()
 	go func() {
-		defer l.calls.Done()
+		defer l.running.Done()
 		endpoint, caller := m.Header.Get(link.HeaderEndpoint), m.Header.Get(link.HeaderCaller)
 		ans := h.ServeRelayed(base, endpoint, m.Data, caller)
 		if m.Reply == "" {
@@ -545,4 +604,48 @@ func (l *Link) ask(ctx context.Context, subject string, data []byte) (link.BindA
 		return link.BindAnswer{}, fmt.Errorf("unreadable answer from the relay")
 	}
 	return ans, nil
+}
+
+// ErrNoKey means the terminal has no cloud key yet (the daemon makes it at
+// its first start with a relay configured).
+var ErrNoKey = errors.New("no cloud key yet: cashlessd makes it at its first start with a relay configured")
+
+// Probe connects to the relay once, as the daemon would (TLS, the
+// terminal's key), and disconnects: for diag, when no daemon runs. It
+// never makes a key; it returns the public key it presented.
+func Probe(ctx context.Context, cfg Config) (string, error) {
+	if cfg.CredentialsFile == "" {
+		cfg.CredentialsFile = filepath.Join(cfg.DataDir, KeyFileName)
+	}
+	if _, err := os.Stat(cfg.CredentialsFile); errors.Is(err, os.ErrNotExist) {
+		return "", ErrNoKey
+	}
+	kp, _, err := loadOrCreateKey(cfg.CredentialsFile)
+	if err != nil {
+		return "", err
+	}
+	public, err := kp.PublicKey()
+	if err != nil {
+		return "", err
+	}
+	l := &Link{cfg: cfg}
+	tc, err := l.tlsConfig()
+	if err != nil {
+		return public, err
+	}
+	timeout := requestTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	opts := []nats.Option{nats.Name(cfg.TerminalID), nats.Nkey(public, kp.Sign), nats.Secure(tc),
+		nats.Timeout(timeout), nats.NoReconnect(), nats.CustomInboxPrefix(link.Inbox(cfg.TerminalID))}
+	if cfg.Simulator {
+		opts = append(opts, nats.Token(link.SimulatorToken))
+	}
+	nc, err := nats.Connect(cfg.URL, opts...)
+	if err != nil {
+		return public, err
+	}
+	defer nc.Close()
+	return public, nc.FlushWithContext(ctx)
 }

@@ -36,8 +36,14 @@ func openOutbox(dir string) (*outbox, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cloud outbox: %w", err)
 	}
-	if err := os.Chmod(dir, 0o700); err != nil {
+	info, err := os.Stat(dir)
+	if err != nil {
 		return nil, fmt.Errorf("cloud outbox: %w", err)
+	}
+	if info.Mode().Perm() != 0o700 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("cloud outbox: %w", err)
+		}
 	}
 	return &outbox{dir: dir, wake: make(chan struct{}, 1)}, nil
 }

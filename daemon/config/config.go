@@ -58,6 +58,7 @@ type Config struct {
 	Printer    Printer    `toml:"printer"`
 	Host       Host       `toml:"host"`
 	Offline    Offline    `toml:"offline"`
+	EMV        EMV        `toml:"emv"`
 	Sim        Sim        `toml:"simulator_devices"`
 	Metrics    Metrics    `toml:"metrics"`
 	Log        Log        `toml:"log"`
@@ -158,6 +159,27 @@ type Offline struct {
 	// Terminal Action Code - Default, as the acquirer prescribes for
 	// offline approvals.
 	TACDefault string `toml:"tac_default"`
+	// Random transaction selection (EMV Book 3, 10.6.2) while approvals
+	// is on: under Threshold (minor units) a sale is selected for online
+	// processing with probability TargetPercent, rising linearly to
+	// MaxTargetPercent at floor_limit. 0 and 0: none.
+	TargetPercent    int   `toml:"target_percent"`
+	MaxTargetPercent int   `toml:"max_target_percent"`
+	Threshold        int64 `toml:"threshold"`
+}
+
+// EMV tunes the chip kernel beyond the reader and offline sections.
+type EMV struct {
+	// CAPKFile is the certification authority public key file (JSON,
+	// docs/emv.md "CA public keys") the technician installs for offline
+	// data authentication. Empty: no ODA (TVR "ODA not performed"),
+	// except in simulator mode, whose virtual cards are certified by the
+	// simulator's own test CA. Outside simulator mode a file holding test
+	// keys is refused.
+	CAPKFile string `toml:"capk_file"`
+	// ScriptLimit is the total length in bytes of issuer scripts the
+	// terminal runs from one host answer (at least 128, EMV Book 3 10.10).
+	ScriptLimit int `toml:"script_limit"`
 }
 
 // Metrics is the Prometheus endpoint; empty Listen switches it off.
@@ -173,7 +195,24 @@ type Reader struct {
 	// ContactlessCVMLimit is the amount (minor units) from which a tap
 	// needs cardholder verification.
 	ContactlessCVMLimit int64 `toml:"contactless_cvm_limit"`
+	// ContactlessTransactionLimit is the amount (minor units) from which
+	// a tap is sent to the chip; 0: no limit.
+	ContactlessTransactionLimit int64 `toml:"contactless_transaction_limit"`
+	// SchemeLimits are card schemes' own contactless limits (a scheme's
+	// reader CVM required limit and contactless transaction limit), by
+	// scheme: visa, mastercard, maestro, amex, discover, jcb, unionpay,
+	// interac. A zero limit keeps the terminal-wide one.
+	SchemeLimits map[string]ContactlessLimits `toml:"scheme_limits"`
 }
+
+// ContactlessLimits are one scheme's contactless limits (minor units).
+type ContactlessLimits struct {
+	CVMLimit         int64 `toml:"cvm_limit"`
+	TransactionLimit int64 `toml:"transaction_limit"`
+}
+
+// LimitSchemes are the schemes reader.scheme_limits may name.
+var LimitSchemes = []string{"visa", "mastercard", "maestro", "amex", "discover", "jcb", "unionpay", "interac"}
 
 // Printer is the serial thermal printer of models that have one.
 type Printer struct {
@@ -325,6 +364,7 @@ func Default() Config {
 		Host:       Host{Timeout: Duration{30 * time.Second}, EchoInterval: Duration{60 * time.Second}, Dialect: host.DialectDefault},
 		Printer:    Printer{Baud: 115200, FlowControl: "none", CodePage: "cp858", JobTimeout: Duration{20 * time.Second}},
 		Log:        Log{Level: "info", MaxSizeMB: 5, MaxBackups: 3},
+		EMV:        EMV{ScriptLimit: 128},
 	}
 }
 
@@ -440,6 +480,26 @@ func (c *Config) Validate() error {
 	}
 	if t := c.Offline.TACDefault; t != "" && !hexDigits(t, 10) {
 		errs = append(errs, fmt.Errorf("offline.tac_default %q: 10 hex digits (5 bytes)", t))
+	}
+	if o := c.Offline; o.TargetPercent < 0 || o.TargetPercent > 99 || o.MaxTargetPercent < o.TargetPercent || o.MaxTargetPercent > 99 {
+		errs = append(errs, fmt.Errorf("offline.target_percent %d and offline.max_target_percent %d: 0 to 99, the maximum not under the target", o.TargetPercent, o.MaxTargetPercent))
+	}
+	if o := c.Offline; o.Threshold < 0 || (o.MaxTargetPercent > 0 && o.Threshold >= o.FloorLimit) {
+		errs = append(errs, fmt.Errorf("offline.threshold %d: 0 up to under offline.floor_limit", o.Threshold))
+	}
+	if r := c.Reader; r.ContactlessCVMLimit < 0 || r.ContactlessTransactionLimit < 0 {
+		errs = append(errs, errors.New("reader.contactless_cvm_limit and reader.contactless_transaction_limit must not be negative"))
+	}
+	for scheme, l := range c.Reader.SchemeLimits {
+		if !slices.Contains(LimitSchemes, scheme) {
+			errs = append(errs, fmt.Errorf("reader.scheme_limits.%s: scheme is one of %s", scheme, strings.Join(LimitSchemes, ", ")))
+		}
+		if l.CVMLimit < 0 || l.TransactionLimit < 0 {
+			errs = append(errs, fmt.Errorf("reader.scheme_limits.%s: limits must not be negative", scheme))
+		}
+	}
+	if c.EMV.ScriptLimit < 128 || c.EMV.ScriptLimit > 4096 {
+		errs = append(errs, fmt.Errorf("emv.script_limit %d: 128 to 4096 bytes", c.EMV.ScriptLimit))
 	}
 	if c.Merchant.Name == "" {
 		errs = append(errs, errors.New("merchant.name is required"))

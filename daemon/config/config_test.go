@@ -139,3 +139,47 @@ func TestHostTLSByDefault(t *testing.T) {
 		}
 	}
 }
+
+func TestCloudSectionIsCheckedAndMapped(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.toml")
+	body := "simulator = true\ndata_dir = \"/data\"\n[cloud]\nurl = \"tls://relay.example.net:4222,tls://relay2.example.net:4222\"\n" +
+		"ca_file = \"/etc/relay-ca.pem\"\ncredentials_file = \"keys/cloud.nk\"\n"
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil || !c.CloudEnabled() {
+		t.Fatalf("valid cloud section: %v", err)
+	}
+	l := c.CloudLink("1.0")
+	if l.URL != c.Cloud.URL || l.CAFile != "/etc/relay-ca.pem" || l.CredentialsFile != "/data/keys/cloud.nk" ||
+		l.DataDir != "/data" || l.TerminalID != c.TerminalID || !l.Simulator || l.SoftwareVersion != "1.0" {
+		t.Fatalf("mapping %+v", l)
+	}
+	for url, want := range map[string]string{
+		"http://relay:4222":          "scheme",
+		"tls://relay":                "tls://host:port",
+		"tls://user:pw@relay:4222":   "no credentials",
+		"tls://a:4222,ftp://b:4222":  "scheme",
+		"tls://a:4222, tls://b:4222": "",
+	} {
+		c := Default()
+		c.Simulator = true
+		c.Cloud.URL = url
+		err := c.Validate()
+		if (want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), want)) {
+			t.Errorf("cloud.url %q: %v, want %q", url, err, want)
+		}
+	}
+	c = Default()
+	c.Simulator = true
+	c.Cloud.CAFile = "/x"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "need cloud.url") {
+		t.Fatalf("ca_file without url: %v", err)
+	}
+}

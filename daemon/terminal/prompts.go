@@ -5,8 +5,8 @@ const (
 	// PromptPresentCard: the reader shows the amount and waits for a card
 	// to be inserted, tapped or swiped.
 	PromptPresentCard = "present_card"
-	// PromptInsertCard: a chip card was swiped; the reader asks for the
-	// chip.
+	// PromptInsertCard: a chip card was swiped, or a tapped card cannot
+	// go on contactless; the reader asks for the chip.
 	PromptInsertCard = "insert_card"
 	// PromptCardNotRead: a swipe could not be read; the reader asks to
 	// try again.

@@ -136,7 +136,9 @@ func (a *Acceptor) Detect(ctx context.Context, req daemon.CardRequest) (daemon.C
 			if _, err := a.reader.PowerOn(ctx, reader.Contactless); err != nil {
 				return nil, fmt.Errorf("contactless: %w", err)
 			}
-			return &session{a: a, s: a.kernel.Contactless(a.reader, pins, tx), powered: true}, nil
+			deadline, hasDeadline := ctx.Deadline()
+			return &session{a: a, s: a.kernel.Contactless(a.reader, pins, tx), powered: true,
+				tapped: &tap{tx: tx, pins: pins, deadline: deadline, hasDeadline: hasDeadline}}, nil
 		case reader.CardSwiped:
 			track := string(ev.Track2)
 			ev.Clear()
@@ -168,11 +170,35 @@ type session struct {
 	s       *emv.Session
 	powered bool
 	final   []byte // chip data after the second GENERATE AC
+	// tapped is set while the session is a contactless card's, for
+	// sending the cardholder to the chip.
+	tapped *tap
 }
 
-// Read runs the kernel up to the online request.
+// tap is what a contactless session needs to go on with the chip when
+// the card or the kernel asks for another interface.
+type tap struct {
+	tx          emv.Transaction
+	pins        pinPad
+	deadline    time.Time // the card timeout of the detection
+	hasDeadline bool
+}
+
+// Read runs the kernel up to the online request. When a contactless
+// card cannot go on contactless (the kernel says insert the card: over
+// the contactless limit, a CVM the reader cannot do, the card asks for
+// another interface, mag-stripe mode), the card is powered off, the
+// reader asks for the chip and the session goes on with the inserted
+// card, as with a chip card swiped.
 func (s *session) Read(ctx context.Context) (daemon.CardData, error) {
 	out, err := s.s.Read(ctx)
+	if s.tapped != nil && errors.Is(err, emv.ErrInsertCard) && !errors.Is(err, emv.ErrDeclined) {
+		s.a.log.Info().Str("why", err.Error()).Msg("contactless card sent to the chip")
+		if err := s.toChip(ctx); err != nil {
+			return daemon.CardData{}, err
+		}
+		out, err = s.s.Read(ctx)
+	}
 	switch {
 	case err == nil:
 		return cardData(out), nil
@@ -183,6 +209,52 @@ func (s *session) Read(ctx context.Context) (daemon.CardData, error) {
 		return daemon.CardData{}, daemon.ErrCardholderCancelled
 	}
 	return daemon.CardData{}, err
+}
+
+// toChip powers the tapped card off, asks for the chip and waits for it
+// until the detection's card timeout; the session then runs the kernel's
+// contact flow on the inserted card. The cardholder's cancel key ends it.
+func (s *session) toChip(ctx context.Context) error {
+	t := s.tapped
+	s.tapped = nil
+	if s.powered {
+		_ = s.Close()
+		s.powered = false
+	}
+	if t.hasDeadline {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, t.deadline)
+		defer cancel()
+	}
+	a := s.a
+	a.prompt(t.pins.transactionID, PromptInsertCard, "USE CHIP", "PLEASE INSERT CARD")
+	_ = a.reader.Display(ctx, "USE CHIP", "PLEASE INSERT CARD")
+	for {
+		ev, err := a.reader.Detect(ctx, reader.DetectRequest{AmountText: t.pins.amount, Interfaces: reader.Contact})
+		switch {
+		case err == nil:
+		case errors.Is(err, reader.ErrCardholderCancel):
+			return daemon.ErrCardholderCancelled
+		case errors.Is(err, reader.ErrTimeout), errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return daemon.ErrNoCard
+		case ctx.Err() != nil:
+			return ctx.Err()
+		default:
+			return err
+		}
+		switch ev.Kind {
+		case reader.KeypadCancel:
+			return daemon.ErrCardholderCancelled
+		case reader.CardInserted:
+			if _, err := a.reader.PowerOn(ctx, reader.Contact); err != nil {
+				return fmt.Errorf("chip: %w", err)
+			}
+			s.powered = true
+			s.s = a.kernel.Contact(a.reader, t.pins, t.tx)
+			return nil
+		}
+		ev.Clear() // anything else: keep asking for the chip
+	}
 }
 
 // Complete hands the card the host's answer (second GENERATE AC).

@@ -20,7 +20,7 @@ type rig struct {
 	a  *Acceptor
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T, edit ...func(*emv.Config)) *rig {
 	t.Helper()
 	ctx := t.Context()
 	vr, err := virtual.Start(ctx, virtual.Config{})
@@ -33,7 +33,11 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	k, err := emv.NewKernel(emv.DefaultConfig())
+	cfg := emv.DefaultConfig()
+	for _, e := range edit {
+		e(&cfg)
+	}
+	k, err := emv.NewKernel(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,9 @@ type Card struct {
 	lastARQC   []byte
 	extAuth    bool // EXTERNAL AUTHENTICATE was tried
 	authFailed bool
-	pending    []byte // data waiting for GET RESPONSE (T=0)
+	pending    []byte   // data waiting for GET RESPONSE (T=0)
+	pdolData   []byte   // of the last GET PROCESSING OPTIONS, for CDA
+	cdolData   [][]byte // of the GENERATE ACs since, for CDA
 }
 
 // file is one DF of the image, ready to answer.
@@ -242,6 +244,8 @@ func (c *Card) dispatch(cmd command) ([]byte, uint16) {
 		return c.generateAC(cmd)
 	case cmd.cla == 0x00 && cmd.ins == 0x82:
 		return c.externalAuthenticate(cmd)
+	case cmd.cla == 0x00 && cmd.ins == 0x88:
+		return c.internalAuthenticate(cmd)
 	case cmd.cla&0xF0 == 0x80 || cmd.cla&0xF0 == 0x00:
 		if cmd.cla&0x0C == 0x04 {
 			return c.scriptCommand(cmd)
@@ -314,7 +318,11 @@ func (c *Card) gpo(cmd command) ([]byte, uint16) {
 	}
 	c.atc++
 	c.gpoDone, c.genAC = true, 0
+	c.pdolData, c.cdolData = slices.Clone(pdolData), nil
 	if len(f.GPO) > 0 {
+		if v, ok := emv.Find(f.GPO, emv.TagCryptogram); ok {
+			c.rememberFirst(f.GPO, v)
+		}
 		return slices.Clone(f.GPO), 0x9000
 	}
 	aip, ok1 := f.data[emv.TagAIP]
@@ -401,8 +409,8 @@ func (c *Card) readRecord(cmd command) ([]byte, uint16) {
 		return nil, 0x6985
 	}
 	recs := c.cur.Records[strconv.Itoa(int(cmd.p2>>3))]
-	if int(cmd.p1) > len(recs) {
-		return nil, 0x6A83
+	if int(cmd.p1) > len(recs) || len(recs[cmd.p1-1]) == 0 {
+		return nil, 0x6A83 // an empty record is one a recording did not read
 	}
 	return slices.Clone(recs[cmd.p1-1]), 0x9000
 }
@@ -467,6 +475,9 @@ func (c *Card) verify(cmd command) ([]byte, uint16) {
 // cdol finds a CDOL of the selected application in its records.
 func (c *Card) cdol(t emv.Tag) (emv.DOL, bool) {
 	for _, sfi := range sortedSFIs(c.cur.Records) {
+		if n, _ := strconv.Atoi(sfi); n > 10 {
+			continue // raw proprietary records
+		}
 		for _, r := range c.cur.Records[sfi] {
 			if raw, ok := emv.Find(r, t); ok {
 				d, err := emv.ParseDOL(raw)
@@ -503,12 +514,9 @@ func (c *Card) generateAC(cmd command) ([]byte, uint16) {
 		return nil, 0x6700
 	}
 	c.genAC++
-	if first && len(f.GenerateAC) > 0 {
-		if v, ok := emv.Find(f.GenerateAC, emv.TagCID); ok && len(v) == 1 {
-			c.firstCID = v[0]
-		} else if objs, err := emv.ParseTLV(f.GenerateAC); err == nil && len(objs) == 1 && len(objs[0].Value) > 0 {
-			c.firstCID = objs[0].Value[0]
-		}
+	c.cdolData = append(c.cdolData, slices.Clone(cmd.data))
+	if first && len(f.GenerateAC) > 0 && recordedFits(f.GenerateAC, cmd.p1) {
+		c.rememberFirst(f.GenerateAC, nil)
 		return slices.Clone(f.GenerateAC), 0x9000
 	}
 	values, _ := dol.Split(cmd.data)
@@ -541,6 +549,9 @@ func (c *Card) generateAC(cmd command) ([]byte, uint16) {
 	if cid&0xC0 == emv.CryptogramARQC {
 		c.lastARQC = ac
 	}
+	if cmd.p1&0x10 != 0 && cid&0xC0 != emv.CryptogramAAC && f.ICCKey != nil {
+		return c.signedGenerateAC(f, cid, ac, values)
+	}
 	if f.Format1 {
 		v := append([]byte{cid}, c.atcBytes()...)
 		v = append(v, ac...)
@@ -553,6 +564,61 @@ func (c *Card) generateAC(cmd command) ([]byte, uint16) {
 		emv.TLV{Tag: emv.TagCryptogram, Value: ac},
 		emv.TLV{Tag: emv.TagIAD, Value: c.iad(f)},
 	)), 0x9000
+}
+
+// recordedFits reports whether a recorded first GENERATE AC answers a
+// request (P1): a card never gives a higher cryptogram than asked for
+// (AAC < ARQC < TC), so a recorded TC does not answer an ARQC request,
+// and an answer whose cryptogram is inside a CDA signature (no 9F26)
+// answers only a request for CDA. Otherwise the card computes its own.
+func recordedFits(resp []byte, p1 byte) bool {
+	requested := p1 & 0xC0
+	if _, ok := emv.Find(resp, emv.TagCryptogram); !ok && p1&0x10 == 0 {
+		if objs, err := emv.ParseTLV(resp); err != nil || len(objs) != 1 || objs[0].Tag != emv.TagResponseFormat1 {
+			return false
+		}
+	}
+	cid, ok := emv.Find(resp, emv.TagCID)
+	if objs, err := emv.ParseTLV(resp); err == nil && len(objs) == 1 && objs[0].Tag == emv.TagResponseFormat1 && len(objs[0].Value) >= 11 {
+		cid, ok = objs[0].Value[:1], true
+	}
+	if !ok || len(cid) != 1 {
+		return false
+	}
+	rank := func(c byte) int {
+		switch c & 0xC0 {
+		case emv.CryptogramAAC:
+			return 0
+		case emv.CryptogramARQC:
+			return 1
+		}
+		return 2
+	}
+	return rank(cid[0]) <= rank(requested)
+}
+
+// rememberFirst takes a recorded first cryptogram answer (GENERATE AC in
+// format 1 or 2, or a GPO answer with 9F26) as the card's own: its CID,
+// and its cryptogram as the ARQC the issuer authenticates against. ac is
+// the cryptogram when the caller found it already.
+func (c *Card) rememberFirst(resp, ac []byte) {
+	cid, ok := emv.Find(resp, emv.TagCID)
+	if ac == nil {
+		ac, _ = emv.Find(resp, emv.TagCryptogram)
+	}
+	if objs, err := emv.ParseTLV(resp); err == nil && len(objs) == 1 && objs[0].Tag == emv.TagResponseFormat1 && len(objs[0].Value) >= 11 {
+		v := objs[0].Value
+		cid, ok, ac = v[:1], true, v[3:11]
+	}
+	c.firstCID = emv.CryptogramARQC
+	if ok && len(cid) == 1 {
+		c.firstCID = cid[0]
+	}
+	c.genAC = 1
+	c.lastARQC = nil
+	if c.firstCID&0xC0 == emv.CryptogramARQC && len(ac) == 8 {
+		c.lastARQC = slices.Clone(ac)
+	}
 }
 
 func allZero(b []byte) bool {

@@ -30,6 +30,12 @@ type Spec struct {
 	IACOnline    string
 	IACDefault   string
 	IssuerCounty string
+	// ODA is the contact application's offline data authentication
+	// (ODASDA, ODADDA, ODACDA, ODANone); "" is the scheme's usual one.
+	// ODAFault breaks it for the failing test cards (FaultIssuerCert,
+	// ...).
+	ODA      string
+	ODAFault string
 }
 
 const (
@@ -59,7 +65,7 @@ func builtinSpecs() []Spec {
 	wrongPIN.CVM, wrongPIN.CTQ = cvmOnlinePIN, "8000"
 	clOnly := visa("visa-contactless", "Visa, contactless only, online PIN over the CVM limit", "4000056655665556", "CONTACTLESS/VISA")
 	clOnly.Contact, clOnly.CTQ = false, "8000"
-	return []Spec{
+	return append([]Spec{
 		approved,
 		visa("visa-declined", "Visa, declined by the issuer (05)", "4000000000000002", "DECLINED/VISA"),
 		visa("visa-insufficient-funds", "Visa, insufficient funds (51)", "4000000000009995", "FUNDS/VISA"),
@@ -84,7 +90,7 @@ func builtinSpecs() []Spec {
 			Scheme: "jcb", Expiry: future, Contact: true, PSE: true, CVM: cvmGeneric},
 		{File: "unionpay", Name: "UnionPay debit", PAN: "6200000000000005", Holder: "UNIONPAY/TEST",
 			Scheme: "unionpay", Expiry: future, Contact: true, PSE: true, CVM: cvmOnlinePIN},
-	}
+	}, odaTestSpecs()...)
 }
 
 // scheme is what differs between the schemes' applications.
@@ -201,12 +207,21 @@ func Generate(s Spec) (*Image, error) {
 		if s.PIN != "" {
 			data["9F17"] = h("03")
 		}
-		img.Files[aid] = File{
+		app := File{
 			FCI:     tlv(emv.TagFCI, tlv(emv.TagDFName, h(aid)), tlv(emv.TagFCIProprietary, prop...)),
 			Records: map[string][]emv.Hex{"1": {rec1}, "2": {rec2, rec3}},
 			Data:    data,
 			Format1: sc.format1,
 		}
+		if method := firstNonEmpty(s.ODA, odaOf(s.Scheme)); method != ODANone {
+			if err := addODA(&app, s.PAN, s.Expiry, method, s.ODAFault); err != nil {
+				return nil, fmt.Errorf("card: %s: %w", s.File, err)
+			}
+		} else {
+			data["82"] = h(sc.aip)
+			data["82"][0] &^= 0x61 // no SDA, DDA or CDA
+		}
+		img.Files[aid] = app
 	}
 	if s.Contactless {
 		img.Contactless = map[string]File{
@@ -246,7 +261,9 @@ func Generate(s Spec) (*Image, error) {
 					tlv(emv.TagApplicationLabel, ascii(sc.label)), tlv(emv.TagPriority, h("01")),
 					tlv(emv.TagLanguagePreference, ascii("en")))),
 				Records: map[string][]emv.Hex{"1": {rec1, rec2}},
-				Data:    map[string]emv.Hex{"82": h("1980"), "94": h("08010200"), "9F36": h("0010"), "9F10": h(sc.iad)},
+				// AIP 1880: EMV mode, no SDA/DDA/CDA (this application
+				// carries no certificates).
+				Data: map[string]emv.Hex{"82": h("1880"), "94": h("08010200"), "9F36": h("0010"), "9F10": h(sc.iad)},
 			}
 		}
 	}

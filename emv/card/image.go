@@ -73,11 +73,20 @@ type Image struct {
 type File struct {
 	// FCI is the answer to SELECT.
 	FCI emv.Hex `json:"fci"`
-	// GPO is a fixed answer to GET PROCESSING OPTIONS.
+	// GPO is a fixed answer to GET PROCESSING OPTIONS. When it carries a
+	// cryptogram (a recorded qVSDC answer) the card takes it as its first
+	// one.
 	GPO emv.Hex `json:"gpo,omitempty"`
-	// Records are by SFI (decimal), record 1 first.
+	// Records are by SFI (decimal), record 1 first. Records of SFI 1 to
+	// 10 are BER-TLV (a 70 template); those of SFI 11 to 30 are the
+	// issuer's own format (transaction logs, proprietary files) and are
+	// kept as raw bytes: a terminal reads them only when the AFL names
+	// them, for offline data authentication, never as TLV.
 	Records map[string][]emv.Hex `json:"records,omitempty"`
-	// GenerateAC is a fixed answer to the first GENERATE AC.
+	// GenerateAC is a fixed answer to the first GENERATE AC: the real
+	// card's recorded answer. The card remembers its cryptogram as the
+	// ARQC the issuer answers, so issuer authentication and the second
+	// GENERATE AC go as they would with the real card.
 	GenerateAC emv.Hex `json:"generateAc,omitempty"`
 	// Data holds data objects by tag in hex: for GET DATA, and the values
 	// the card builds its answers from (82 AIP, 94 AFL, 9F36 initial ATC,
@@ -88,6 +97,11 @@ type File struct {
 	GPOCryptogram bool `json:"gpoCryptogram,omitempty"`
 	// Format1 makes GENERATE AC answer in format 1 (80) instead of 77.
 	Format1 bool `json:"format1,omitempty"`
+	// ICCKey is the card's RSA key for DDA (INTERNAL AUTHENTICATE) and
+	// CDA (GENERATE AC with P1 bit 5): a test key, certified by the
+	// image's ICC public key certificate (9F46). Without one the card
+	// answers INTERNAL AUTHENTICATE with 6D00 and never signs.
+	ICCKey *RSAKey `json:"iccKey,omitempty"`
 }
 
 // Load reads a card image file.
@@ -144,6 +158,9 @@ func (img *Image) Validate() error {
 				if err != nil || n < 1 || n > 30 {
 					errs = append(errs, fmt.Errorf("%s: SFI %q", where, sfi))
 				}
+				if n > 10 {
+					continue // proprietary files (transaction logs): raw bytes
+				}
 				for i, r := range recs {
 					if _, err := emv.ParseTLV(r); err != nil {
 						errs = append(errs, fmt.Errorf("%s: SFI %s record %d: %v", where, sfi, i+1, err))
@@ -195,7 +212,7 @@ func (img *Image) PAN() string {
 	return ""
 }
 
-// records returns every record of the image in a fixed order: contact
+// records returns every TLV record (SFI 1 to 10) of the image in a fixed order: contact
 // files before contactless ones, by DF name, SFI and record number.
 func (img *Image) records() [][]byte {
 	var out [][]byte
@@ -208,6 +225,9 @@ func (img *Image) records() [][]byte {
 		for _, n := range names {
 			f := files[n]
 			for _, sfi := range sortedSFIs(f.Records) {
+				if n, _ := strconv.Atoi(sfi); n > 10 {
+					continue // raw proprietary records
+				}
 				for _, r := range f.Records[sfi] {
 					out = append(out, r)
 				}

@@ -60,6 +60,11 @@ type Option func(*Server)
 // as a relay in simulator mode does.
 func AcceptSimulator() Option { return func(s *Server) { s.simTok = true } }
 
+// AdmitUnbound lets a terminal whose key is not accepted connect for
+// binding only (publish the bind subjects, read its inbox), as
+// cashless-cloud does; without it such a terminal is refused.
+func AdmitUnbound() Option { return func(s *Server) { s.auth.unbound = true } }
+
 // Start runs a server and stops it when the test ends.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
@@ -69,6 +74,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 		t.Fatal(err)
 	}
 	s := &Server{t: t, dir: dir, files: files, CAFile: files.CA, auth: &authenticator{keys: map[string]string{}}}
+	s.auth.server = s
 	for _, o := range opts {
 		o(s)
 	}
@@ -118,11 +124,19 @@ func (s *Server) start() {
 	s.mu.Unlock()
 }
 
-// Accept lets a terminal with this public key connect as terminalID.
+// Accept lets a terminal with this public key connect as terminalID (as
+// a bound terminal: its own subjects).
 func (s *Server) Accept(publicKey, terminalID string) {
 	s.auth.mu.Lock()
 	defer s.auth.mu.Unlock()
 	s.auth.keys[publicKey] = terminalID
+}
+
+// Forget takes a terminal's key back.
+func (s *Server) Forget(publicKey string) {
+	s.auth.mu.Lock()
+	defer s.auth.mu.Unlock()
+	delete(s.auth.keys, publicKey)
 }
 
 // Shutdown stops the server (idempotent).
@@ -160,6 +174,8 @@ func (s *Server) connect() (*nats.Conn, error) {
 // subjects and the bind subjects.
 type authenticator struct {
 	simulator bool
+	unbound   bool
+	server    *Server
 	mu        sync.Mutex
 	keys      map[string]string // public key -> terminal ID
 }
@@ -178,6 +194,12 @@ func (a *authenticator) Check(c server.ClientAuthentication) bool {
 	switch {
 	case a.simulator && o.Token == link.SimulatorToken:
 	case o.Nkey != "" && a.known(o.Nkey, id) && signed(o.Nkey, o.Sig, c.GetNonce()):
+	case a.unbound && o.Nkey != "" && signed(o.Nkey, o.Sig, c.GetNonce()):
+		c.RegisterUser(&server.User{Username: id, Permissions: &server.Permissions{
+			Publish:   &server.SubjectPermission{Allow: []string{link.Bind, link.ExpressBind}},
+			Subscribe: &server.SubjectPermission{Allow: []string{link.Inbox(id) + ".>"}},
+		}})
+		return true
 	default:
 		return false
 	}
@@ -215,15 +237,17 @@ func signed(public, sig string, nonce []byte) bool {
 // "used-key" is refused as used, an express bind succeeds for prebound
 // terminals), records hellos and unbinds, and relays calls.
 type Relay struct {
-	t  testing.TB
-	nc *nats.Conn
-	js jetstream.JetStream
+	t   testing.TB
+	srv *Server
+	nc  *nats.Conn
+	js  jetstream.JetStream
 
 	mu       sync.Mutex
 	hellos   map[string]link.HelloMessage
 	binds    []link.BindRequest
 	unbinds  []string
 	prebound map[string]bool
+	keys     map[string]string // terminal ID -> the key it bound with
 }
 
 // StartRelay connects a fake relay to s; it reconnects when s restarts.
@@ -244,7 +268,8 @@ func StartRelay(t testing.TB, s *Server) *Relay {
 		Subjects: []string{link.Outcome("*")}, Duplicates: 10 * time.Minute}); err != nil {
 		t.Fatal(err)
 	}
-	r := &Relay{t: t, nc: nc, js: js, hellos: map[string]link.HelloMessage{}, prebound: map[string]bool{}}
+	r := &Relay{t: t, srv: s, nc: nc, js: js, hellos: map[string]link.HelloMessage{}, prebound: map[string]bool{},
+		keys: map[string]string{}}
 	sub := func(subject string, h nats.MsgHandler) {
 		if _, err := nc.Subscribe(subject, h); err != nil {
 			t.Fatal(err)
@@ -264,7 +289,11 @@ func StartRelay(t testing.TB, s *Server) *Relay {
 		id := strings.Split(m.Subject, ".")[2]
 		r.mu.Lock()
 		r.unbinds = append(r.unbinds, id)
+		key := r.keys[id]
 		r.mu.Unlock()
+		if key != "" {
+			r.srv.Forget(key)
+		}
 		r.answer(m, link.BindAnswer{})
 	})
 	if err := nc.Flush(); err != nil {
@@ -290,13 +319,20 @@ func (r *Relay) bind(m *nats.Msg, express bool) {
 	r.binds = append(r.binds, req)
 	prebound := r.prebound[req.TerminalID]
 	r.mu.Unlock()
+	bound := func() {
+		r.mu.Lock()
+		r.keys[req.TerminalID] = req.PublicKey
+		r.mu.Unlock()
+		r.srv.Accept(req.PublicKey, req.TerminalID)
+		r.answer(m, link.BindAnswer{Bound: true, MerchantID: "merch1"})
+	}
 	switch {
 	case express && prebound:
-		r.answer(m, link.BindAnswer{Bound: true, MerchantID: "merch1"})
+		bound()
 	case express:
 		r.answer(m, link.BindAnswer{Error: "not_prebound", Message: "this terminal is not prebound"})
 	case req.Key == "good-key":
-		r.answer(m, link.BindAnswer{Bound: true, MerchantID: "merch1"})
+		bound()
 	case req.Key == "used-key":
 		r.answer(m, link.BindAnswer{Error: "key_used", Message: "this key was used already"})
 	default:

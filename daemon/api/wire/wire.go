@@ -276,8 +276,8 @@ type Status struct {
 }
 
 // Cloud is the terminal's link to the cloud relay: State connected,
-// connecting or off (no relay configured), and since when it holds (empty
-// when off).
+// connecting or off (no relay configured, or a link that could not start),
+// and since when it holds (empty when no relay is configured).
 type Cloud struct {
 	State string `json:"state"`
 	Since string `json:"since,omitempty"`
