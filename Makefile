@@ -44,9 +44,10 @@ vet:
 lint: vet
 	$(GO) run $(STATICCHECK) ./...
 
-# Every performance figure with its floor and ratio (BENCH_QUICK=1: a fast look).
+# Every performance figure with its floor and ratio (BENCH_QUICK=1: a fast
+# look; BENCH_FLAGS="-markdown FILE" also writes the table as Markdown).
 bench: build
-	$(GO) run ./tools/cashless-bench -daemon bin/cashlessd -cloud bin/cashless-cloud
+	$(GO) run ./tools/cashless-bench -daemon bin/cashlessd -cloud bin/cashless-cloud $(BENCH_FLAGS)
 
 # The full fault suite (500 kill points, devices, storage, load, hostile
 # input, secrets); writes its tables into docs/reliability.md. The short

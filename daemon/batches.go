@@ -87,8 +87,8 @@ func (e *Engine) settle(reference string, automatic bool) (*BatchResult, error) 
 	}
 	// Reversals and offline approvals reach the host before the totals.
 	e.retryReversals(e.base)
-	if adv, err := e.deps.Store.PendingAdvices(); err == nil && len(adv) > 0 {
-		return nil, Errorf(CodeCommunicationError, "%d offline approvals could not be forwarded to the acquirer host yet; the batch stays open. Retry batch/close.", len(adv))
+	if n := e.pendingOfflineAdvices(); n > 0 {
+		return nil, Errorf(CodeCommunicationError, "%d offline approvals could not be forwarded to the acquirer host yet; the batch stays open. Retry batch/close.", n)
 	}
 	// From here the totals may reach the host: the batch takes no more
 	// transactions and keeps its batch number until the host confirms it.
@@ -245,4 +245,22 @@ func (e *Engine) CheckSchedule() {
 	e.nextAuto = e.nextSettlement(now)
 	e.autoRetryAt = time.Time{}
 	e.mu.Unlock()
+}
+
+// pendingOfflineAdvices counts the offline approvals whose advice waits:
+// the host's totals lack them. A waiting TC advice (an online approval's
+// script results) does not hold the settlement back: the host has the
+// approval already.
+func (e *Engine) pendingOfflineAdvices() int {
+	adv, err := e.deps.Store.PendingAdvices()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, t := range adv {
+		if t.Offline {
+			n++
+		}
+	}
+	return n
 }

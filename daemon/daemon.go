@@ -76,17 +76,21 @@ type CardInfo struct {
 	PINVerified       bool   `json:"pinVerified,omitempty"`
 }
 
-// Receipts are a transaction's receipt, laid out once when it finished and
-// stored with it (see BuildReceipts): the documents are what the printer
-// prints and reprints, and the texts (receiptData) are rendered from them.
-// Only the documents are stored; records written before documents were
-// stored hold the texts only (see receipt.go).
+// Receipts are a transaction's receipt, laid out once when it finished
+// (see BuildReceipts): the documents are what the printer prints and
+// reprints, and the texts (receiptData) are rendered from them. The store
+// keeps the Source and lays the documents out again when it reads the
+// record; records written before that hold the documents, or only the
+// texts (see receipt.go).
 type Receipts struct {
 	Merchant          string
 	Customer          string
 	SignatureRequired bool
 	MerchantDocument  *Document
 	CustomerDocument  *Document
+	// Source is what the documents were laid out from; nil for records
+	// that hold their documents or texts.
+	Source *ReceiptSource
 }
 
 // Transaction is one payment, as stored. It holds no sensitive card data.
@@ -154,9 +158,12 @@ type Transaction struct {
 	ReversalPending bool `json:"reversalPending,omitempty"`
 
 	// Offline is set on a chip sale the card approved offline while the
-	// host was unreachable; AdvicePending until the host acknowledged the
-	// advice. AdviceICC is the final chip data (TC) for the advice: it
-	// holds no PAN or track data.
+	// host was unreachable. AdviceICC is the card's final chip data (the
+	// TC of an offline or a contact online approval, with the issuer
+	// script results 9F5B when scripts ran) for the advice and the batch
+	// upload: it holds no PAN or track data. AdvicePending until the host
+	// acknowledged the advice: an offline approval's, or the TC advice
+	// that takes an online approval's issuer script results to the host.
 	Offline       bool   `json:"offline,omitempty"`
 	AdvicePending bool   `json:"advicePending,omitempty"`
 	AdviceICC     []byte `json:"adviceIcc,omitempty"`

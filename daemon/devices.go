@@ -143,7 +143,11 @@ type ReversalRequest struct {
 	Reason   string
 }
 
-// AdviceRequest forwards an offline approval to the host.
+// AdviceRequest forwards to the host a chip transaction's final chip data
+// (the TC of the last GENERATE AC, and the issuer script results 9F5B):
+// an offline approval the host has never seen, or the completion of an
+// online approval (HostReference set) whose answer carried issuer
+// scripts.
 type AdviceRequest struct {
 	TransactionID string
 	Reference     string
@@ -151,9 +155,20 @@ type AdviceRequest struct {
 	Currency      string
 	AuthCode      string
 	Card          CardInfo // masked data only
-	ICCData       []byte   // final chip data (TC), memory only until sent
+	ICCData       []byte   // final chip data (TC, 9F5B); no PAN or track data
 	Time          time.Time
+	// HostReference is the RRN of the online approval the advice
+	// completes; empty for an offline approval. Kind (a sale or a
+	// pre-auth) and Original (how its request went out) are then the
+	// approval's.
+	HostReference string
+	Kind          Kind
+	Original      *HostMessage
 }
+
+// Online reports whether the advice completes an approval the host gave
+// online (a script results advice) rather than forwarding an offline one.
+func (r AdviceRequest) Online() bool { return r.HostReference != "" }
 
 // BatchUploadRequest sends, after the host answered that totals differ,
 // every transaction of the batch so the host can reconcile it.

@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"io"
 	"sync"
 	"time"
@@ -313,7 +312,8 @@ func (g *IDs) New(prefix string) string {
 	return prefix + "_" + id.String()
 }
 
-// StatusInfo is what status reports.
+// StatusInfo is what status reports. LastTransaction and Settling are
+// shared with other polls (see Store.StatusSummary): read them only.
 type StatusInfo struct {
 	Busy             bool
 	ActiveKind       string
@@ -350,28 +350,24 @@ func (e *Engine) Status(ctx context.Context) (StatusInfo, error) {
 	s.NextAutoSettle = e.nextAuto
 	e.mu.Unlock()
 	s.AutoSettleEnabled = e.cfg.AutoSettle
-	last, err := e.deps.Store.LastTransaction()
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	// The store's part is kept in memory between commits: a poll reads
+	// no bbolt transaction and decodes no record.
+	sum, err := e.deps.Store.StatusSummary()
+	if err != nil {
 		return s, storageError(err)
 	}
-	s.LastTransaction = last
+	s.LastTransaction = sum.LastTransaction
 	if e.deps.Printer != nil {
 		ps := e.printerStatus()
 		s.Printer = &ps
 	}
-	if b, err := e.deps.Store.OpenBatch(); err == nil {
+	if b := sum.OpenBatch; b != nil {
 		s.OpenBatchCount = b.TransactionCount()
 		s.OpenBatchAmount = b.TotalAmount()
 	}
-	if b, err := e.deps.Store.SettlingBatch(); err == nil {
-		s.Settling = b
-	}
-	if rv, err := e.deps.Store.PendingReversals(); err == nil {
-		s.PendingReversals = len(rv)
-	}
-	if adv, err := e.deps.Store.PendingAdvices(); err == nil {
-		s.PendingAdvices = len(adv)
-	}
+	s.Settling = sum.SettlingBatch
+	s.PendingReversals = sum.PendingReversals
+	s.PendingAdvices = sum.PendingAdvices
 	s.Health = e.deviceHealth(s.Printer)
 	return s, nil
 }

@@ -272,7 +272,33 @@ func (e *Engine) card(detectCtx context.Context, a *active) {
 		e.decline(t, "card_declined", declineMessage("declined_by_card"))
 		return
 	}
+	keepFinalICC(t, sess)
 	e.approve(a)
+}
+
+// scriptResults is offered by card sessions that can tell, after the
+// second GENERATE AC, the results of the issuer scripts the host's answer
+// carried (EMV tag 9F5B): nil when it carried none.
+type scriptResults interface {
+	IssuerScriptResults() []byte
+}
+
+// keepFinalICC keeps, with an online approval, the card's final chip data
+// (the TC of the second GENERATE AC; no PAN or track data) for the batch
+// upload. When the issuer's answer carried scripts, their results reach
+// the host only in a TC advice: it is queued with the approval, in the
+// same commit, and sent in the background (approve), so a crash or a
+// lost link delays it but never loses it, and the cardholder never waits
+// for it.
+func keepFinalICC(t *Transaction, sess CardSession) {
+	f, ok := sess.(offlineICC)
+	if !ok || len(f.FinalICCData()) == 0 {
+		return
+	}
+	t.AdviceICC = f.FinalICCData()
+	if r, ok := sess.(scriptResults); ok && len(r.IssuerScriptResults()) > 0 {
+		t.AdvicePending = true
+	}
 }
 
 // offlineAllowed reports whether a sale the host never saw may stand on
@@ -327,6 +353,11 @@ func (e *Engine) approve(a *active) {
 	}
 	if !e.finish(t) {
 		return
+	}
+	if t.AdvicePending && !t.Offline {
+		// A TC advice with the issuer script results: booked with the
+		// approval, sent now in the background.
+		e.kickReversals()
 	}
 	e.print(a)
 }
@@ -435,7 +466,8 @@ func (e *Engine) retryReversals(ctx context.Context) {
 	e.sendReversals(ctx)
 }
 
-// sendAdvices forwards queued offline approvals; the caller holds
+// sendAdvices forwards queued advices (offline approvals, and the TC
+// advices of online approvals whose issuer scripts ran); the caller holds
 // e.reversing (advices go after reversals).
 func (e *Engine) sendAdvices(ctx context.Context) {
 	list, err := e.deps.Store.PendingAdvices()
@@ -450,8 +482,14 @@ func (e *Engine) sendAdvices(ctx context.Context) {
 		if t.Card != nil {
 			card = *t.Card
 		}
-		err := e.deps.Host.Advise(ctx, AdviceRequest{TransactionID: t.ID, Reference: t.Reference, Amount: t.TotalAmount(),
-			Currency: t.Currency, AuthCode: t.AuthCode, Card: card, ICCData: t.AdviceICC, Time: t.CompletedAt})
+		req := AdviceRequest{TransactionID: t.ID, Reference: t.Reference, Amount: t.TotalAmount(),
+			Currency: t.Currency, AuthCode: t.AuthCode, Card: card, ICCData: t.AdviceICC, Time: t.CompletedAt}
+		if !t.Offline {
+			// The TC advice of an online approval: the approval it
+			// completes.
+			req.HostReference, req.Kind, req.Original = t.HostReference, t.Kind, t.HostMessage
+		}
+		err := e.deps.Host.Advise(ctx, req)
 		retry := errors.Is(err, ErrHostUnreachable) || errors.Is(err, ErrOutcomeUnknown)
 		if err != nil && retry {
 			e.deps.Log.Warn().Err(err).Str("transactionId", t.ID).Msg("advice not delivered; will retry")

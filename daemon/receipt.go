@@ -177,12 +177,39 @@ func BuildReceipt(l ReceiptLayout, t *Transaction, c Copy) Document {
 	return b.Document()
 }
 
+// ReceiptLayoutVersion is the version of the receipt layout BuildReceipt
+// lays out today. A stored transaction keeps the version (and the layout
+// settings) its receipt was laid out with, and RenderReceipts lays it out
+// again exactly so: a change to BuildReceipt that moves a single character
+// must bump this version and keep the older layout for older records.
+const ReceiptLayoutVersion = 1
+
+// ReceiptSource is what a transaction's receipt was laid out from besides
+// the transaction's own data, which does not change once it is final:
+// the layout version and settings, and the two fields that can change
+// afterwards (a void marks its original voided; an increment moves a
+// pre-auth's expiry) as they were then.
+type ReceiptSource struct {
+	Version   int
+	Layout    ReceiptLayout
+	Status    Status
+	ExpiresAt time.Time
+}
+
 // BuildReceipts lays out both copies of a finished transaction's receipt.
-// It runs once, when the transaction finishes: the result is stored with
-// the transaction, and printing, reprints and receipt/last all use what
-// was stored, so a later change of the layout (header, width) never makes
-// paper and receiptData differ.
+// It runs once, when the transaction finishes, and remembers what it
+// laid the receipt out from (Source): the store keeps that rather than
+// the documents, and printing, reprints and receipt/last get the very
+// same documents back (RenderReceipts), so a later change of the layout
+// (header, width) never makes paper and receiptData differ.
 func BuildReceipts(l ReceiptLayout, t *Transaction) *Receipts {
+	r := layOutReceipts(l, t)
+	r.Source = &ReceiptSource{Version: ReceiptLayoutVersion, Layout: l, Status: t.Status, ExpiresAt: t.ExpiresAt}
+	return r
+}
+
+// layOutReceipts is version 1 of the receipt layout.
+func layOutReceipts(l ReceiptLayout, t *Transaction) *Receipts {
 	merchant, customer := BuildReceipt(l, t, MerchantCopy), BuildReceipt(l, t, CustomerCopy)
 	return &Receipts{
 		Merchant:          merchant.Text(),
@@ -193,8 +220,22 @@ func BuildReceipts(l ReceiptLayout, t *Transaction) *Receipts {
 	}
 }
 
-// storedReceipts is how Receipts are stored: the documents, or, in records
-// written before documents were stored, the texts.
+// RenderReceipts lays a stored transaction's receipt out again from its
+// source, as it was laid out when the transaction finished.
+func RenderReceipts(t *Transaction, src *ReceiptSource) (*Receipts, error) {
+	if src.Version != ReceiptLayoutVersion {
+		return nil, fmt.Errorf("transaction %s: receipt layout version %d is unknown to this cashlessd", t.ID, src.Version)
+	}
+	then := *t
+	then.Status, then.ExpiresAt = src.Status, src.ExpiresAt
+	r := layOutReceipts(src.Layout, &then)
+	r.Source = src
+	return r, nil
+}
+
+// storedReceipts is how Receipts were stored in JSON records: the
+// documents, or, in records written before documents were stored, the
+// texts. The store reads such records still (and writes no more).
 type storedReceipts struct {
 	Merchant          string    `json:"merchant,omitempty"`
 	Customer          string    `json:"customer,omitempty"`
@@ -224,7 +265,8 @@ func (r *Receipts) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return err
 	}
-	*r = Receipts(s)
+	*r = Receipts{Merchant: s.Merchant, Customer: s.Customer, SignatureRequired: s.SignatureRequired,
+		MerchantDocument: s.MerchantDocument, CustomerDocument: s.CustomerDocument}
 	if s.MerchantDocument != nil {
 		r.Merchant = s.MerchantDocument.Text()
 	}

@@ -34,7 +34,10 @@ type Store interface {
 	// Transaction returns a transaction by ID.
 	Transaction(id string) (*Transaction, error)
 	// ApprovedByReference returns the approved transaction of a kind with
-	// the reference, without scanning history.
+	// the reference, without scanning history: the original of a refund,
+	// completion or void. Its receipts may be returned as their Source
+	// only (not laid out, no texts or documents): what an original is
+	// needed for does not read them, and writing it back keeps them.
 	ApprovedByReference(kind Kind, reference string) (*Transaction, error)
 	// LastTransaction returns the most recently finished transaction.
 	LastTransaction() (*Transaction, error)
@@ -44,8 +47,13 @@ type Store interface {
 	PendingTransactions() ([]*Transaction, error)
 	// PendingReversals returns every transaction whose reversal waits.
 	PendingReversals() ([]*Transaction, error)
-	// PendingAdvices returns every offline approval whose advice waits.
+	// PendingAdvices returns every transaction whose advice waits (an
+	// offline approval's, or an online approval's TC advice).
 	PendingAdvices() ([]*Transaction, error)
+	// StatusSummary is what status reports from the store, as of the
+	// last commit; it may be kept between commits, so its transaction
+	// and batches must not be changed.
+	StatusSummary() (StoreSummary, error)
 	// OpenBatch returns the open batch, or ErrNotFound when none is open.
 	OpenBatch() (*Batch, error)
 	// BatchByReference returns the closed batch with the close reference.
@@ -69,6 +77,19 @@ type Store interface {
 	// FinishSettlement closes the settling batch under its reference once
 	// the host has confirmed it.
 	FinishSettlement(batchID string, closedAt time.Time) (*Batch, error)
+}
+
+// StoreSummary is what status reports from the store.
+type StoreSummary struct {
+	// LastTransaction is the most recently finished transaction; nil
+	// when none is.
+	LastTransaction *Transaction
+	// OpenBatch and SettlingBatch are nil when there is none.
+	OpenBatch     *Batch
+	SettlingBatch *Batch
+	// The depths of the reversal and advice queues.
+	PendingReversals int
+	PendingAdvices   int
 }
 
 // CounterBatch is the acquirer batch number's counter: the store advances

@@ -62,15 +62,25 @@ func Exchange(ctx context.Context, t Transport, apdu []byte) ([]byte, uint16, er
 	if len(apdu) < 4 {
 		return nil, 0, fmt.Errorf("emv: command APDU of %d bytes", len(apdu))
 	}
+	return exchangeFrom(ctx, t, apdu, nil)
+}
+
+// exchangeFrom is Exchange when the card's first response to apdu may
+// already be known (first, from a batch): it goes on from there.
+func exchangeFrom(ctx context.Context, t Transport, apdu, first []byte) ([]byte, uint16, error) {
 	var data []byte
 	cmd := apdu
 	for range maxChain {
-		if err := ctx.Err(); err != nil {
-			return nil, 0, err
-		}
-		resp, err := t.Transmit(ctx, cmd)
-		if err != nil {
-			return nil, 0, err
+		resp := first
+		first = nil
+		if resp == nil {
+			if err := ctx.Err(); err != nil {
+				return nil, 0, err
+			}
+			var err error
+			if resp, err = t.Transmit(ctx, cmd); err != nil {
+				return nil, 0, err
+			}
 		}
 		if len(resp) < 2 {
 			return nil, 0, fmt.Errorf("%w: response of %d bytes", ErrCard, len(resp))

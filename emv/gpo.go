@@ -143,13 +143,22 @@ func (s *Session) readRecords(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var cmds [][]byte
+	for _, e := range afl {
+		for rec := int(e.First); rec <= int(e.Last); rec++ {
+			cmds = append(cmds, ReadRecordCommand(e.SFI, byte(rec)))
+		}
+	}
+	// One reader round trip for all of them where the reader can.
+	answers, err := s.exchangeAll(ctx, "READ RECORD", cmds)
+	if err != nil {
+		return err
+	}
 	seen := map[Tag]bool{}
 	for _, e := range afl {
 		for rec := int(e.First); rec <= int(e.Last); rec++ {
-			data, sw, err := s.exchange(ctx, "READ RECORD", ReadRecordCommand(e.SFI, byte(rec)))
-			if err != nil {
-				return err
-			}
+			data, sw := answers[0].data, answers[0].sw
+			answers = answers[1:]
 			if sw != SWOK {
 				return &StatusError{Command: fmt.Sprintf("READ RECORD SFI %d record %d", e.SFI, rec), SW: sw}
 			}

@@ -17,7 +17,7 @@ import (
 func (m *Main) hostSim(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("hostsim", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
-	ledger := fs.String("ledger", "hostsim-ledger.json", "ledger file (JSON, 0600)")
+	ledger := fs.String("ledger", "hostsim-ledger.json", "ledger file (JSON lines, appended, 0600)")
 	latency := fs.Duration("latency", 0, "delay before each answer")
 	drop := fs.Bool("drop-responses", false, "book requests but never answer")
 	dialect := fs.String("dialect", host.DialectDefault, "message layout: "+strings.Join(host.Dialects(), " or "))

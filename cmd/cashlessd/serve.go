@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -76,6 +78,16 @@ func (m *Main) loadConfig(name string, args []string) (config.Config, error) {
 	return cfg, cfg.Validate()
 }
 
+// memoryLimit is the soft memory limit serve sets from the configuration:
+// none (0) when the GOMEMLIMIT environment variable is set (env), which
+// the runtime has already applied and which takes precedence.
+func memoryLimit(cfg *config.Config, env string) int64 {
+	if env != "" {
+		return 0
+	}
+	return cfg.MemoryLimit()
+}
+
 // serve runs the daemon until ctx ends.
 func (m *Main) serve(ctx context.Context, args []string) error {
 	cfg, err := m.loadConfig("serve", args)
@@ -88,6 +100,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	defer closeLog()
 	log := logging.New(logOut, cfg.Log.Level).With().Str("terminalId", cfg.TerminalID).Logger()
+	if limit := memoryLimit(&cfg, os.Getenv("GOMEMLIMIT")); limit > 0 {
+		debug.SetMemoryLimit(limit)
+		log.Debug().Int64("memoryLimitBytes", limit).Msg("soft memory limit set")
+	}
 
 	db, err := store.Open(cfg.DataDir, 2*time.Second)
 	if err != nil {

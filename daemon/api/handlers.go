@@ -16,46 +16,6 @@ func newStdLogger(l zerolog.Logger) *log.Logger {
 	return log.New(l.With().Str("component", "http").Logger(), "", 0)
 }
 
-func (s *Server) status(c echo.Context) error {
-	if err := decode(c, &wire.EmptyRequest{}); err != nil {
-		return err
-	}
-	st, err := s.engine.Status(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	cfg := s.engine.Config()
-	resp := wire.Status{
-		Status:           "ready",
-		TerminalID:       cfg.TerminalID,
-		Model:            cfg.Model,
-		SoftwareVersion:  cfg.SoftwareVersion,
-		PendingReversals: st.PendingReversals,
-		PendingAdvices:   st.PendingAdvices,
-		OpenBatch:        wire.OpenBatch{TransactionCount: st.OpenBatchCount, TotalAmount: st.OpenBatchAmount, Currency: cfg.Currency},
-		NextSettlementAt: timestamp(st.NextAutoSettle),
-		Simulator:        s.sim != nil,
-	}
-	renderHealth(&resp, st.Health)
-	if p := st.Printer; p != nil {
-		resp.Printer = &wire.Printer{State: string(p.State), Message: p.Message}
-	}
-	if b := st.Settling; b != nil {
-		resp.PendingSettlement = &wire.PendingSettlement{Reference: b.Reference, TransactionCount: b.TransactionCount(),
-			TotalAmount: b.TotalAmount(), Currency: b.Currency}
-	}
-	if st.Busy {
-		resp.Status = "busy"
-		resp.ActiveTransaction = &wire.ActiveTransaction{Reference: st.ActiveReference, StartedAt: timestamp(st.ActiveStartedAt),
-			Type: st.ActiveKind, Stage: string(st.ActiveStage)}
-	}
-	if t := st.LastTransaction; t != nil {
-		resp.LastTransaction = &wire.LastTransaction{Reference: t.Reference, Status: string(t.Status),
-			CompletedAt: timestamp(t.CompletedAt), TransactionID: t.ID, Type: string(t.Kind)}
-	}
-	return c.JSON(http.StatusOK, resp)
-}
-
 func (s *Server) sale(c echo.Context) error {
 	return transact(c, saleRequest, s.engine.Sale)
 }

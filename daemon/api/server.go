@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -112,6 +113,9 @@ type Server struct {
 	limit  *failedKeyLimiter
 	obs    RequestObserver
 	cloud  CloudBinder
+
+	// lastStatus is the last status answer rendered (status.go).
+	lastStatus atomic.Pointer[renderedStatus]
 
 	// The live event stream (events.go).
 	events  *events.Hub
@@ -333,12 +337,16 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			s.obs.Request(route, res.Status, time.Since(start))
 		}
-		ev := s.log.Info()
+		level := zerolog.InfoLevel
 		if c.Request().URL.Path == wire.PathStatus && res.Status == http.StatusOK {
-			ev = s.log.Debug() // ECRs poll status in tight loops
+			level = zerolog.DebugLevel // ECRs poll status in tight loops
 		}
 		if res.Status >= 500 {
-			ev = s.log.Warn()
+			level = zerolog.WarnLevel
+		}
+		ev := s.log.WithLevel(level)
+		if ev == nil {
+			return nil // the level is off: nothing to build
 		}
 		ev = ev.Str("requestId", res.Header().Get(echo.HeaderXRequestID)).
 			Str("method", c.Request().Method).

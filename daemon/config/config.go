@@ -48,6 +48,11 @@ type Config struct {
 	Timezone        string   `toml:"timezone"`
 	CardTimeout     Duration `toml:"card_timeout"`
 	PreauthValidity Duration `toml:"preauth_validity"`
+	// MemoryLimitMiB is the Go runtime's soft memory limit in MiB (see
+	// runtime/debug.SetMemoryLimit): the garbage collector works harder
+	// as the heap nears it instead of letting a burst grow the process.
+	// 0 sets none. A GOMEMLIMIT environment variable takes precedence.
+	MemoryLimitMiB int `toml:"memory_limit_mib"`
 
 	TLS        TLS        `toml:"tls"`
 	API        API        `toml:"api"`
@@ -144,8 +149,8 @@ func (a API) Proxies() ([]netip.Prefix, error) {
 // Sim tunes simulator mode's devices.
 type Sim struct {
 	// HostLedger keeps the host simulator's ledger in
-	// <data_dir>/hostsim/ledger.json (rewritten on every booking, which
-	// grows with history); off, the simulated host remembers in memory.
+	// <data_dir>/hostsim/ledger.json (one line appended and synced per
+	// booking); off, the simulated host remembers in memory.
 	HostLedger bool `toml:"host_ledger"`
 }
 
@@ -343,6 +348,16 @@ func Models() map[string]bool {
 	}
 }
 
+// DefaultMemoryLimitMiB is the default soft memory limit: well above what
+// the daemon uses under load, well below what a small terminal has.
+const DefaultMemoryLimitMiB = 40
+
+// MaxMemoryLimitMiB bounds memory_limit_mib (a typo guard: 64 GiB).
+const MaxMemoryLimitMiB = 64 << 10
+
+// MemoryLimit is the soft memory limit in bytes; 0 when none is set.
+func (c *Config) MemoryLimit() int64 { return int64(c.MemoryLimitMiB) << 20 }
+
 // Default returns the configuration used when the file leaves a key out.
 func Default() Config {
 	return Config{
@@ -354,6 +369,7 @@ func Default() Config {
 		Timezone:        "UTC",
 		CardTimeout:     Duration{60 * time.Second},
 		PreauthValidity: Duration{7 * 24 * time.Hour},
+		MemoryLimitMiB:  DefaultMemoryLimitMiB,
 		Merchant:        Merchant{Name: "CASHLESSD MERCHANT"},
 		API: API{MaxConnections: 256, ReservedConnections: 64, ConnectionsPerAddress: 16,
 			UnauthenticatedTimeout: Duration{10 * time.Second}},
@@ -428,6 +444,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PreauthValidity.Duration < time.Hour {
 		errs = append(errs, fmt.Errorf("preauth_validity %s: must be at least 1h", c.PreauthValidity.Duration))
+	}
+	if c.MemoryLimitMiB < 0 || c.MemoryLimitMiB > MaxMemoryLimitMiB {
+		errs = append(errs, fmt.Errorf("memory_limit_mib %d: 0 (none) to %d", c.MemoryLimitMiB, MaxMemoryLimitMiB))
 	}
 	if c.Receipt.Width != 32 && c.Receipt.Width != 48 {
 		errs = append(errs, fmt.Errorf("receipt.width %d: must be 32 (58 mm) or 48 (80 mm)", c.Receipt.Width))

@@ -183,3 +183,34 @@ func TestCloudSectionIsCheckedAndMapped(t *testing.T) {
 		t.Fatalf("ca_file without url: %v", err)
 	}
 }
+
+func TestMemoryLimit(t *testing.T) {
+	t.Parallel()
+	c := Default()
+	c.Simulator = true
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.MemoryLimit() != 40<<20 {
+		t.Fatalf("default memory limit %d, want 40 MiB", c.MemoryLimit())
+	}
+	c.MemoryLimitMiB = 0
+	if err := c.Validate(); err != nil || c.MemoryLimit() != 0 {
+		t.Fatalf("memory_limit_mib = 0: %v, limit %d", err, c.MemoryLimit())
+	}
+	for _, bad := range []int{-1, MaxMemoryLimitMiB + 1} {
+		c.MemoryLimitMiB = bad
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "memory_limit_mib") {
+			t.Errorf("memory_limit_mib = %d: %v", bad, err)
+		}
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.toml")
+	if err := os.WriteFile(path, []byte("simulator = true\nmemory_limit_mib = 24\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := Load(path)
+	if err != nil || loaded.MemoryLimit() != 24<<20 {
+		t.Fatalf("loaded %d, %v", loaded.MemoryLimit(), err)
+	}
+}

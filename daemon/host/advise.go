@@ -21,14 +21,27 @@ var ErrAdviceRejected = errors.New("host: advice rejected")
 // IsOfflineAdvice tells an offline advice from a completion: both are 0220
 // with processing code 000000, but a completion carries POS condition 06
 // (and the pre-auth's RRN and original data elements), an advice condition
-// 00 and neither.
+// 00 and neither. A TC advice (IsTCAdvice) is not an offline advice.
 func IsOfflineAdvice(f *Fields) bool {
-	return (f.MTI == MTIAdvice || f.MTI == MTIAdviceRepeat) && f.ConditionCode == ConditionNormal
+	return (f.MTI == MTIAdvice || f.MTI == MTIAdviceRepeat) && f.ConditionCode == ConditionNormal && !IsTCAdvice(f)
 }
 
-// Advise forwards a sale the card approved offline while the host could
-// not be reached (0220; 0221 when an earlier advice for the same
-// transaction may have reached the host) and waits for the 0230.
+// IsTCAdvice tells the advice that completes an online approval — the
+// card's final chip data after the second GENERATE AC (the TC and the
+// issuer script results, 9F5B) — from an offline advice and a completion:
+// it is the only 0220/0221 a terminal sends with 00 in field 39 (an
+// offline advice carries Y3 or Y1, a completion no 39). Its POS condition
+// is the approval's (00 sale, 06 pre-authorisation).
+func IsTCAdvice(f *Fields) bool {
+	return (f.MTI == MTIAdvice || f.MTI == MTIAdviceRepeat) && f.ResponseCode == RCApproved
+}
+
+// Advise forwards a chip transaction's final chip data (0220; 0221 when an
+// earlier advice for the same transaction may have reached the host) and
+// waits for the 0230: a sale the card approved offline while the host
+// could not be reached (an offline advice), or, when req.Online, the
+// completion of an approval the host gave online whose answer carried
+// issuer scripts (a TC advice, below).
 //
 // The advice carries processing code 000000, POS condition 00, the amount,
 // the terminal's approval code (38), the offline response code from the
@@ -36,6 +49,14 @@ func IsOfflineAdvice(f *Fields) bool {
 // the batch (60) and the transaction ID (62); no PAN, RRN or original
 // data. The host books it once per terminal and transaction ID, so
 // repeating an advice is always safe.
+//
+// A TC advice carries processing code 000000, the approval's POS
+// condition (00 sale, 06 pre-authorisation) and amount, its RRN (37) and
+// auth code (38), 39 = 00, the final chip data (55: the TC of the second
+// GENERATE AC and the issuer script results 9F5B), the batch, the
+// transaction ID and the original data elements quoting the approval's
+// request (90). The host records the script results on the approval it
+// booked; it books nothing new, and a repeat changes nothing.
 //
 // nil: booked (or a repeat of one already booked). An error wrapping
 // daemon.ErrHostUnreachable: not booked, send it again later (not sent,
@@ -54,17 +75,33 @@ func (c *Client) Advise(ctx context.Context, req daemon.AdviceRequest) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
-	code, err := offlineCode(req.ICCData)
+	var code string
+	if req.Online() {
+		code, err = RCApproved, checkFinalICC(req.ICCData)
+	} else {
+		code, err = offlineCode(req.ICCData)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: advice %s: %w", ErrInvalidRequest, req.TransactionID, err)
 	}
 	authCode := req.AuthCode
-	if authCode == "" {
+	if authCode == "" && !req.Online() {
 		authCode = code
 	}
 	authCode, ok := fit(authCode, 6)
-	if !ok {
-		return fmt.Errorf("%w: auth code %q", ErrInvalidRequest, req.AuthCode)
+	rrn, ok2 := fit(req.HostReference, 12)
+	if !ok || !ok2 || (req.Online() && authCode == "") {
+		return fmt.Errorf("%w: auth code %q or host reference %q", ErrInvalidRequest, req.AuthCode, req.HostReference)
+	}
+	cond := ConditionNormal
+	if req.Online() {
+		switch req.Kind {
+		case daemon.KindSale, "":
+		case daemon.KindPreauth:
+			cond = ConditionPreauth
+		default:
+			return fmt.Errorf("%w: TC advice of a %s", ErrInvalidRequest, req.Kind)
+		}
 	}
 	mti := MTIAdvice
 	if c.sent.advice(req.TransactionID) {
@@ -86,7 +123,7 @@ func (c *Client) Advise(ctx context.Context, req daemon.AdviceRequest) error {
 	f.Amount = fmt.Sprintf("%012d", req.Amount)
 	f.LocalTime, f.LocalDate = local.Format("150405"), local.Format("0102")
 	f.EntryMode = entryMode(req.Card.EntryMethod)
-	f.ConditionCode = ConditionNormal
+	f.ConditionCode = cond
 	f.AuthCode = authCode
 	f.ResponseCode = code
 	f.MerchantID = c.cfg.MerchantID
@@ -94,6 +131,15 @@ func (c *Client) Advise(ctx context.Context, req daemon.AdviceRequest) error {
 	f.ICC = req.ICCData
 	f.Batch = batch
 	f.TransactionID = req.TransactionID
+	if req.Online() {
+		kind := req.Kind
+		if kind == "" {
+			kind = daemon.KindSale
+		}
+		f.RRN = rrn
+		orig := originalData(req.Original, originalMTI(kind))
+		f.Original = &orig
+	}
 
 	resp, err := c.roundTrip(ctx, f)
 	if errors.Is(err, daemon.ErrOutcomeUnknown) {
@@ -116,6 +162,42 @@ func (c *Client) Advise(ctx context.Context, req daemon.AdviceRequest) error {
 	log.Error().Msg("advice rejected by the host")
 	return fmt.Errorf("%w: %s answered %s (%s)", ErrAdviceRejected, req.TransactionID, resp.ResponseCode,
 		DeclineFor(resp.ResponseCode).Message)
+}
+
+// checkFinalICC checks the chip data of a TC advice: a TC, and issuer
+// script results (9F5B) that are well formed when present.
+func checkFinalICC(icc []byte) error {
+	if len(icc) == 0 {
+		return errors.New("no chip data (the TC)")
+	}
+	if len(icc) > 999 {
+		return fmt.Errorf("%d bytes of chip data", len(icc))
+	}
+	if err := CheckTC(icc); err != nil {
+		return err
+	}
+	if r, ok := emv.Find(icc, emv.TagIssuerScriptResults); ok {
+		return CheckScriptResults(r)
+	}
+	return nil
+}
+
+// CheckScriptResults reports an error unless r is well-formed issuer
+// script results (9F5B, EMV Book 4 Annex A5): five bytes per script, the
+// first holding the result in its high nibble (0 not performed, 1 failed,
+// 2 successful) and the failing command's sequence number in its low
+// nibble (0 not specified, 1-E, F from 15 on), then the script
+// identifier (9F18, zeros when the script had none).
+func CheckScriptResults(r []byte) error {
+	if len(r) == 0 || len(r)%5 != 0 {
+		return fmt.Errorf("issuer script results of %d bytes, not five per script", len(r))
+	}
+	for i := 0; i < len(r); i += 5 {
+		if r[i]>>4 > 2 {
+			return fmt.Errorf("issuer script result %02X of script %d is none of not performed, failed, successful", r[i], i/5+1)
+		}
+	}
+	return nil
 }
 
 // offlineCode checks that the chip data of an advice holds a TC and returns

@@ -296,3 +296,92 @@ func TestInvalidAdvicesNeverLeave(t *testing.T) {
 		t.Errorf("invalid advices reached the host: %+v", tr)
 	}
 }
+
+// withScriptResults is chip data after the second GENERATE AC of an
+// online approval (TC, ARC 00) with issuer script results.
+func withScriptResults(results ...byte) []byte {
+	return emv.AppendTLV(chipData(emv.CryptogramTC, "00"), emv.TagIssuerScriptResults, results)
+}
+
+// tcAdvice is the TC advice of an approval the host gave online.
+func tcAdvice(req daemon.AuthRequest, resp daemon.AuthResponse, icc []byte) daemon.AdviceRequest {
+	return daemon.AdviceRequest{TransactionID: req.TransactionID, Reference: req.Reference, Amount: req.Amount,
+		Currency: req.Currency, AuthCode: resp.AuthCode, Card: req.Card.Info, ICCData: icc, Time: req.Time,
+		HostReference: resp.HostReference, Kind: req.Kind, Original: resp.Sent}
+}
+
+func TestTCAdviceReportsScriptResults(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	ctx := testCtx(t)
+	// A test amount makes the host's answer carry an issuer script.
+	req := sale("tx-script", approvedPAN, hostsim.TestAmountMin+hostsim.TestScript)
+	resp, err := r.client.Authorise(ctx, req)
+	if err != nil || !resp.Approved {
+		t.Fatalf("sale: %+v %v", resp, err)
+	}
+	if _, ok := emv.Find(resp.IssuerData, emv.TagIssuerScript2); !ok {
+		t.Fatalf("no issuer script in the answer: %X", resp.IssuerData)
+	}
+	adv := tcAdvice(req, resp, withScriptResults(0x20, 'S', 'C', 0x00, 0x72))
+	if err := r.client.Advise(ctx, adv); err != nil {
+		t.Fatal(err)
+	}
+	a := approval(t, r.srv.Ledger(), "tx-script")
+	if a.ScriptResults != "2053430072" || a.Offline || a.RRN != resp.HostReference {
+		t.Fatalf("ledger %+v", a)
+	}
+	// Sent again (its answer lost): a repeat, acknowledged, nothing new.
+	if err := r.client.Advise(ctx, adv); err != nil {
+		t.Fatal(err)
+	}
+	l := r.srv.Ledger()
+	if n := len(l.Approvals); n != 1 || l.Approvals[0].ScriptResults != "2053430072" {
+		t.Fatalf("after the repeat: %+v", l.Approvals)
+	}
+	if !strings.Contains(r.logs.String(), `"mti":"0221"`) {
+		t.Errorf("the second TC advice was not a repeat:\n%s", r.logs.String())
+	}
+
+	// A pre-authorisation's TC advice carries its POS condition (06).
+	pre := sale("tx-script-pre", approvedPAN, hostsim.TestAmountMin+hostsim.TestScriptFailing)
+	pre.Kind = daemon.KindPreauth
+	presp, err := r.client.Authorise(ctx, pre)
+	if err != nil || !presp.Approved {
+		t.Fatalf("pre-auth: %+v %v", presp, err)
+	}
+	if err := r.client.Advise(ctx, tcAdvice(pre, presp, withScriptResults(0x12, 'S', 'C', 0x00, 0x73))); err != nil {
+		t.Fatal(err)
+	}
+	if a := approval(t, r.srv.Ledger(), "tx-script-pre"); a.Kind != "preauth" || a.ScriptResults != "1253430073" {
+		t.Fatalf("ledger %+v", a)
+	}
+
+	// A TC advice the host has no approval for is refused for good.
+	ghost := adv
+	ghost.TransactionID = "tx-ghost"
+	if err := r.client.Advise(ctx, ghost); !errors.Is(err, host.ErrAdviceRejected) {
+		t.Fatalf("advice of an unknown approval: %v", err)
+	}
+
+	before := r.srv.Traffic().MessagesIn
+	for name, bad := range map[string]func(*daemon.AdviceRequest){
+		"no auth code":      func(r *daemon.AdviceRequest) { r.AuthCode = "" },
+		"refund":            func(r *daemon.AdviceRequest) { r.Kind = daemon.KindRefund },
+		"ARQC":              func(r *daemon.AdviceRequest) { r.ICCData = chipData(emv.CryptogramARQC, "00") },
+		"results of 4":      func(r *daemon.AdviceRequest) { r.ICCData = withScriptResults(0x20, 0, 0, 0) },
+		"result nibble 3":   func(r *daemon.AdviceRequest) { r.ICCData = withScriptResults(0x30, 0, 0, 0, 0) },
+		"long RRN":          func(r *daemon.AdviceRequest) { r.HostReference = "1234567890123" },
+		"long auth code":    func(r *daemon.AdviceRequest) { r.AuthCode = "ABCDEFG" },
+		"no transaction ID": func(r *daemon.AdviceRequest) { r.TransactionID = "" },
+	} {
+		req := adv
+		bad(&req)
+		if err := r.client.Advise(ctx, req); !errors.Is(err, host.ErrInvalidRequest) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if after := r.srv.Traffic().MessagesIn; after != before {
+		t.Errorf("invalid TC advices reached the host: %d messages", after-before)
+	}
+}

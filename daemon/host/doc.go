@@ -6,7 +6,8 @@
 // connects, keeps the link alive with echo messages (0800, 301), redials on
 // demand, and numbers every message with a persistent STAN. Sales and refunds
 // are 0200, pre-authorisations 0100, completions 0220 (POS condition 06),
-// offline advices 0220/0221 (POS condition 00), reversals 0400/0401,
+// offline advices 0220/0221 (POS condition 00), TC advices with the issuer
+// script results of an online approval 0220/0221 (39 = 00), reversals 0400/0401,
 // settlements 0500. docs/host-protocol.md describes every field and message.
 //
 // The error contract towards the engine is strict: an error that wraps

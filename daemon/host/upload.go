@@ -32,8 +32,10 @@ var ErrUploadRejected = errors.New("host: batch upload refused")
 // and date of the approval (12, 13), the POS condition (25: 06 for a
 // completion), the host reference (37; none for an offline approval), the
 // auth code (38), the original response code (39: 00, or Y3/Y1 for an
-// offline approval), 41, 42, the currency (49), the open batch number
-// (60), the transaction ID (62) and the original data elements (90).
+// offline approval), 41, 42, the currency (49), the card's final chip
+// data when the terminal kept it (55: the TC and the issuer script results
+// 9F5B of a chip sale), the open batch number (60), the transaction ID
+// (62) and the original data elements (90).
 //
 // Transactions that are not approved captures or refunds are left out:
 // they are not in the totals. When every transaction was accepted, the
@@ -200,6 +202,11 @@ func (c *Client) uploadFields(t *daemon.Transaction, batchCurrency string) (*Fie
 	}
 	if t.Card != nil && t.Card.EntryMethod != "" {
 		f.EntryMode = entryMode(t.Card.EntryMethod)
+	}
+	if icc := t.AdviceICC; len(icc) > 0 && len(icc) <= 999 {
+		// The card's final chip data: the TC (or the ARQC of a
+		// contactless sale) and the issuer script results.
+		f.ICC = icc
 	}
 	return f, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/daemon/host"
 	"github.com/vinr/cashlessd/daemon/host/hostsim"
+	"github.com/vinr/cashlessd/emv"
 )
 
 // termBatch is the engine's side of a batch: its totals and its
@@ -436,5 +437,35 @@ func TestInvalidBatchUploadsNeverLeave(t *testing.T) {
 	}
 	if tr := r.srv.Traffic(); tr.MessagesIn != 0 {
 		t.Errorf("invalid uploads sent %d messages", tr.MessagesIn)
+	}
+}
+
+// The batch upload carries each transaction's final chip data (55): the
+// host learns the issuer script results of a sale whose TC advice it
+// never got, and books an offline sale it never heard of with its TC.
+func TestBatchUploadCarriesFinalChipData(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	ctx := testCtx(t)
+	b := newTermBatch()
+	scripted := b.add(onlineSale(t, r, "tx-s", hostsim.TestAmountMin+hostsim.TestScriptMalformed))
+	scripted.AdviceICC = withScriptResults(0x10, 'S', 'C', 0x00, 0x74)
+	off := b.add(offlineSale("tx-o", 450))
+	off.AdviceICC = chipData(emv.CryptogramTC, "Y3")
+	if err := r.client.Settle(ctx, b.settlement()); !errors.Is(err, daemon.ErrTotalsMismatch) {
+		t.Fatalf("settlement: %v, want 95", err)
+	}
+	if err := r.client.UploadBatch(ctx, b.upload()); err != nil {
+		t.Fatal(err)
+	}
+	l := r.srv.Ledger()
+	if a := approval(t, l, "tx-s"); a.ScriptResults != "1053430074" || !a.Uploaded {
+		t.Errorf("scripted sale %+v", a)
+	}
+	if a := approval(t, l, "tx-o"); !a.Offline || !a.Uploaded || a.ScriptResults != "" {
+		t.Errorf("offline sale %+v", a)
+	}
+	if err := r.client.Settle(ctx, b.settlement()); err != nil {
+		t.Fatal(err)
 	}
 }

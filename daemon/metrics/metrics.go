@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	vm "github.com/VictoriaMetrics/metrics"
@@ -21,6 +22,63 @@ import (
 // Metrics is one daemon's metric set.
 type Metrics struct {
 	set *vm.Set
+
+	// The handles of labelled metrics, so that counting a request or a
+	// transaction formats no metric name once it has been seen.
+	requests     handles[requestLabels, requestHandles]
+	transactions handles[transactionLabels, transactionHandles]
+	stages       handles[daemon.Stage, *vm.Histogram]
+}
+
+// handles caches metric handles by their labels.
+type handles[K comparable, V any] struct {
+	mu sync.RWMutex
+	m  map[K]V
+}
+
+// get returns the handles of labels k, made by newHandles the first time.
+func (h *handles[K, V]) get(k K, newHandles func(K) V) V {
+	h.mu.RLock()
+	v, ok := h.m[k]
+	h.mu.RUnlock()
+	if ok {
+		return v
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if v, ok := h.m[k]; ok {
+		return v
+	}
+	if h.m == nil {
+		h.m = map[K]V{}
+	}
+	v = newHandles(k)
+	h.m[k] = v
+	return v
+}
+
+// requestLabels label an HTTP request's metrics.
+type requestLabels struct {
+	path   string
+	status int
+}
+
+// requestHandles are an HTTP request's metrics.
+type requestHandles struct {
+	total    *vm.Counter
+	duration *vm.Histogram
+}
+
+// transactionLabels label a finished transaction's metrics.
+type transactionLabels struct {
+	kind   daemon.Kind
+	status daemon.Status
+}
+
+// transactionHandles are a finished transaction's metrics.
+type transactionHandles struct {
+	total    *vm.Counter
+	duration *vm.Histogram
 }
 
 // New makes an empty metric set.
@@ -28,19 +86,33 @@ func New() *Metrics { return &Metrics{set: vm.NewSet()} }
 
 // Request counts one HTTP request.
 func (m *Metrics) Request(path string, status int, took time.Duration) {
-	m.set.GetOrCreateCounter(fmt.Sprintf(`cashless_http_requests_total{path=%q,status="%s"}`, path, strconv.Itoa(status))).Inc()
-	m.set.GetOrCreateHistogram(fmt.Sprintf(`cashless_http_request_duration_seconds{path=%q}`, path)).Update(took.Seconds())
+	h := m.requests.get(requestLabels{path, status}, func(l requestLabels) requestHandles {
+		return requestHandles{
+			total:    m.set.GetOrCreateCounter(fmt.Sprintf(`cashless_http_requests_total{path=%q,status="%s"}`, l.path, strconv.Itoa(l.status))),
+			duration: m.set.GetOrCreateHistogram(fmt.Sprintf(`cashless_http_request_duration_seconds{path=%q}`, l.path)),
+		}
+	})
+	h.total.Inc()
+	h.duration.Update(took.Seconds())
 }
 
 // TransactionFinished counts a finished transaction and its duration.
 func (m *Metrics) TransactionFinished(kind daemon.Kind, status daemon.Status, took time.Duration) {
-	m.set.GetOrCreateCounter(fmt.Sprintf(`cashless_transactions_total{kind=%q,status=%q}`, kind, status)).Inc()
-	m.set.GetOrCreateHistogram(fmt.Sprintf(`cashless_transaction_duration_seconds{kind=%q}`, kind)).Update(took.Seconds())
+	h := m.transactions.get(transactionLabels{kind, status}, func(l transactionLabels) transactionHandles {
+		return transactionHandles{
+			total:    m.set.GetOrCreateCounter(fmt.Sprintf(`cashless_transactions_total{kind=%q,status=%q}`, l.kind, l.status)),
+			duration: m.set.GetOrCreateHistogram(fmt.Sprintf(`cashless_transaction_duration_seconds{kind=%q}`, l.kind)),
+		}
+	})
+	h.total.Inc()
+	h.duration.Update(took.Seconds())
 }
 
 // StageFinished records the time a transaction spent in a stage.
 func (m *Metrics) StageFinished(stage daemon.Stage, took time.Duration) {
-	m.set.GetOrCreateHistogram(fmt.Sprintf(`cashless_stage_duration_seconds{stage=%q}`, stage)).Update(took.Seconds())
+	m.stages.get(stage, func(s daemon.Stage) *vm.Histogram {
+		return m.set.GetOrCreateHistogram(fmt.Sprintf(`cashless_stage_duration_seconds{stage=%q}`, s))
+	}).Update(took.Seconds())
 }
 
 // Gauge registers a value read at every scrape.

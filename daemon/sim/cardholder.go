@@ -79,18 +79,41 @@ func (w *World) Cardholder(ctx context.Context, vr *virtual.Reader, log zerolog.
 	}
 }
 
-// image is the card the cardholder holds.
+// image is the card the cardholder holds. Images looked up by card number
+// are parsed or generated once and kept (they are only read afterwards).
 func (w *World) image(c cardState) (*card.Image, error) {
 	if c.image != nil {
 		return c.image, nil
 	}
-	if c.entry == daemon.EntrySwipe {
-		if img, err := card.BuiltinByPAN(c.pan); err == nil {
+	key := imageKey{pan: c.pan, swipe: c.entry == daemon.EntrySwipe}
+	w.mu.Lock()
+	img, ok := w.images[key]
+	w.mu.Unlock()
+	if ok {
+		return img, nil
+	}
+	img, err := lookupImage(key)
+	if err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	if w.images == nil {
+		w.images = map[imageKey]*card.Image{}
+	}
+	w.images[key] = img
+	w.mu.Unlock()
+	return img, nil
+}
+
+// lookupImage finds the built-in image for a card number or generates one.
+func lookupImage(key imageKey) (*card.Image, error) {
+	if key.swipe {
+		if img, err := card.BuiltinByPAN(key.pan); err == nil {
 			return img, nil // a chip card: the terminal will ask for the chip
 		}
-		return card.MagstripeOnly(c.pan)
+		return card.MagstripeOnly(key.pan)
 	}
-	return card.ForPAN(c.pan)
+	return card.ForPAN(key.pan)
 }
 
 // present inserts, taps or swipes the card; it reports false when the card

@@ -27,6 +27,16 @@ type World struct {
 	// wallet holds the chips presented so far, so each card's ATC
 	// increases per transaction (per process).
 	wallet card.Wallet
+	// images holds the card images found or generated for a card number
+	// (see image), so a sale does not parse them again.
+	images map[imageKey]*card.Image
+}
+
+// imageKey names a card image the cardholder looked up: by card number,
+// for a swipe or for the chip.
+type imageKey struct {
+	pan   string
+	swipe bool
 }
 
 // cardState is what the cardholder does at the next prompt.

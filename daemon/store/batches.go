@@ -33,7 +33,9 @@ func joinBatch(tx *bolt.Tx, t *daemon.Transaction, newID string) error {
 	}
 	b.Add(t)
 	t.BatchID = b.ID
-	if err := tx.Bucket(bucketBatchMembers).Put([]byte(b.ID+"/"+t.ID), nil); err != nil {
+	members := tx.Bucket(bucketBatchMembers)
+	members.FillPercent = appendFill // batch IDs and transaction IDs grow with time
+	if err := members.Put([]byte(b.ID+"/"+t.ID), nil); err != nil {
 		return err
 	}
 	return putJSON(batches, []byte(b.ID), &b)

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -34,7 +33,7 @@ func holdsIndex(tx *bolt.Tx) (*bolt.Bucket, error) {
 	}
 	return b, tx.Bucket(bucketTransactions).ForEach(func(k, v []byte) error {
 		var t daemon.Transaction
-		if json.Unmarshal(v, &t) == nil && isOpenHold(&t) {
+		if _, err := decodeTx(v, &t); err == nil && isOpenHold(&t) {
 			return b.Put(k, nil)
 		}
 		return nil
@@ -46,7 +45,7 @@ func holdsIndex(tx *bolt.Tx) (*bolt.Bucket, error) {
 // an approved completion (booked on the pre-auth by bookOriginal) or
 // release leaves it; an approved increment raises the hold and moves its
 // expiry; a release ends the hold and queues the pre-auth's reversal.
-func bookHold(tx *bolt.Tx, t *daemon.Transaction) error {
+func (s *DB) bookHold(tx *bolt.Tx, t *daemon.Transaction) error {
 	if t.Status != daemon.StatusApproved {
 		return nil
 	}
@@ -63,7 +62,7 @@ func bookHold(tx *bolt.Tx, t *daemon.Transaction) error {
 		return idx.Put([]byte(t.ID), nil)
 	}
 	var orig daemon.Transaction
-	if err := getJSON(tx.Bucket(bucketTransactions), []byte(t.OriginalID), &orig); err != nil {
+	if err := s.getTx(tx, []byte(t.OriginalID), &orig); err != nil {
 		return fmt.Errorf("pre-auth %q of %s: %w", t.OriginalID, t.ID, err)
 	}
 	if orig.Kind != daemon.KindPreauth || orig.HoldEnd != "" || (orig.CompletionID != "" && t.Kind != daemon.KindCompletion) {
@@ -73,11 +72,11 @@ func bookHold(tx *bolt.Tx, t *daemon.Transaction) error {
 	case daemon.KindIncrement:
 		orig.IncrementedAmount += t.Amount
 		orig.ExpiresAt = t.ExpiresAt
-		return putTransaction(tx, &orig)
+		return s.putTransaction(tx, &orig)
 	case daemon.KindRelease:
 		orig.HoldEnd, orig.ReleasedAt, orig.ReleaseID = daemon.HoldReleased, t.CompletedAt, t.ID
 		orig.ReversalPending = true
-		if err := putTransaction(tx, &orig); err != nil {
+		if err := s.putTransaction(tx, &orig); err != nil {
 			return err
 		}
 	}
@@ -104,7 +103,10 @@ func (s *DB) OpenHolds() ([]*daemon.Transaction, error) {
 		if idx == nil {
 			return txs.ForEach(func(_, v []byte) error {
 				var t daemon.Transaction
-				if json.Unmarshal(v, &t) == nil && isOpenHold(&t) {
+				if _, err := decodeTx(v, &t); err == nil && isOpenHold(&t) {
+					if err := s.decodeRecord(tx, v, &t); err != nil {
+						return err
+					}
 					out = append(out, &t)
 				}
 				return nil
@@ -112,7 +114,7 @@ func (s *DB) OpenHolds() ([]*daemon.Transaction, error) {
 		}
 		return idx.ForEach(func(id, _ []byte) error {
 			var t daemon.Transaction
-			if err := getJSON(txs, id, &t); err != nil {
+			if err := s.loadTx(tx, id, &t); err != nil {
 				return fmt.Errorf("hold %s: %w", id, err)
 			}
 			out = append(out, &t)
@@ -127,14 +129,14 @@ func (s *DB) OpenHolds() ([]*daemon.Transaction, error) {
 func (s *DB) ExpireHold(id string, at time.Time) (*daemon.Transaction, error) {
 	var t daemon.Transaction
 	err := s.update(func(tx *bolt.Tx) error {
-		if err := getJSON(tx.Bucket(bucketTransactions), []byte(id), &t); err != nil {
+		if err := s.getTx(tx, []byte(id), &t); err != nil {
 			return err
 		}
 		if !isOpenHold(&t) {
 			return fmt.Errorf("pre-auth %s holds nothing", id)
 		}
 		t.HoldEnd, t.ReleasedAt, t.ReversalPending = daemon.HoldExpired, at, true
-		if err := putTransaction(tx, &t); err != nil {
+		if err := s.putTransaction(tx, &t); err != nil {
 			return err
 		}
 		idx, err := holdsIndex(tx)

@@ -119,9 +119,10 @@ func Inspect(dir string, lockWait time.Duration) (*Contents, error) {
 		if tx.Bucket(bucketTransactions) == nil {
 			return errors.New("no transactions bucket")
 		}
+		records := &DB{db: db, readOnly: true}
 		if err := each(tx, bucketTransactions, func(k, v []byte) error {
 			var t daemon.Transaction
-			if err := json.Unmarshal(v, &t); err != nil {
+			if err := records.decodeRecord(tx, v, &t); err != nil {
 				return fmt.Errorf("transaction %s: %w", k, err)
 			}
 			c.Transactions[string(k)] = &t

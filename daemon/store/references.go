@@ -29,7 +29,10 @@ func attemptKey(ref, id string) []byte {
 // claimReference checks the reference namespace for a new attempt and
 // indexes it, inside CreateTransaction's commit.
 func claimReference(tx *bolt.Tx, t *daemon.Transaction) error {
-	prev, err := attempts(tx, t.Reference)
+	prev, err := attempts(tx, t.Reference, func(raw []byte, t *daemon.Transaction) error {
+		_, err := decodeTx(raw, t) // the namespace needs no receipts
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -49,20 +52,23 @@ func indexAttempt(tx *bolt.Tx, t *daemon.Transaction) error {
 	return b.Put(attemptKey(t.Reference, t.ID), []byte(t.Kind))
 }
 
-// attempts loads every transaction under the reference, oldest first:
-// from the index, or by a scan of every record when the database was
-// opened read-only before the index existed.
-func attempts(tx *bolt.Tx, ref string) ([]*daemon.Transaction, error) {
+// attempts loads (with load) every transaction under the reference,
+// oldest first: from the index, or by a scan of every record when the
+// database was opened read-only before the index existed.
+func attempts(tx *bolt.Tx, ref string, load func(raw []byte, t *daemon.Transaction) error) ([]*daemon.Transaction, error) {
 	txs := tx.Bucket(bucketTransactions)
 	var out []*daemon.Transaction
 	b := tx.Bucket(bucketAttempts)
 	if b == nil {
 		err := txs.ForEach(func(_, raw []byte) error {
 			var t daemon.Transaction
-			if err := json.Unmarshal(raw, &t); err != nil {
+			if _, err := decodeTx(raw, &t); err != nil {
 				return err
 			}
 			if t.Reference == ref {
+				if err := load(raw, &t); err != nil {
+					return err
+				}
 				out = append(out, &t)
 			}
 			return nil
@@ -74,7 +80,11 @@ func attempts(tx *bolt.Tx, ref string) ([]*daemon.Transaction, error) {
 	c := b.Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		var t daemon.Transaction
-		if err := getJSON(txs, k[len(prefix):], &t); err != nil {
+		raw := txs.Get(k[len(prefix):])
+		if raw == nil {
+			return nil, fmt.Errorf("attempt %s of reference %q: %w", k[len(prefix):], ref, daemon.ErrNotFound)
+		}
+		if err := load(raw, &t); err != nil {
 			return nil, fmt.Errorf("attempt %s of reference %q: %w", k[len(prefix):], ref, err)
 		}
 		out = append(out, &t)
@@ -90,10 +100,26 @@ func (s *DB) ReferenceAttempts(ref string) ([]*daemon.Transaction, error) {
 	var out []*daemon.Transaction
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
-		out, err = attempts(tx, ref)
+		out, err = attempts(tx, ref, func(raw []byte, t *daemon.Transaction) error { return s.decodeRecord(tx, raw, t) })
 		return err
 	})
 	return out, err
+}
+
+// kindAndReference reads only a record's kind and reference.
+func kindAndReference(raw []byte) (daemon.Transaction, error) {
+	var t daemon.Transaction
+	if len(raw) > 0 && raw[0] != recordFormat {
+		var kr struct {
+			Kind      daemon.Kind `json:"kind"`
+			Reference string      `json:"reference"`
+		}
+		err := json.Unmarshal(raw, &kr)
+		t.Kind, t.Reference = kr.Kind, kr.Reference
+		return t, err
+	}
+	_, err := decodeTx(raw, &t)
+	return t, err
 }
 
 // indexAttempts creates the attempts index when it is missing and adds
@@ -109,11 +135,8 @@ func indexAttempts(tx *bolt.Tx) error {
 	}
 	c := tx.Bucket(bucketTransactions).Cursor()
 	for id, raw := c.Last(); id != nil; id, raw = c.Prev() {
-		var t struct {
-			Kind      daemon.Kind `json:"kind"`
-			Reference string      `json:"reference"`
-		}
-		if err := json.Unmarshal(raw, &t); err != nil {
+		t, err := kindAndReference(raw)
+		if err != nil {
 			return fmt.Errorf("transaction %s: %w", id, err)
 		}
 		key := attemptKey(t.Reference, string(id))

@@ -45,8 +45,11 @@ var (
 	keySchema      = []byte("schema")
 )
 
-// schemaVersion is the layout version written at creation.
-const schemaVersion = 1
+// schemaVersion is the layout version written at creation: 2 since
+// transaction records are binary with their receipts kept as their source
+// (record.go, txrecord.go); Open migrates a database of schema 1
+// (migrate.go).
+const schemaVersion = 2
 
 // allBuckets are the top-level buckets Open creates.
 var allBuckets = [][]byte{bucketTransactions, bucketRefs, bucketPending, bucketReversals, bucketAdvices, bucketBatches,
@@ -65,8 +68,14 @@ var ErrReadOnly = errors.New("the data directory's file system is read-only")
 // daemon.KeyStore.
 type DB struct {
 	db       *bolt.DB
+	dir      string
 	readOnly bool
 	commits  atomic.Uint64
+	// status is the store's part of status as read after the last
+	// commit (see StatusSummary).
+	status atomic.Pointer[statusEntry]
+	// layouts caches the receipt layouts records refer to.
+	layouts layouts
 }
 
 // ReadOnly reports whether the database was opened read-only because its
@@ -141,7 +150,7 @@ func open(dir string, lockTimeout time.Duration) (*DB, error) {
 		return nil, err
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range allBuckets {
+		for _, name := range append(allBuckets, bucketLayouts) {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -160,7 +169,12 @@ func open(dir string, lockTimeout time.Duration) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("cannot initialise database %s: %w", path, err)
 	}
-	return &DB{db: db}, nil
+	s := &DB{db: db, dir: dir}
+	if err := s.migrate(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("cannot migrate database %s: %w", path, err)
+	}
+	return s, nil
 }
 
 // openedReadOnly checks a database opened read-only: every bucket is there
@@ -181,7 +195,7 @@ func openedReadOnly(db *bolt.DB, path string) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("cannot open database %s on a read-only file system: %w", path, err)
 	}
-	return &DB{db: db, readOnly: true}, nil
+	return &DB{db: db, dir: filepath.Dir(path), readOnly: true}, nil
 }
 
 // Close closes the database.

@@ -13,15 +13,19 @@ import (
 // its reference, in one commit; it refuses (daemon.ErrReferenceTaken) an
 // attempt the reference namespace does not allow (daemon.ReferenceHolder).
 func (s *DB) CreateTransaction(t *daemon.Transaction) error {
+	if !s.readOnly {
+		if err := s.roomForWork(); err != nil {
+			return err
+		}
+	}
 	return s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketTransactions)
-		if b.Get([]byte(t.ID)) != nil {
+		if tx.Bucket(bucketTransactions).Get([]byte(t.ID)) != nil {
 			return fmt.Errorf("transaction %s already exists", t.ID)
 		}
 		if err := claimReference(tx, t); err != nil {
 			return err
 		}
-		if err := putJSON(b, []byte(t.ID), t); err != nil {
+		if err := s.putTx(tx, t); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketPending).Put([]byte(t.ID), nil)
@@ -34,14 +38,14 @@ func (s *DB) UpdateTransaction(t *daemon.Transaction) error {
 		if tx.Bucket(bucketTransactions).Get([]byte(t.ID)) == nil {
 			return daemon.ErrNotFound
 		}
-		return putTransaction(tx, t)
+		return s.putTransaction(tx, t)
 	})
 }
 
 // putTransaction writes the record and keeps the reversal and advice
 // queues in step with its flags.
-func putTransaction(tx *bolt.Tx, t *daemon.Transaction) error {
-	if err := putJSON(tx.Bucket(bucketTransactions), []byte(t.ID), t); err != nil {
+func (s *DB) putTransaction(tx *bolt.Tx, t *daemon.Transaction) error {
+	if err := s.putTx(tx, t); err != nil {
 		return err
 	}
 	if err := queue(tx.Bucket(bucketReversals), t.ID, t.ReversalPending); err != nil {
@@ -64,7 +68,7 @@ func (s *DB) FinishTransaction(t *daemon.Transaction, newBatchID string) error {
 	if !t.Final() {
 		return fmt.Errorf("transaction %s is not final", t.ID)
 	}
-	return s.update(func(tx *bolt.Tx) error { return finish(tx, t, newBatchID) })
+	return s.update(func(tx *bolt.Tx) error { return s.finish(tx, t, newBatchID) })
 }
 
 // Import books transactions that are already final, many per commit: for
@@ -77,7 +81,7 @@ func (s *DB) Import(txs []*daemon.Transaction, newBatchID func() string) error {
 			if !t.Final() {
 				return fmt.Errorf("transaction %s is not final", t.ID)
 			}
-			if err := finish(tx, t, newBatchID()); err != nil {
+			if err := s.finish(tx, t, newBatchID()); err != nil {
 				return err
 			}
 		}
@@ -86,7 +90,7 @@ func (s *DB) Import(txs []*daemon.Transaction, newBatchID func() string) error {
 }
 
 // finish is FinishTransaction inside a bbolt transaction.
-func finish(tx *bolt.Tx, t *daemon.Transaction, newBatchID string) error {
+func (s *DB) finish(tx *bolt.Tx, t *daemon.Transaction, newBatchID string) error {
 	meta := tx.Bucket(bucketMeta)
 	if err := indexAttempt(tx, t); err != nil {
 		return err
@@ -100,10 +104,10 @@ func finish(tx *bolt.Tx, t *daemon.Transaction, newBatchID string) error {
 		if err := refs.Put(key, []byte(t.ID)); err != nil {
 			return err
 		}
-		if err := bookOriginal(tx, t); err != nil {
+		if err := s.bookOriginal(tx, t); err != nil {
 			return err
 		}
-		if err := bookHold(tx, t); err != nil {
+		if err := s.bookHold(tx, t); err != nil {
 			return err
 		}
 		if t.Kind != daemon.KindPreauth {
@@ -112,7 +116,7 @@ func finish(tx *bolt.Tx, t *daemon.Transaction, newBatchID string) error {
 			}
 		}
 	}
-	if err := putTransaction(tx, t); err != nil {
+	if err := s.putTransaction(tx, t); err != nil {
 		return err
 	}
 	if err := tx.Bucket(bucketPending).Delete([]byte(t.ID)); err != nil {
@@ -128,13 +132,12 @@ func finish(tx *bolt.Tx, t *daemon.Transaction, newBatchID string) error {
 
 // bookOriginal records a completion on its pre-auth and a refund on its
 // sale or completion.
-func bookOriginal(tx *bolt.Tx, t *daemon.Transaction) error {
+func (s *DB) bookOriginal(tx *bolt.Tx, t *daemon.Transaction) error {
 	if t.OriginalID == "" || (t.Kind != daemon.KindRefund && t.Kind != daemon.KindCompletion) {
 		return nil
 	}
-	b := tx.Bucket(bucketTransactions)
 	var orig daemon.Transaction
-	if err := getJSON(b, []byte(t.OriginalID), &orig); err != nil {
+	if err := s.getTx(tx, []byte(t.OriginalID), &orig); err != nil {
 		return fmt.Errorf("original %s: %w", t.OriginalID, err)
 	}
 	switch t.Kind {
@@ -150,14 +153,14 @@ func bookOriginal(tx *bolt.Tx, t *daemon.Transaction) error {
 		orig.CompletionID = t.ID
 		orig.CapturedAmount = t.TotalAmount()
 	}
-	return putJSON(b, []byte(orig.ID), &orig)
+	return s.putTx(tx, &orig)
 }
 
 // Transaction returns a transaction by ID.
 func (s *DB) Transaction(id string) (*daemon.Transaction, error) {
 	var t daemon.Transaction
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return getJSON(tx.Bucket(bucketTransactions), []byte(id), &t)
+		return s.loadTx(tx, []byte(id), &t)
 	})
 	if err != nil {
 		return nil, err
@@ -165,7 +168,8 @@ func (s *DB) Transaction(id string) (*daemon.Transaction, error) {
 	return &t, nil
 }
 
-// ApprovedByReference looks the reference up in the index.
+// ApprovedByReference looks the reference up in the index. The receipts
+// are not laid out (see daemon.Store).
 func (s *DB) ApprovedByReference(kind daemon.Kind, ref string) (*daemon.Transaction, error) {
 	var t daemon.Transaction
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -173,7 +177,7 @@ func (s *DB) ApprovedByReference(kind daemon.Kind, ref string) (*daemon.Transact
 		if id == nil {
 			return daemon.ErrNotFound
 		}
-		return getJSON(tx.Bucket(bucketTransactions), id, &t)
+		return s.getTx(tx, id, &t)
 	})
 	if err != nil {
 		return nil, err
@@ -189,7 +193,7 @@ func (s *DB) byMetaPointer(key []byte) (*daemon.Transaction, error) {
 		if id == nil {
 			return daemon.ErrNotFound
 		}
-		return getJSON(tx.Bucket(bucketTransactions), id, &t)
+		return s.loadTx(tx, id, &t)
 	})
 	if err != nil {
 		return nil, err
@@ -207,10 +211,9 @@ func (s *DB) LastReceipt() (*daemon.Transaction, error) { return s.byMetaPointer
 func (s *DB) listed(bucket []byte) ([]*daemon.Transaction, error) {
 	var out []*daemon.Transaction
 	err := s.db.View(func(tx *bolt.Tx) error {
-		txs := tx.Bucket(bucketTransactions)
 		return tx.Bucket(bucket).ForEach(func(id, _ []byte) error {
 			var t daemon.Transaction
-			if err := getJSON(txs, id, &t); err != nil {
+			if err := s.loadTx(tx, id, &t); err != nil {
 				if errors.Is(err, daemon.ErrNotFound) {
 					return nil
 				}

@@ -22,9 +22,8 @@ func (s *DB) VoidTransaction(v *daemon.Transaction) (*daemon.Transaction, error)
 	}
 	var orig daemon.Transaction
 	err := s.update(func(tx *bolt.Tx) error {
-		txs := tx.Bucket(bucketTransactions)
 		meta := tx.Bucket(bucketMeta)
-		if err := getJSON(txs, []byte(v.OriginalID), &orig); err != nil {
+		if err := s.getTx(tx, []byte(v.OriginalID), &orig); err != nil {
 			return fmt.Errorf("original %s: %w", v.OriginalID, err)
 		}
 		switch {
@@ -48,16 +47,16 @@ func (s *DB) VoidTransaction(v *daemon.Transaction) (*daemon.Transaction, error)
 		if err := leaveBatch(tx, &orig); err != nil {
 			return err
 		}
-		if err := unbookOriginal(tx, &orig); err != nil {
+		if err := s.unbookOriginal(tx, &orig); err != nil {
 			return err
 		}
 		orig.Status = daemon.StatusVoided
 		orig.ReversalPending = true
 		orig.AdvicePending = false
-		if err := putTransaction(tx, &orig); err != nil {
+		if err := s.putTransaction(tx, &orig); err != nil {
 			return err
 		}
-		if err := putTransaction(tx, v); err != nil {
+		if err := s.putTransaction(tx, v); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketPending).Delete([]byte(v.ID)); err != nil {
@@ -92,13 +91,12 @@ func leaveBatch(tx *bolt.Tx, t *daemon.Transaction) error {
 // the pre-auth holds its funds again and may be completed (or released)
 // again, the sale's refundable amount is back, as the host's reversal does
 // on its side.
-func unbookOriginal(tx *bolt.Tx, t *daemon.Transaction) error {
+func (s *DB) unbookOriginal(tx *bolt.Tx, t *daemon.Transaction) error {
 	if t.OriginalID == "" || (t.Kind != daemon.KindRefund && t.Kind != daemon.KindCompletion) {
 		return nil
 	}
-	b := tx.Bucket(bucketTransactions)
 	var orig daemon.Transaction
-	if err := getJSON(b, []byte(t.OriginalID), &orig); err != nil {
+	if err := s.getTx(tx, []byte(t.OriginalID), &orig); err != nil {
 		return fmt.Errorf("original %s: %w", t.OriginalID, err)
 	}
 	switch t.Kind {
@@ -124,5 +122,5 @@ func unbookOriginal(tx *bolt.Tx, t *daemon.Transaction) error {
 			}
 		}
 	}
-	return putJSON(b, []byte(orig.ID), &orig)
+	return s.putTx(tx, &orig)
 }

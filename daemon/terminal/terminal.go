@@ -170,6 +170,7 @@ type session struct {
 	s       *emv.Session
 	powered bool
 	final   []byte // chip data after the second GENERATE AC
+	scripts []byte // issuer script results (9F5B) after it
 	// tapped is set while the session is a contactless card's, for
 	// sending the cardholder to the chip.
 	tapped *tap
@@ -266,9 +267,14 @@ func (s *session) Complete(ctx context.Context, answer daemon.AuthResponse) (boo
 		}
 		return false, err
 	}
-	s.final = out.ICCData
+	s.final, s.scripts = out.ICCData, out.ScriptResults
 	return out.Approved(), nil
 }
+
+// IssuerScriptResults is the issuer script results (9F5B) of the completed
+// transaction, nil when the host's answer carried no script: the engine
+// forwards them to the host in a TC advice.
+func (s *session) IssuerScriptResults() []byte { return s.scripts }
 
 // FinalICCData is the chip data of the completed transaction (with the TC
 // of an offline approval), for the advice to the host.

@@ -67,6 +67,7 @@ const (
 	CapDisplay                            // text display
 	CapBuzzer                             // beeper
 	CapLEDs                               // contactless status LEDs
+	CapAPDUBatch                          // APDUS: several APDUs in one exchange
 )
 
 // Info is the reader's identity and capabilities, the answer to INFO.
@@ -118,6 +119,48 @@ func ParseInfo(p []byte) (Info, error) {
 	}
 	return in, nil
 }
+
+// MaxShortResponse is the largest response APDU a short command APDU can
+// get: 256 data bytes and SW1 SW2. A reader running APDUS starts a
+// command only while this much (and its 2-byte length) still fits.
+const MaxShortResponse = 258
+
+// MarshalAPDUs encodes the payload of APDUS and of its answer: each APDU
+// as a 2-byte length and its bytes, in order.
+func MarshalAPDUs(apdus [][]byte) []byte {
+	n := 0
+	for _, a := range apdus {
+		n += 2 + len(a)
+	}
+	b := make([]byte, 0, n)
+	for _, a := range apdus {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(a)))
+		b = append(b, a...)
+	}
+	return b
+}
+
+// ParseAPDUs decodes the payload of APDUS or of its answer.
+func ParseAPDUs(p []byte) ([][]byte, error) {
+	var out [][]byte
+	for len(p) > 0 {
+		if len(p) < 2 {
+			return nil, fmt.Errorf("APDUS: %w", errShort)
+		}
+		n := int(binary.BigEndian.Uint16(p))
+		if len(p) < 2+n {
+			return nil, fmt.Errorf("APDUS: %w", errShort)
+		}
+		out = append(out, p[2:2+n])
+		p = p[2+n:]
+	}
+	return out, nil
+}
+
+// BatchFits reports whether a reader running APDUS, with used bytes of
+// answer payload so far, starts the next command: its largest short
+// response and its length must still fit in MaxPayload.
+func BatchFits(used int) bool { return used+2+MaxShortResponse <= MaxPayload }
 
 // Status is the reader's state, the answer to STATUS.
 type Status struct {

@@ -50,6 +50,7 @@ const (
 	CmdOfflinePIN Type = 0x29 // take a PIN and present it to the card (VERIFY)
 	CmdBeep       Type = 0x2A // sound the buzzer
 	CmdLEDs       Type = 0x2B // set the contactless status LEDs
+	CmdAPDUs      Type = 0x2C // several command APDUs to the card, run in order
 )
 
 // Events, from the reader to the terminal. Each is acknowledged with ACK.
@@ -118,6 +119,8 @@ func (t Type) String() string {
 		return "BEEP"
 	case CmdLEDs:
 		return "LEDS"
+	case CmdAPDUs:
+		return "APDUS"
 	case EvtCardInserted:
 		return "CARD_INSERTED"
 	case EvtCardTapped:

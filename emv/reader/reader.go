@@ -252,6 +252,66 @@ func (r *Reader) Transmit(ctx context.Context, apdu []byte) ([]byte, error) {
 	return resp, nil
 }
 
+// TransmitBatch sends command APDUs to the active card in one exchange
+// with the reader (APDUS) and returns the responses of the first of them,
+// in order: the reader stops after a response whose status word is not
+// 90 00, and before a command whose response might not fit in the
+// answer. At least one response comes back; the caller sends the rest
+// again. A reader without the APDUS capability gets the first command as
+// one APDU.
+func (r *Reader) TransmitBatch(ctx context.Context, apdus [][]byte) ([][]byte, error) {
+	if len(apdus) == 0 {
+		return nil, errors.New("reader: no command APDU")
+	}
+	r.mu.Lock()
+	batch := r.info.Capabilities&CapAPDUBatch != 0
+	r.mu.Unlock()
+	if !batch || len(apdus) == 1 {
+		resp, err := r.Transmit(ctx, apdus[0])
+		if err != nil {
+			return nil, err
+		}
+		return [][]byte{resp}, nil
+	}
+	sent, size := 0, 0
+	for _, a := range apdus {
+		if len(a) < 4 {
+			return nil, fmt.Errorf("reader: command APDU of %d bytes", len(a))
+		}
+		if sent > 0 && size+2+len(a) > MaxPayload {
+			break
+		}
+		sent, size = sent+1, size+2+len(a)
+	}
+	if size > MaxPayload {
+		return nil, fmt.Errorf("reader: command APDU of %d bytes", len(apdus[0]))
+	}
+	var resps [][]byte
+	err := r.call(ctx, func(l *link) error {
+		f, err := r.command(ctx, l, CmdAPDUs, MarshalAPDUs(apdus[:sent]))
+		if err != nil {
+			return err
+		}
+		resps, err = ParseAPDUs(f.Payload)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%w: %v", ErrCard, err)
+		case len(resps) == 0 || len(resps) > sent:
+			return fmt.Errorf("%w: %d responses to %d APDUs", ErrCard, len(resps), sent)
+		}
+		for _, resp := range resps {
+			if len(resp) < 2 {
+				return fmt.Errorf("%w: response APDU of %d bytes", ErrCard, len(resp))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resps, nil
+}
+
 // PowerOff deactivates the card.
 func (r *Reader) PowerOff(ctx context.Context) error {
 	return r.simple(ctx, CmdPowerOff, nil)

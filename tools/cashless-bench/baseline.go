@@ -18,7 +18,7 @@ import (
 // serveBaseline is the floor for the HTTP figures: a minimal net/http TLS
 // server with the same kind of certificate (ECDSA P-256) and TLS settings
 // as cashlessd, which answers the bytes in dir/body.json after the same
-// constant-time key check, and nothing else.
+// constant-time key check (of the key in dir/key), and nothing else.
 func serveBaseline(ctx context.Context, dir string, out io.Writer) error {
 	files, err := certs.EnsureDev(filepath.Join(dir, "certs"), nil, time.Now())
 	if err != nil {
@@ -32,7 +32,11 @@ func serveBaseline(ctx context.Context, dir string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	want := sha256.Sum256([]byte(simKey))
+	key, err := os.ReadFile(filepath.Join(dir, "key"))
+	if err != nil {
+		return err
+	}
+	want := sha256.Sum256(key)
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		got := sha256.Sum256([]byte(r.Header.Get("X-VINR-Cashless-Key")))

@@ -21,9 +21,10 @@ func post(ctx context.Context, c *client.Client, path, body string) (int, []byte
 }
 
 // load runs clients goroutines posting body to url for window and returns
-// requests per second. keepAlive false opens a new TLS connection for
-// every request. onTick, when set, is called every 100 ms during the load.
-func load(ctx context.Context, p *proc, path, body string, clients int, keepAlive bool, window time.Duration, onTick func()) (float64, error) {
+// how many requests were answered and the rate per second. keepAlive
+// false opens a new TLS connection for every request. onTick, when set,
+// is called every 100 ms during the load.
+func load(ctx context.Context, p *proc, path, body string, clients int, keepAlive bool, window time.Duration, onTick func()) (int64, float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, window)
 	defer cancel()
 	var (
@@ -74,5 +75,5 @@ func load(ctx context.Context, p *proc, path, body string, clients int, keepAliv
 		}
 	}
 	wg.Wait()
-	return float64(n.Load()) / time.Since(start).Seconds(), first
+	return n.Load(), float64(n.Load()) / time.Since(start).Seconds(), first
 }

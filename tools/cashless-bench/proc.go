@@ -20,25 +20,21 @@ import (
 	"github.com/vinr/cashlessd/client"
 )
 
-const simKey = "ck_test_simulator"
-
 // proc is a server under measurement, running as its own process.
 type proc struct {
 	cmd     *exec.Cmd
 	base    string // https://addr
 	metrics string // http://addr/metrics, cashlessd only
 	pool    *x509.CertPool
+	key     string // the shared key clients present
 	started time.Duration
 }
 
-// startCashlessd runs `cashlessd serve --simulator` on dataDir with metrics
-// on, and waits until it is ready.
-func startCashlessd(ctx context.Context, bin, dataDir string, extra ...string) (*proc, error) {
+// startCashlessd runs `cashlessd serve` (production mode) on dataDir with
+// the configuration file cfg, and waits until it is ready. cfg must turn
+// metrics on.
+func startCashlessd(ctx context.Context, bin, dataDir, cfg string) (*proc, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, err
-	}
-	cfg := filepath.Join(dataDir, "bench.toml")
-	if err := os.WriteFile(cfg, []byte("[metrics]\nlisten = \"127.0.0.1:0\"\n[settlement]\nauto = false\n[simulator_devices]\nhost_ledger = false\n[log]\nlevel = \"warn\"\n"), 0o600); err != nil {
 		return nil, err
 	}
 	logPath := filepath.Join(dataDir, "bench.log")
@@ -47,7 +43,7 @@ func startCashlessd(ctx context.Context, bin, dataDir string, extra ...string) (
 		return nil, err
 	}
 	defer logFile.Close()
-	cmd := exec.CommandContext(ctx, bin, append([]string{"serve", "--simulator", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--config", cfg}, extra...)...)
+	cmd := exec.CommandContext(ctx, bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--config", cfg)
 	cmd.Stderr = logFile
 	cmd.Stdout = logFile
 	begin := time.Now()
@@ -85,8 +81,12 @@ func startCashlessd(ctx context.Context, bin, dataDir string, extra ...string) (
 	return nil, fmt.Errorf("cashlessd did not start:\n%s", raw)
 }
 
-// startBaseline re-runs this program as the baseline server for dir.
-func startBaseline(ctx context.Context, dir string) (*proc, error) {
+// startBaseline re-runs this program as the baseline server for dir
+// (which holds body.json), checking key.
+func startBaseline(ctx context.Context, dir, key string) (*proc, error) {
+	if err := os.WriteFile(filepath.Join(dir, "key"), []byte(key), 0o600); err != nil {
+		return nil, err
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -105,7 +105,7 @@ func startBaseline(ctx context.Context, dir string) (*proc, error) {
 		_ = cmd.Process.Kill()
 		return nil, fmt.Errorf("baseline did not start: %w", err)
 	}
-	p := &proc{cmd: cmd, base: "https://" + strings.TrimSpace(strings.TrimPrefix(line, "ready "))}
+	p := &proc{cmd: cmd, key: key, base: "https://" + strings.TrimSpace(strings.TrimPrefix(line, "ready "))}
 	p.pool, err = certs.Pool(filepath.Join(dir, "certs", certs.CAFile))
 	return p, err
 }
@@ -126,27 +126,92 @@ func (p *proc) stop() {
 	}
 }
 
-// rss is the process's resident set size in bytes.
-func (p *proc) rss() (int64, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+// cpu is the CPU time (user and system) the process has used so far,
+// from /proc/<pid>/stat (in clock ticks of 10 ms).
+func (p *proc) cpu() (time.Duration, error) {
+	return procCPU(p.cmd.Process.Pid)
+}
+
+// procCPU reads utime and stime of a process from /proc/<pid>/stat.
+func procCPU(pid int) (time.Duration, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
 	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			f := strings.Fields(line)
-			kb, err := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10, err
-		}
+	// The command name (field 2) may hold spaces: count from after it.
+	end := strings.LastIndexByte(string(raw), ')')
+	if end < 0 {
+		return 0, errors.New("unreadable /proc stat")
 	}
-	return 0, errors.New("no VmRSS")
+	f := strings.Fields(string(raw[end+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times: 100 on every
+// Linux architecture Go supports.
+const clockTicks = 100
+
+// memoryUse is a process's resident memory: all of it, and how much of it
+// is anonymous (heap, stacks) and file-backed (the bbolt file mapped in,
+// the binary): file pages are the page cache's and can be dropped.
+type memoryUse struct {
+	rss, anon, file int64
+}
+
+// String formats m in MiB.
+func (m memoryUse) String() string {
+	return fmt.Sprintf("%.1f MiB (anon %.1f, file %.1f)", float64(m.rss)/mib, float64(m.anon)/mib, float64(m.file)/mib)
+}
+
+// memory reads VmRSS, RssAnon and RssFile from /proc/<pid>/status.
+func (p *proc) memory() (memoryUse, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return memoryUse{}, err
+	}
+	var m memoryUse
+	found := false
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		var dst *int64
+		switch f[0] {
+		case "VmRSS:":
+			dst, found = &m.rss, true
+		case "RssAnon:":
+			dst = &m.anon
+		case "RssFile:":
+			dst = &m.file
+		default:
+			continue
+		}
+		kb, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			return memoryUse{}, err
+		}
+		*dst = kb << 10
+	}
+	if !found {
+		return memoryUse{}, errors.New("no VmRSS")
+	}
+	return m, nil
 }
 
 // client makes an API client for the process with the simulator key;
 // keepAlive false forces a full TLS handshake per request (no session
 // resumption).
 func (p *proc) client(keepAlive bool) *client.Client {
-	return client.New(client.Config{BaseURL: p.base, Key: simKey, HTTPClient: &http.Client{Timeout: 150 * time.Second,
+	return client.New(client.Config{BaseURL: p.base, Key: p.key, HTTPClient: &http.Client{Timeout: 150 * time.Second,
 		Transport: &http.Transport{
 			TLSClientConfig:     &tls.Config{RootCAs: p.pool, MinVersion: tls.VersionTLS12},
 			DisableKeepAlives:   !keepAlive,

@@ -16,6 +16,7 @@ var (
 	mandatoryCompletion = []int{3, 4, 7, 11, 12, 13, 25, 37, 41, 42, 49, 60, 62, 90}
 	mandatoryIncrement  = mandatoryCompletion
 	mandatoryAdvice     = []int{3, 4, 7, 11, 12, 13, 22, 25, 38, 39, 41, 42, 49, 55, 60, 62}
+	mandatoryTCAdvice   = []int{3, 4, 7, 11, 12, 13, 22, 25, 37, 38, 39, 41, 42, 49, 55, 60, 62, 90}
 	mandatoryReversal   = []int{3, 4, 7, 11, 12, 13, 25, 41, 42, 62, 90}
 	mandatoryUpload     = []int{3, 4, 7, 11, 12, 13, 25, 39, 41, 42, 49, 60, 62, 90}
 	mandatorySettlement = []int{3, 7, 11, 12, 13, 41, 42, 60, 63}
@@ -41,6 +42,9 @@ func MandatoryFields(req *host.Fields) []int {
 			out = mandatoryRefund
 		}
 	case host.MTIAdvice, host.MTIAdviceRepeat:
+		if host.IsTCAdvice(req) {
+			return mandatoryTCAdvice
+		}
 		if host.IsOfflineAdvice(req) {
 			return mandatoryAdvice
 		}

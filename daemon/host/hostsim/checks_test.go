@@ -104,6 +104,9 @@ func wellFormed() map[string]func(stan string) *host.Fields {
 			return f
 		},
 		"0220 advice": func(stan string) *host.Fields { return adviceFields(stan, emv.CryptogramTC) },
+		"0220 TC-advice": func(stan string) *host.Fields {
+			return tcAdviceFields(stan, "000001", "000000001000", "600100000001", "ABC123", "2053430072")
+		},
 		"0400 reversal": func(stan string) *host.Fields {
 			f := saleFields(stan)
 			f.MTI, f.PAN, f.EntryMode, f.Original = "0400", "", "", original("0200")

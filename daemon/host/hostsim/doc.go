@@ -1,7 +1,8 @@
 // Package hostsim is a simulated acquirer host: a real ISO 8583 server on
 // TCP (optionally TLS) that speaks the protocol of package host, decides by
 // test card like an issuer, and keeps a ledger of approvals, reversals and
-// settlements in a JSON file so another process can reconcile against it.
+// settlements in a file (JSON lines, one appended and synced per booking)
+// so another process can reconcile against it.
 //
 // Test cards: 4000000000000002 → 05 (card_declined), 4000000000009995 → 51
 // (insufficient_funds), 4000000000000069 → 54 (expired_card),
@@ -10,7 +11,11 @@
 //
 // Offline advices (0220/0221 with POS condition 00) are booked once per
 // terminal and transaction ID as sales marked Offline; settlement counts
-// them like any sale.
+// them like any sale. A TC advice (0220/0221 with 39 = 00) completes an
+// approval given online: the issuer script results (9F5B) in its chip data
+// are recorded on the approval (Approval.ScriptResults), as are those of a
+// batch upload; the test amounts 900.72 to 900.74 add issuer scripts to an
+// approval (magic.go).
 //
 // After a settlement answered 95 the terminal uploads the batch (0320, one
 // per transaction): the host books what it did not have, marks each as

@@ -33,6 +33,12 @@ func (s *Server) handle(req *host.Fields) *host.Fields {
 		}
 		return resp
 	case host.MTIAdvice, host.MTIAdviceRepeat:
+		if (host.IsTCAdvice(req) || host.IsOfflineAdvice(req)) && s.advicesHeld() {
+			return s.book(req, heldAdvice)
+		}
+		if host.IsTCAdvice(req) {
+			return s.book(req, s.tcAdvice)
+		}
 		if host.IsOfflineAdvice(req) {
 			return s.book(req, s.advice)
 		}
@@ -74,8 +80,9 @@ func answer(req *host.Fields) *host.Fields {
 	}
 }
 
-// book runs one ledger-changing step alone, persists what it changed and
-// rolls back when the ledger cannot be written (the answer is then 96).
+// book runs one ledger-changing step alone, appends what it changed to
+// the ledger file (one line, one sync) and rolls back when that line
+// cannot be written (the answer is then 96).
 func (s *Server) book(req *host.Fields, step func(now time.Time, req, resp *host.Fields) bool) *host.Fields {
 	resp := answer(req)
 	s.bookMu.Lock()
@@ -86,25 +93,33 @@ func (s *Server) book(req *host.Fields, step func(now time.Time, req, resp *host
 		s.referenceAnswer(now, resp)
 		return resp
 	}
-	before := s.ledger.clone()
+	s.begin()
 	now := time.Now().UTC()
 	changed := step(now, req, resp)
 	changed = s.referenceAnswer(now, resp) || changed
-	if changed {
-		if err := writeLedger(s.cfg.LedgerPath, &s.ledger); err != nil {
-			s.log.Error().Err(err).Msg("ledger not written; request refused")
-			s.ledger = before
-			resp.ResponseCode, resp.AuthCode = host.RCSystemMalfunction, ""
-			resp.ICC = nil
-			if resp.MTI == host.MTIAuthResponse || resp.MTI == host.MTIFinancialResponse || resp.MTI == host.MTIAdviceResponse {
-				// A reference for the refusal, not booked.
-				resp.RRN = newRRN(now, s.ledger.Sequence+1)
-			} else {
-				resp.RRN = req.RRN
-			}
+	if !changed {
+		s.abandon()
+		return resp
+	}
+	if err := s.commit(s.cfg.LedgerPath); err != nil {
+		s.log.Error().Err(err).Msg("ledger not written; request refused")
+		resp.ResponseCode, resp.AuthCode = host.RCSystemMalfunction, ""
+		resp.ICC = nil
+		if resp.MTI == host.MTIAuthResponse || resp.MTI == host.MTIFinancialResponse || resp.MTI == host.MTIAdviceResponse {
+			// A reference for the refusal, not booked.
+			resp.RRN = newRRN(now, s.ledger.Sequence+1)
+		} else {
+			resp.RRN = req.RRN
 		}
 	}
 	return resp
+}
+
+// heldAdvice answers an advice while SetHoldAdvices is on: 91, nothing
+// booked.
+func heldAdvice(_ time.Time, req, resp *host.Fields) bool {
+	resp.ResponseCode, resp.AuthCode = host.RCIssuerUnavailable, req.AuthCode
+	return false
 }
 
 // formatError answers a request that breaks the message rules: 30, nothing
@@ -185,6 +200,9 @@ func (s *Server) financial(now time.Time, req, resp *host.Fields) bool {
 	}
 	if len(req.ICC) > 0 {
 		resp.ICC = issuerData(req.PAN, req.ICC, rc)
+		if rc == host.RCApproved {
+			resp.ICC = append(resp.ICC, testScripts(kind, amount)...)
+		}
 	}
 	resp.ResponseCode = rc
 	if rc != host.RCApproved {
@@ -378,7 +396,7 @@ func (s *Server) settlement(now time.Time, req, resp *host.Fields) bool {
 		resp.ResponseCode = host.RCFormatError
 		return false
 	}
-	var open []*Approval
+	var open []int
 	var have host.BatchTotals
 	var excluded []string
 	for i := range s.ledger.Approvals {
@@ -406,7 +424,7 @@ func (s *Server) settlement(now time.Time, req, resp *host.Fields) bool {
 			have.RefundAmount += a.Amount
 		}
 		if !a.Settled {
-			open = append(open, a)
+			open = append(open, i)
 		}
 	}
 	log := s.log.With().Str("terminalId", term).Str("batch", batch).Bool("afterUpload", afterUpload).Logger()
@@ -429,7 +447,9 @@ func (s *Server) settlement(now time.Time, req, resp *host.Fields) bool {
 	} else {
 		st.ResponseCode = host.RCApproved
 		st.Excluded = excluded
-		for _, a := range open {
+		for _, i := range open {
+			s.touch(i)
+			a := &s.ledger.Approvals[i]
 			a.Settled, a.SettledAt = true, &now
 		}
 		log.Info().Int64("captures", have.CaptureCount).Int64("refunds", have.RefundCount).
@@ -440,10 +460,12 @@ func (s *Server) settlement(now time.Time, req, resp *host.Fields) bool {
 	return true
 }
 
-// find returns the latest approval that matches.
+// find returns the latest approval that matches; the booking under way
+// may change it (touch).
 func (s *Server) find(match func(a *Approval) bool) *Approval {
 	for i := len(s.ledger.Approvals) - 1; i >= 0; i-- {
 		if a := &s.ledger.Approvals[i]; match(a) {
+			s.touch(i)
 			return a
 		}
 	}

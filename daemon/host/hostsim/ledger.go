@@ -1,12 +1,6 @@
 package hostsim
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -51,6 +45,11 @@ type Approval struct {
 	// no MaskedPAN (an advice carries no card number), and ApprovedAt is
 	// when the advice arrived.
 	Offline bool `json:"offline,omitempty"`
+	// ScriptResults is the issuer script results (9F5B, hex) of the card's
+	// final chip data, as the terminal reported them in a TC advice or a
+	// batch upload (0320, field 55): five bytes per script the approval's
+	// answer carried. The first report is kept.
+	ScriptResults string `json:"scriptResults,omitempty"`
 
 	Reversed   bool       `json:"reversed,omitempty"`
 	ReversedAt *time.Time `json:"reversedAt,omitempty"`
@@ -120,15 +119,20 @@ func (l *Ledger) clone() Ledger {
 		Sequence:    l.Sequence,
 	}
 	for i := range c.Approvals {
-		a := &c.Approvals[i]
-		a.ReversedAt = cloneTime(a.ReversedAt)
-		a.UploadedAt = cloneTime(a.UploadedAt)
-		a.SettledAt = cloneTime(a.SettledAt)
+		c.Approvals[i] = cloneApproval(c.Approvals[i])
 	}
 	for i := range c.Settlements {
 		c.Settlements[i].Excluded = slices.Clone(c.Settlements[i].Excluded)
 	}
 	return c
+}
+
+// cloneApproval returns a deep copy of a.
+func cloneApproval(a Approval) Approval {
+	a.ReversedAt = cloneTime(a.ReversedAt)
+	a.UploadedAt = cloneTime(a.UploadedAt)
+	a.SettledAt = cloneTime(a.SettledAt)
+	return a
 }
 
 func cloneTime(t *time.Time) *time.Time {
@@ -137,71 +141,4 @@ func cloneTime(t *time.Time) *time.Time {
 	}
 	v := *t
 	return &v
-}
-
-// ReadLedger reads a ledger file written by a Server.
-func ReadLedger(path string) (Ledger, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return Ledger{}, err
-	}
-	var l Ledger
-	if err := json.Unmarshal(b, &l); err != nil {
-		return Ledger{}, fmt.Errorf("hostsim: reading ledger %s: %w", path, err)
-	}
-	return l, nil
-}
-
-// loadLedger reads the ledger at path; a missing file is an empty ledger.
-func loadLedger(path string) (Ledger, error) {
-	if path == "" {
-		return Ledger{}, nil
-	}
-	l, err := ReadLedger(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return Ledger{}, nil
-	}
-	return l, err
-}
-
-// writeLedger replaces the file at path with l, atomically: a temporary
-// file (0600) in the same directory, synced, then renamed over it.
-func writeLedger(path string, l *Ledger) error {
-	b, err := json.MarshalIndent(l, "", "  ")
-	if err != nil {
-		return err
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	defer func() { _ = os.Remove(name) }() // no-op once renamed
-	if err := tmp.Chmod(0o600); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(name, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return nil
 }

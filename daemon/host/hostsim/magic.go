@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/vinr/cashlessd/daemon/host"
+	"github.com/vinr/cashlessd/emv"
 )
 
 // Test amounts pick the host's answer, so an integrator's tests need no
@@ -32,7 +33,49 @@ const (
 	// TestIssuerUnavailable is answered 91 (issuer unavailable): nothing
 	// is charged and the terminal reports a communication error.
 	TestIssuerUnavailable = 91
+	// TestScript is approved, and the answer to a chip request carries an
+	// issuer script (template 72, run after the second GENERATE AC: one
+	// PUT DATA) that the card runs: issuer script results 20 and the
+	// script identifier TestScriptID(TestScript).
+	TestScript = 72
+	// TestScriptFailing is approved with a script whose second command
+	// the card refuses (an instruction it does not know): results 12 and
+	// the script identifier.
+	TestScriptFailing = 73
+	// TestScriptMalformed is approved with a script template that holds
+	// a data object no script may hold: the terminal sends none of its
+	// commands and reports it failed, results 10 and the identifier.
+	TestScriptMalformed = 74
 )
+
+// TestScriptID is the script identifier (9F18) of the issuer script a
+// test amount asks for: "SC", 00 and the amount's last two digits (BCD).
+func TestScriptID(code int) []byte { return []byte{'S', 'C', 0x00, byte(code/10%10<<4 | code%10)} }
+
+// testScripts is the issuer script template a test amount asks the host
+// to add to its approval of a chip request, nil for any other amount.
+func testScripts(kind string, amount int64) []byte {
+	code := testAmountCode(kind, amount)
+	switch code {
+	case TestScript, TestScriptFailing, TestScriptMalformed:
+	default:
+		return nil
+	}
+	// PUT DATA (secure messaging: CLA 84) of the lower consecutive
+	// offline limit (9F58), a stand-in MAC after the value.
+	putData := []byte{0x84, 0xDA, 0x9F, 0x58, 0x05, 0x03, 0x4D, 0x41, 0x43, 0x31}
+	script := emv.AppendTLV(nil, emv.TagScriptID, TestScriptID(code))
+	script = emv.AppendTLV(script, emv.TagIssuerScriptCommand, putData)
+	switch code {
+	case TestScriptFailing:
+		// An instruction the card does not know: 6D00.
+		script = emv.AppendTLV(script, emv.TagIssuerScriptCommand, []byte{0x84, 0x1F, 0x00, 0x00, 0x00})
+	case TestScriptMalformed:
+		// The terminal country code is no part of a script.
+		script = emv.AppendTLV(script, emv.TagTerminalCountry, []byte{0x04, 0x58})
+	}
+	return emv.AppendTLV(nil, emv.TagIssuerScript2, script)
+}
 
 // testAmountCode is a test amount's last two digits, or -1 for any other
 // amount or request (only sales and pre-auths are test requests).

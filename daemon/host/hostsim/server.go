@@ -17,9 +17,9 @@ import (
 
 // Config configures a Server.
 type Config struct {
-	// LedgerPath is the JSON file the ledger is kept in (0600, replaced
-	// atomically after every change); an existing file is loaded. Empty
-	// keeps the ledger in memory only.
+	// LedgerPath is the file the ledger is kept in (0600, JSON lines:
+	// one line appended and synced per change); an existing file is
+	// loaded. Empty keeps the ledger in memory only.
 	LedgerPath string
 	// Dialect is the message layout the server speaks (see host.Dialects);
 	// "" means host.DialectDefault. The terminal must be configured alike.
@@ -50,11 +50,15 @@ type Server struct {
 	offline bool
 	drop    bool
 	closed  bool
+	// holdAdvices answers every advice 91 without booking it.
+	holdAdvices bool
 
 	// bookMu serialises the processing of requests, so each one sees and
 	// changes the ledger alone.
 	bookMu sync.Mutex
 	ledger Ledger
+	// journal records the booking under way (nil outside book).
+	journal *journal
 
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -178,6 +182,23 @@ func (s *Server) SetDropResponse(drop bool) {
 	s.mu.Lock()
 	s.drop = drop
 	s.mu.Unlock()
+}
+
+// SetHoldAdvices makes the host answer every advice (an offline advice or
+// a TC advice) 91, issuer unavailable, and book nothing, as an acquirer
+// whose clearing side is down: the terminal keeps its advices queued and
+// sends them again later. Other requests are answered as always.
+func (s *Server) SetHoldAdvices(hold bool) {
+	s.mu.Lock()
+	s.holdAdvices = hold
+	s.mu.Unlock()
+}
+
+// advicesHeld reports whether SetHoldAdvices is on.
+func (s *Server) advicesHeld() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.holdAdvices
 }
 
 // Ledger returns a snapshot of what the host has booked.

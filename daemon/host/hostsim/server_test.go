@@ -2,6 +2,7 @@ package hostsim_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -17,7 +18,18 @@ import (
 
 const pan = "4242424242424242"
 
-func start(t *testing.T, cfg hostsim.Config) *hostsim.Server {
+func start(t testing.TB, cfg hostsim.Config) *hostsim.Server {
+	t.Helper()
+	s := startFirst(t, cfg)
+	if cfg.LedgerPath != "" {
+		t.Cleanup(func() { sameOnDisk(t, s, cfg.LedgerPath) })
+	}
+	return s
+}
+
+// startFirst starts a server whose ledger file a later server of the
+// test goes on writing (so its own view ends up behind the file).
+func startFirst(t testing.TB, cfg hostsim.Config) *hostsim.Server {
 	t.Helper()
 	s, err := hostsim.New(cfg)
 	if err != nil {
@@ -30,8 +42,23 @@ func start(t *testing.T, cfg hostsim.Config) *hostsim.Server {
 	return s
 }
 
+// sameOnDisk checks that replaying the ledger file gives the ledger the
+// server holds (when the test left a readable file).
+func sameOnDisk(t testing.TB, s *hostsim.Server, path string) {
+	t.Helper()
+	onDisk, err := hostsim.ReadLedger(path)
+	if err != nil {
+		return
+	}
+	want, _ := json.Marshal(s.Ledger())
+	got, _ := json.Marshal(onDisk)
+	if string(got) != string(want) {
+		t.Errorf("the ledger file replays to\n%s\nthe server holds\n%s", got, want)
+	}
+}
+
 // exchange sends f over c and reads the answer, framing by hand.
-func exchange(t *testing.T, c net.Conn, f *host.Fields) *host.Fields {
+func exchange(t testing.TB, c net.Conn, f *host.Fields) *host.Fields {
 	t.Helper()
 	packed, err := host.Encode(host.Spec(), f)
 	if err != nil {
@@ -59,7 +86,7 @@ func saleFields(stan string) *host.Fields {
 		Currency: "458", Batch: "000001", TransactionID: "tx-" + stan}
 }
 
-func dial(t *testing.T, s *hostsim.Server) net.Conn {
+func dial(t testing.TB, s *hostsim.Server) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", s.Addr())
 	if err != nil {
@@ -101,7 +128,7 @@ func TestLedgerSurvivesRestart(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ledger.json")
-	s := start(t, hostsim.Config{LedgerPath: path})
+	s := startFirst(t, hostsim.Config{LedgerPath: path})
 	first := exchange(t, dial(t, s), saleFields("000001"))
 	_ = s.Close()
 
@@ -127,6 +154,71 @@ func TestLedgerSurvivesRestart(t *testing.T) {
 	onDisk, err := hostsim.ReadLedger(path)
 	if err != nil || len(onDisk.Approvals) != 2 {
 		t.Errorf("ledger file after restart: %+v %v", onDisk, err)
+	}
+}
+
+func TestLedgerAppendsOneLinePerBooking(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "ledger.json")
+	s := start(t, hostsim.Config{LedgerPath: path})
+	c := dial(t, s)
+	exchange(t, c, saleFields("000001"))
+	before, _ := os.ReadFile(path)
+	exchange(t, c, saleFields("000002"))
+	after, _ := os.ReadFile(path)
+	if !strings.HasPrefix(string(after), string(before)) || strings.Count(string(after), "\n") != 2 {
+		t.Fatalf("a booking did not append one line:\n%s", after)
+	}
+	// A repeated request changes nothing and writes nothing.
+	exchange(t, c, saleFields("000002"))
+	if again, _ := os.ReadFile(path); string(again) != string(after) {
+		t.Errorf("a repeat wrote to the ledger:\n%s", again)
+	}
+}
+
+func TestLedgerIgnoresATornLastLine(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "ledger.json")
+	s := startFirst(t, hostsim.Config{LedgerPath: path})
+	exchange(t, dial(t, s), saleFields("000001"))
+	_ = s.Close()
+	// A crash in the middle of the next append.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.WriteString(`{"seq":2,"set":[{"at":1,"appro`)
+	_ = f.Close()
+	if l, err := hostsim.ReadLedger(path); err != nil || len(l.Approvals) != 1 || l.Sequence != 1 {
+		t.Fatalf("torn ledger reads as %+v %v", l, err)
+	}
+	s2 := start(t, hostsim.Config{LedgerPath: path})
+	exchange(t, dial(t, s2), saleFields("000002"))
+	if l, err := hostsim.ReadLedger(path); err != nil || len(l.Approvals) != 2 || l.Sequence != 2 {
+		t.Errorf("after the torn line and one more sale: %+v %v", l, err)
+	}
+}
+
+func TestLedgerReadsAWholeLedgerFile(t *testing.T) {
+	t.Parallel()
+	// What earlier versions wrote: the whole ledger, indented.
+	path := filepath.Join(t.TempDir(), "ledger.json")
+	old := `{
+  "approvals": [{"kind": "sale", "mti": "0200", "terminalId": "T0000001", "merchantId": "M00000000000001",
+    "stan": "000001", "transactionId": "tx-000001", "rrn": "000000000001", "authCode": "A00001",
+    "amount": 1000, "currency": "MYR", "batch": "000001", "approvedAt": "2026-01-01T12:00:00Z"}],
+  "reversals": [],
+  "settlements": [],
+  "sequence": 1
+}
+`
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(strings.ReplaceAll(old, "\n", ""), "  ", "")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, hostsim.Config{LedgerPath: path})
+	exchange(t, dial(t, s), saleFields("000002"))
+	if l, err := hostsim.ReadLedger(path); err != nil || len(l.Approvals) != 2 || l.Sequence != 2 || l.Approvals[0].RRN != "000000000001" {
+		t.Errorf("ledger after a sale on a whole-ledger file: %+v %v", l, err)
 	}
 }
 

@@ -3,11 +3,13 @@ package hostsim
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vinr/cashlessd/daemon/host"
+	"github.com/vinr/cashlessd/emv"
 )
 
 // upload reconciles one transaction of a batch upload (0320) with the
@@ -21,10 +23,13 @@ import (
 //   - either way it is moved to the upload's batch (60) and marked
 //     Uploaded, answer 00 with the host's RRN and the terminal's auth code.
 //
+// The issuer script results (9F5B) in the chip data (55), when sent, are
+// recorded on the approval unless it has them already (ScriptResults).
 // A repeat of an upload changes nothing and gets the same answer. Refused,
 // nothing changed: 30 malformed (no 62 or 60, a processing code and POS
 // condition that are no capture or refund, 39 not 00, Y3 or Y1, an offline
-// approval that is not a sale); 13 an amount that is not positive or
+// approval that is not a sale, chip data that is no TLV or script results
+// that are malformed); 13 an amount that is not positive or
 // differs from the host's; 12 the host's record disagrees otherwise
 // (another kind, currency or RRN, reversed, settled in another batch, or
 // the RRN belongs to another transaction). The caller holds bookMu.
@@ -49,6 +54,8 @@ func (s *Server) upload(now time.Time, req, resp *host.Fields) bool {
 		return refuse(host.RCFormatError, "malformed")
 	case err != nil || amount <= 0:
 		return refuse(host.RCInvalidAmount, "amount")
+	case len(req.ICC) > 0 && uploadICC(req.ICC) != nil:
+		return refuse(host.RCFormatError, uploadICC(req.ICC).Error())
 	}
 	a := s.find(func(a *Approval) bool { return a.TerminalID == term && a.TransactionID == id && !a.Reversed })
 	if a == nil {
@@ -72,9 +79,10 @@ func (s *Server) upload(now time.Time, req, resp *host.Fields) bool {
 			return refuse(host.RCInvalidAmount, fmt.Sprintf("booked with amount %d, uploaded %d", a.Amount, amount))
 		}
 		resp.ResponseCode, resp.RRN = host.RCApproved, a.RRN
+		recorded := s.recordScriptResults(a, req.ICC)
 		if a.Uploaded && a.Batch == batch {
 			log.Info().Str("rrn", a.RRN).Msg("upload repeated; already part of the batch")
-			return false
+			return recorded
 		}
 		if a.Batch != batch {
 			log.Warn().Str("rrn", a.RRN).Str("from", a.Batch).Msg("uploaded transaction moved to the uploaded batch")
@@ -96,10 +104,23 @@ func (s *Server) upload(now time.Time, req, resp *host.Fields) bool {
 		Amount: amount, Currency: currency, Batch: batch, ApprovedAt: now, Offline: offline,
 		Uploaded: true, UploadedAt: &now,
 	})
+	s.recordScriptResults(&s.ledger.Approvals[len(s.ledger.Approvals)-1], req.ICC)
 	resp.ResponseCode, resp.RRN = host.RCApproved, rrn
 	log.Warn().Str("rrn", rrn).Int64("amount", amount).Bool("offline", offline).
 		Msg("uploaded transaction the host did not have: booked")
 	return true
+}
+
+// uploadICC checks the chip data (55) of an uploaded transaction: EMV TLV,
+// and issuer script results (9F5B) that are well formed when present.
+func uploadICC(icc []byte) error {
+	if _, err := emv.ParseTLV(icc); err != nil {
+		return fmt.Errorf("chip data: %w", err)
+	}
+	if r, ok := emv.Find(icc, emv.TagIssuerScriptResults); ok {
+		return host.CheckScriptResults(r)
+	}
+	return nil
 }
 
 // uploadKind tells the kind of an uploaded transaction from its processing
@@ -131,7 +152,7 @@ var ErrNoSuchApproval = errors.New("hostsim: no such approval")
 // ForgetApproval makes the host lose its latest unsettled approval of a
 // terminal's transaction, as if it had never been booked: the terminal's
 // totals then differ from the host's (settlement answers 95) until the
-// batch is uploaded. It is a test control; the ledger file is rewritten.
+// batch is uploaded. It is a test control, written to the ledger file.
 func (s *Server) ForgetApproval(terminalID, transactionID string) error {
 	term := strings.TrimSpace(terminalID)
 	s.bookMu.Lock()
@@ -141,14 +162,12 @@ func (s *Server) ForgetApproval(terminalID, transactionID string) error {
 		if a.TerminalID != term || a.TransactionID != transactionID || a.Settled {
 			continue
 		}
-		before := s.ledger.clone()
-		s.ledger.Approvals = append(s.ledger.Approvals[:i:i], s.ledger.Approvals[i+1:]...)
 		if s.cfg.LedgerPath != "" {
-			if err := writeLedger(s.cfg.LedgerPath, &s.ledger); err != nil {
-				s.ledger = before
+			if err := appendChange(s.cfg.LedgerPath, &change{Sequence: s.ledger.Sequence, Forget: &i}); err != nil {
 				return err
 			}
 		}
+		s.ledger.Approvals = slices.Delete(s.ledger.Approvals, i, i+1)
 		s.log.Warn().Str("terminalId", term).Str("transactionId", transactionID).Str("rrn", a.RRN).
 			Msg("approval forgotten (test control)")
 		return nil

@@ -43,6 +43,8 @@ func (r *Reader) execute(f reader.Frame) {
 		r.powerOn(seq, f.Payload)
 	case reader.CmdAPDU:
 		r.apdu(seq, f.Payload)
+	case reader.CmdAPDUs:
+		r.apdus(seq, f.Payload)
 	case reader.CmdPowerOff:
 		r.powerOff()
 		r.removed = false
@@ -80,7 +82,7 @@ func (r *Reader) info() reader.Info {
 	return reader.Info{
 		Protocol: reader.ProtocolVersion,
 		Capabilities: reader.CapContact | reader.CapContactless | reader.CapMagstripe |
-			reader.CapPINPad | reader.CapDisplay | reader.CapBuzzer | reader.CapLEDs,
+			reader.CapPINPad | reader.CapDisplay | reader.CapBuzzer | reader.CapLEDs | reader.CapAPDUBatch,
 		MaxPayload:  reader.MaxPayload,
 		DisplayRows: r.cfg.DisplayRows,
 		DisplayCols: r.cfg.DisplayCols,
@@ -159,6 +161,109 @@ func (r *Reader) apdu(seq byte, cmd []byte) {
 		r.respond(seq, status, resp)
 		r.notify()
 	}()
+}
+
+// apdus runs the command APDUs of an APDUS in order, in a goroutine, and
+// answers their responses: it stops after a status word other than
+// 90 00, and before a command whose largest response would not fit; r.mu
+// is held.
+func (r *Reader) apdus(seq byte, payload []byte) {
+	cmds, err := reader.ParseAPDUs(payload)
+	bad := err != nil || len(cmds) == 0
+	for _, c := range cmds {
+		bad = bad || len(c) < 4
+	}
+	switch {
+	case r.removed:
+		r.respond(seq, reader.RespCardRemoved, nil)
+		return
+	case bad:
+		r.respond(seq, reader.RespBadParameter, nil)
+		return
+	}
+	card := r.activeCard()
+	if card == nil {
+		r.respond(seq, reader.RespNotPowered, nil)
+		return
+	}
+	go func() {
+		var out [][]byte
+		used, status := 0, reader.RespOK
+		for _, cmd := range cmds {
+			if len(out) > 0 && !reader.BatchFits(used) {
+				break
+			}
+			var resp []byte
+			resp, status = r.exchangeT0(card, cmd)
+			if status != reader.RespOK {
+				break
+			}
+			out = append(out, resp)
+			used += 2 + len(resp)
+			if used > reader.MaxPayload {
+				status = reader.RespCardError // longer than any short response
+				break
+			}
+			if resp[len(resp)-2] != 0x90 || resp[len(resp)-1] != 0x00 {
+				break
+			}
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if status != reader.RespOK {
+			r.respond(seq, status, nil)
+		} else {
+			r.respond(seq, status, reader.MarshalAPDUs(out))
+		}
+		r.notify()
+	}()
+}
+
+// exchangeT0 runs one command of an APDUS to its end, as the terminal
+// does for an APDU: GET RESPONSE after 61xx, the command again with Le =
+// xx after 6Cxx (at most 8 times), and returns the data and the last
+// status word. Each APDU sent to the card counts. It must be called
+// without r.mu.
+func (r *Reader) exchangeT0(card Card, cmd []byte) ([]byte, reader.Type) {
+	var data []byte
+	for range 8 {
+		resp, status := r.exchange(card, cmd)
+		if status != reader.RespOK {
+			return nil, status
+		}
+		r.mu.Lock()
+		r.stats.APDUs++
+		r.stats.APDUPayloadBytes += int64(len(cmd) + len(resp))
+		r.mu.Unlock()
+		n := len(resp) - 2
+		data = append(data, resp[:n]...)
+		switch sw1, sw2 := resp[n], resp[n+1]; {
+		case sw1 == 0x61:
+			cmd = []byte{0x00, 0xC0, 0x00, 0x00, sw2}
+		case sw1 == 0x6C:
+			cmd = withLe(cmd, sw2)
+		default:
+			return append(data, sw1, sw2), reader.RespOK
+		}
+	}
+	return nil, reader.RespCardError
+}
+
+// withLe returns the command with its Le set to le (replaced or
+// appended).
+func withLe(cmd []byte, le byte) []byte {
+	out := bytes.Clone(cmd)
+	switch {
+	case len(out) == 4:
+		return append(out, le)
+	case len(out) == 5:
+		out[4] = le
+		return out
+	case len(out) == 5+int(out[4]):
+		return append(out, le)
+	}
+	out[len(out)-1] = le
+	return out
 }
 
 // exchange sends one APDU to card, which must be the active card. It

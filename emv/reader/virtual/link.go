@@ -85,7 +85,7 @@ func (r *Reader) handle(f reader.Frame) {
 			r.nextEvent()
 		}
 	case f.Type.IsCommand():
-		if f.Type == reader.CmdAPDU {
+		if f.Type == reader.CmdAPDU || f.Type == reader.CmdAPDUs {
 			r.stats.APDUFrames++
 		}
 		if f.Seq != 0 && int(f.Seq) == r.lastCmd {

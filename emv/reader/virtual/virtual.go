@@ -405,7 +405,7 @@ type Stats struct {
 	FramesIn, FramesOut    int64 // intact frames received; frames sent
 	BytesIn, BytesOut      int64 // bytes received; bytes sent
 	APDUs                  int64 // APDU commands executed
-	APDUFrames             int64 // APDU command frames received, repeats included: round trips
+	APDUFrames             int64 // APDU and APDUS command frames received, repeats included: round trips
 	APDUPayloadBytes       int64 // command plus response APDU bytes of the APDUs executed
 	Duplicates             int64 // repeated commands answered without executing them
 	NAKsIn, NAKsOut        int64
