@@ -68,3 +68,15 @@ func TestServeAndAdminCommands(t *testing.T) {
 		t.Fatalf("version: %v %s", err, v.String())
 	}
 }
+
+// The example configuration loads with no unknown keys.
+func TestExampleConfigLoads(t *testing.T) {
+	t.Parallel()
+	c, err := loadConfig("../../configs/cashless-cloud.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "0.0.0.0:9443" || c.NATS.Listen != "0.0.0.0:4222" || c.Simulator {
+		t.Fatalf("%+v", c)
+	}
+}
