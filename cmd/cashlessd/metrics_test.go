@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -27,18 +28,25 @@ func TestMetricsEndpoint(t *testing.T) {
 	d := startDaemon(t, t.TempDir(), "--config", cfg)
 	d.card(map[string]any{"presentAfterMs": 0})
 	d.sale("MET-0", 100).expect(t, 200, "")
-	commits := d.metricValue("cashless_db_commits_total")
-	d.sale("MET-1", 100).expect(t, 200, "")
-	if got := d.metricValue("cashless_db_commits_total") - commits; got != 2 {
-		t.Errorf("a sale cost %v bbolt commits, want 2", got)
+	// A sale costs two commits; a counter (STAN, 9F41) reserving its next
+	// block of numbers adds one now and then, never to every sale.
+	least, most := 1e9, 0.0
+	for i := 1; i <= 3; i++ {
+		commits := d.metricValue("cashless_db_commits_total")
+		d.sale(fmt.Sprintf("MET-%d", i), 100).expect(t, 200, "")
+		got := d.metricValue("cashless_db_commits_total") - commits
+		least, most = min(least, got), max(most, got)
+	}
+	if least != 2 || most > 3 {
+		t.Errorf("sales cost %v to %v bbolt commits, want 2 (3 with a counter block)", least, most)
 	}
 	d.card(map[string]any{"pan": "4000000000000002"})
-	d.sale("MET-2", 100).expect(t, 402, "card_declined")
+	d.sale("MET-DECLINED", 100).expect(t, 402, "card_declined")
 	text := d.metrics()
 	for _, want := range []string{
-		`cashless_transactions_total{kind="sale",status="approved"} 2`,
+		`cashless_transactions_total{kind="sale",status="approved"} 4`,
 		`cashless_transactions_total{kind="sale",status="declined"} 1`,
-		`cashless_http_requests_total{path="/cashless/v1/sale",status="200"} 2`,
+		`cashless_http_requests_total{path="/cashless/v1/sale",status="200"} 4`,
 		`cashless_stage_duration_seconds_bucket{stage="authorising"`,
 		`cashless_pending_reversals 0`,
 		`cashless_terminal_busy 0`,

@@ -38,13 +38,14 @@ type statusKey struct {
 	nextAutoSettle time.Time
 	devices        daemon.Devices
 	canTransact    bool
+	cloud          daemon.CloudHealth
 }
 
 // keyOf is the key of a status.
 func keyOf(st *daemon.StatusInfo) statusKey {
 	k := statusKey{busy: st.Busy, pendingReversals: st.PendingReversals, pendingAdvices: st.PendingAdvices,
 		openCount: st.OpenBatchCount, openAmount: st.OpenBatchAmount, nextAutoSettle: st.NextAutoSettle,
-		devices: st.Health.Devices, canTransact: st.Health.CanTransact}
+		devices: st.Health.Devices, canTransact: st.Health.CanTransact, cloud: st.Health.Cloud}
 	if st.Busy {
 		k.activeKind, k.activeReference, k.activeStage = st.ActiveKind, st.ActiveReference, string(st.ActiveStage)
 		k.activeStartedAt = st.ActiveStartedAt

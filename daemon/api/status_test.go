@@ -78,6 +78,13 @@ func TestStatusAnswerFollowsEveryChange(t *testing.T) {
 			s.Health.Devices.Host = daemon.DeviceHealth{State: daemon.DeviceDegraded, Message: "slow"}
 		},
 		func(s *daemon.StatusInfo) { s.Health = daemon.Health{CanTransact: true} },
+		func(s *daemon.StatusInfo) {
+			s.Health.Cloud = daemon.CloudHealth{State: daemon.CloudConnecting, Since: at}
+		},
+		func(s *daemon.StatusInfo) {
+			s.Health.Cloud = daemon.CloudHealth{State: daemon.CloudConnected, Since: at}
+		},
+		func(s *daemon.StatusInfo) { s.Health.Cloud.Since = at.Add(time.Minute) },
 	}
 	for i, step := range steps {
 		step(&f.status)
