@@ -264,7 +264,9 @@ func TestCloudLinkComesBackAndDeliversOutcomes(t *testing.T) {
 	d.card(map[string]any{"pan": "4242424242424242", "presentAfterMs": 0, "present": false})
 	dropped := `{"amount":650,"currency":"USD","reference":"LINK-DROP-1"}`
 	go func() { _, _ = relay.Call(simTerminalID, "sale", []byte(dropped), 60*time.Second) }()
-	d.waitBusy("waiting_for_card")
+	if busy := d.waitBusy("waiting_for_card"); busy.obj("activeTransaction")["ecrId"] != "cloud" {
+		t.Fatalf("a relayed sale runs for the credential %v, want cloud", busy.obj("activeTransaction")["ecrId"])
+	}
 	srv.Shutdown()
 	d.waitCloud("connecting")
 	d.post("/cashless/v1/cancel", `{"reference":"LINK-DROP-1"}`).expect(t, 200, "")
