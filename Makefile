@@ -6,17 +6,25 @@ RUN_DIR  ?= .run
 LISTEN   ?= 127.0.0.1:8443
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.0
 
-.PHONY: build run test vet lint bench bench-micro reliability release clean
+.PHONY: build run run-cloud test vet lint bench bench-micro reliability release clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/cashlessd ./cmd/cashlessd
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/cashless ./cmd/cashless
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/cashless-cloud ./cmd/cashless-cloud
 
 run: build
 	@echo "cashlessd simulator on https://$(LISTEN)  (CA bundle: $(RUN_DIR)/certs/ca.pem, key: ck_test_simulator)"
 	@echo "try:  curl --cacert $(RUN_DIR)/certs/ca.pem -H 'X-VINR-Cashless-Key: ck_test_simulator' \\"
 	@echo "        -d '{\"amount\":2500,\"currency\":\"USD\",\"reference\":\"POS-ORDER-0821\"}' https://localhost:8443/cashless/v1/sale"
 	bin/cashlessd serve --simulator --listen $(LISTEN) --data-dir $(RUN_DIR)
+
+# The cloud relay (embedded NATS, simulator account fiuuPos1) and one
+# simulator terminal bound to it: scripts/run-cloud.sh prints curl lines.
+CLOUD_LISTEN ?= 127.0.0.1:9443
+NATS_LISTEN  ?= 127.0.0.1:4222
+run-cloud: build
+	scripts/run-cloud.sh $(RUN_DIR) $(CLOUD_LISTEN) $(NATS_LISTEN) $(LISTEN)
 
 # The race detector needs cgo and a C compiler; without them make test
 # runs without -race and says so (make test RACE= skips it anyway).
@@ -39,7 +47,7 @@ lint: vet
 # Every performance figure with its floor and ratio (BENCH_QUICK=1: a fast
 # look; BENCH_FLAGS="-markdown FILE" also writes the table as Markdown).
 bench: build
-	$(GO) run ./tools/cashless-bench -daemon bin/cashlessd $(BENCH_FLAGS)
+	$(GO) run ./tools/cashless-bench -daemon bin/cashlessd -cloud bin/cashless-cloud $(BENCH_FLAGS)
 
 # The full fault suite (500 kill points, devices, storage, load, hostile
 # input, secrets); writes its tables into docs/reliability.md. The short

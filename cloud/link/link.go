@@ -164,3 +164,23 @@ type OutcomeMessage struct {
 	Body          []byte `json:"body"`
 	FinishedAt    string `json:"finishedAt"`
 }
+
+// What a terminal may do once connected (the relay's NATS permissions):
+//   - bound (or enrolled) to a terminal ID by its NKey: publish under Own(id)
+//     and Bind / ExpressBind, subscribe to Request(id), Control(id) and
+//     Inbox(id), and answer the requests it receives;
+//   - not bound: publish Bind and ExpressBind requests only, and read their
+//     answers on Inbox(name), name being its connection name. A terminal
+//     whose connection name a merchant prebound is bound on connect.
+//
+// The relay also closes the terminal's connections after a bind or unbind,
+// so a terminal that does not reconnect by itself still gets the
+// permissions of its new state. In simulator mode a terminal presenting
+// SimulatorToken whose key was never bound is enrolled on connect under the
+// simulator merchant; once unbound (on either side) it binds like any other.
+
+// Control actions.
+const (
+	// ActionUnbound tells a terminal the relay dropped its binding.
+	ActionUnbound = "unbound"
+)

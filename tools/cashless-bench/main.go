@@ -43,6 +43,7 @@ type Main struct {
 // settings size one run.
 type settings struct {
 	daemon        string        // path of the cashlessd binary
+	cloud         string        // path of the cashless-cloud binary ("" skips its figures)
 	window        time.Duration // one load window
 	rounds        int           // alternating A/B rounds per comparison
 	clients       int           // keep-alive clients
@@ -56,6 +57,8 @@ type settings struct {
 	memoryHistory int           // stored transactions the memory figures start from
 	markdown      string        // where to write the table as Markdown
 	status        bool          // compare status with its floor
+	cloudCalls    int           // sequential calls per path for the relay's overhead
+	idleTerminals int           // fake terminals held open for the memory per connection
 }
 
 // Run parses flags and runs every measurement.
@@ -64,6 +67,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	fs.SetOutput(m.Stderr)
 	s := settings{}
 	fs.StringVar(&s.daemon, "daemon", "bin/cashlessd", "cashlessd binary to measure")
+	fs.StringVar(&s.cloud, "cloud", "", "cashless-cloud binary: adds the relay's figures (empty: skipped)")
 	fs.StringVar(&s.markdown, "markdown", "", "also write the table as Markdown to this file")
 	baseline := fs.String("serve-baseline", "", "internal: run the baseline server for DIR")
 	saleFloor := fs.String("sale-floor", "", "internal: run the sale floor (JSON settings)")
@@ -83,10 +87,12 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	s.window, s.rounds, s.clients, s.handshakes = 3*time.Second, 2, 50, 8
 	s.sales, s.chipSales, s.smallHist, s.largeHist, s.batchSize = 780, 200, 1_000, 1_000_000, 10_000
 	s.memoryHistory, s.memorySales = 100_000, 1_000
+	s.cloudCalls, s.idleTerminals = 300, 2000
 	if quick {
 		s.window, s.rounds = 2*time.Second, 1
 		s.sales, s.chipSales, s.largeHist, s.batchSize = 200, 80, 100_000, 2_000
 		s.memoryHistory, s.memorySales = 10_000, 300
+		s.cloudCalls, s.idleTerminals = 100, 300
 	}
 	s.status = !*noStatus
 	if *sales > 0 {
@@ -102,6 +108,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		{"growth", benchGrowth},
 		{"memory", benchMemory},
 		{"serial efficiency", benchSerial},
+		{"cloud relay", benchCloud},
 	}
 	for _, st := range steps {
 		if !strings.Contains(st.name, *only) {

@@ -1,0 +1,9 @@
+package server
+
+import (
+	"sync/atomic"
+
+	"github.com/vinr/cashlessd/cloud/relay"
+)
+
+type atomicRelay = atomic.Pointer[relay.Relay]
