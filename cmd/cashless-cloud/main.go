@@ -178,6 +178,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	replicas := fs.Int("nats-replicas", 0, "JetStream copies of the relay state (3 on a 3-node cluster)")
 	metricsListen := fs.String("metrics-listen", "", "Prometheus metrics address (plain HTTP; off when empty)")
 	natsLogs := fs.Bool("nats-log", false, "write the embedded NATS server's own log to stderr")
+	transferWait := fs.Duration("transfer-wait", 0, "how long a call waits for the terminal before answering pending (default 80s)")
 	simulator := fs.Bool("simulator", false, "simulator mode: the simulator POS account and terminal credential, /simulator/v1/clock")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
@@ -214,7 +215,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		RelayKeyFile: fc.RelayKeyFile, NATSURL: fc.NATS.URL, NATSCAFile: fc.NATS.CAFile, NATSListen: fc.NATS.Listen,
 		NATSName: fc.NATS.Name, ClusterListen: fc.NATS.ClusterListen, ClusterName: fc.NATS.ClusterName, Routes: fc.NATS.Routes,
 		ClusterUser: fc.NATS.ClusterUser, ClusterPassword: fc.NATS.ClusterPassword, Replicas: fc.NATS.Replicas,
-		MetricsListen: fc.MetricsListen, Simulator: fc.Simulator, Log: log, NATSLogs: *natsLogs,
+		MetricsListen: fc.MetricsListen, Simulator: fc.Simulator, Log: log, NATSLogs: *natsLogs, TransferWait: *transferWait,
 	})
 	if err != nil {
 		return err
