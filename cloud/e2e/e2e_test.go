@@ -26,7 +26,8 @@ import (
 	"github.com/vinr/cashlessd/cloud/store"
 )
 
-var daemonBin string
+// daemonBin and cloudBin are cashlessd and cashless-cloud, built once.
+var daemonBin, cloudBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "cloud-e2e-")
@@ -34,11 +35,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	daemonBin = filepath.Join(dir, "cashlessd")
-	build := exec.Command("go", "build", "-o", daemonBin, "github.com/vinr/cashlessd/cmd/cashlessd")
+	daemonBin, cloudBin = filepath.Join(dir, "cashlessd"), filepath.Join(dir, "cashless-cloud")
+	build := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
+		"github.com/vinr/cashlessd/cmd/cashlessd", "github.com/vinr/cashlessd/cmd/cashless-cloud")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building cashlessd:", err)
+		fmt.Fprintln(os.Stderr, "building cashlessd and cashless-cloud:", err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -114,6 +116,7 @@ func (c *client) transfer(secret string, body map[string]any) (int, map[string]a
 // terminal is a cashlessd simulator daemon process connected to the relay.
 type terminal struct {
 	id  string
+	dir string
 	lan *client
 	cmd *exec.Cmd
 	out *bytes.Buffer
@@ -128,18 +131,26 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// startTerminal starts a simulator daemon connected to the relay p.
 func startTerminal(t *testing.T, p *server.Process, id string) *terminal {
+	t.Helper()
+	return startDaemon(t, id, "tls://"+p.NATSAddr.String(), p.CAFile)
+}
+
+// startDaemon starts a simulator daemon whose cloud link goes to cloudURL
+// (one NATS URL or several, comma-separated), trusting the CAs in caFile.
+func startDaemon(t *testing.T, id, cloudURL, caFile string) *terminal {
 	t.Helper()
 	dir := t.TempDir()
 	addr := freePort(t)
 	var out bytes.Buffer
 	cmd := exec.Command(daemonBin, "serve", "--simulator", "--listen", addr, "--data-dir", dir, "--terminal-id", id,
-		"--cloud", "tls://"+p.NATSAddr.String(), "--cloud-ca", p.CAFile)
+		"--cloud", cloudURL, "--cloud-ca", caFile)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	term := &terminal{id: id, cmd: cmd, out: &out}
+	term := &terminal{id: id, dir: dir, cmd: cmd, out: &out}
 	t.Cleanup(func() {
 		term.stop()
 		if t.Failed() {
