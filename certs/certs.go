@@ -114,5 +114,13 @@ func Fingerprint(c *x509.Certificate) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// PublicKeyFingerprint is the hex SHA-256 of a certificate's public key
+// (its DER SubjectPublicKeyInfo): what a paired ECR pins, since it stays
+// the same when the certificate is renewed with the same key pair.
+func PublicKeyFingerprint(c *x509.Certificate) string {
+	sum := sha256.Sum256(c.RawSubjectPublicKeyInfo)
+	return hex.EncodeToString(sum[:])
+}
+
 // Leaf parses the first certificate of a PEM file.
 func Leaf(path string) (*x509.Certificate, error) { return loadCert(path) }

@@ -459,11 +459,15 @@ func uncovered(c *x509.Certificate, names []string) []string {
 }
 
 // issueLeaf issues and writes an ECDSA P-256 terminal certificate for
-// names, valid for leafValidity but never past the CA's end.
+// names, valid for leafValidity but never past the CA's end. A renewal
+// keeps the terminal's key pair (a P-256 key already in f.Key), so ECRs
+// that pinned its public key (PublicKeyFingerprint) keep trusting it.
 func issueLeaf(f Files, ca *x509.Certificate, caKey *ecdsa.PrivateKey, names []string, now time.Time) (*x509.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
+	key, err := loadKey(f.Key)
+	if err != nil || key.Curve != elliptic.P256() {
+		if key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+			return nil, err
+		}
 	}
 	notAfter := now.Add(leafValidity)
 	if notAfter.After(ca.NotAfter) {

@@ -36,6 +36,14 @@ type Config struct {
 	// RootCAs are the CAs the terminal's certificate must chain to; nil
 	// trusts the system's. Unused when HTTPClient is given.
 	RootCAs *x509.CertPool
+	// PinSHA256 is the hex SHA-256 of the terminal's public key or of its
+	// certificate (as a pairing returns them): when set, only a
+	// certificate with that key (or that very certificate) is trusted
+	// and RootCAs is not used. Unused when HTTPClient is given.
+	PinSHA256 string
+	// Sign signs every request with the key (X-Cashless-Signature, see
+	// wire.CanonicalString), as a credential with signed requests needs.
+	Sign bool
 	// HTTPClient sends the requests; nil makes one for the terminal on
 	// the LAN (TLS 1.2 or later with RootCAs, no proxy). A deadline per
 	// call comes from the context.
@@ -47,6 +55,7 @@ type Client struct {
 	base  string
 	key   string
 	agent string
+	sign  bool
 	http  *http.Client
 }
 
@@ -54,14 +63,18 @@ type Client struct {
 func New(cfg Config) *Client {
 	hc := cfg.HTTPClient
 	if hc == nil {
+		tc := &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12}
+		if cfg.PinSHA256 != "" {
+			tc = pinnedTLS(cfg.PinSHA256)
+		}
 		hc = &http.Client{Transport: &http.Transport{
-			TLSClientConfig:     &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12},
+			TLSClientConfig:     tc,
 			Proxy:               nil, // the terminal is on the LAN
 			TLSHandshakeTimeout: 15 * time.Second,
 			ForceAttemptHTTP2:   true,
 		}}
 	}
-	return &Client{base: strings.TrimSuffix(cfg.BaseURL, "/"), key: cfg.Key, agent: cfg.UserAgent, http: hc}
+	return &Client{base: strings.TrimSuffix(cfg.BaseURL, "/"), key: cfg.Key, agent: cfg.UserAgent, sign: cfg.Sign, http: hc}
 }
 
 // BaseURL is the terminal the client calls.
@@ -167,6 +180,11 @@ func (c *Client) Post(ctx context.Context, path string, body any) (*Response, er
 	}
 	if c.key != "" {
 		req.Header.Set(wire.KeyHeader, c.key)
+		if c.sign {
+			if err := c.signRequest(req, raw); err != nil {
+				return nil, &TransportError{Err: err}
+			}
+		}
 	}
 	res, err := c.http.Do(req)
 	if err != nil {

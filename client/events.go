@@ -50,6 +50,11 @@ func (c *Client) Events(ctx context.Context, lastID int64) (*EventStream, error)
 	}
 	if c.key != "" {
 		req.Header.Set(wire.KeyHeader, c.key)
+		if c.sign {
+			if err := c.signRequest(req, nil); err != nil {
+				return nil, &TransportError{Err: err}
+			}
+		}
 	}
 	if lastID > 0 {
 		req.Header.Set(wire.LastEventIDHeader, strconv.FormatInt(lastID, 10))

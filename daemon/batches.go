@@ -25,7 +25,7 @@ func (e *Engine) closeBatch(ctx context.Context, reference string, automatic boo
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, storageError(err)
 	}
-	a := &active{kind: "batch_close", reference: reference, stage: StageAuthorising, startedAt: e.Now()}
+	a := &active{kind: "batch_close", reference: reference, stage: StageAuthorising, startedAt: e.Now(), ecrID: ECRFrom(ctx)}
 	if err := e.acquire(a); err != nil {
 		return nil, err
 	}

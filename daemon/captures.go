@@ -94,6 +94,7 @@ func (e *Engine) original(kind Kind, ref string) (*Transaction, error) {
 // reversals.
 func (e *Engine) runOnOriginal(ctx context.Context, t *Transaction, check func() (*Transaction, error),
 	body func(a *active, orig *Transaction)) (*Result, error) {
+	t.ECRID = ECRFrom(ctx)
 	t.ID = e.ids.New("tpay")
 	t.Status, t.Stage = StatusPending, StageAuthorising
 	t.StartedAt = e.Now()

@@ -148,6 +148,11 @@ type Transaction struct {
 
 	BatchID string `json:"batchId,omitempty"`
 
+	// ECRID is the credential whose request started the transaction
+	// (ECRFrom of the request's context); empty when the terminal
+	// started it or the record predates credentials.
+	ECRID string `json:"ecrId,omitempty"`
+
 	Receipts       *Receipts `json:"receipts,omitempty"`
 	PrintReceipt   bool      `json:"printReceipt,omitempty"`
 	ReceiptPrinted bool      `json:"receiptPrinted,omitempty"`
@@ -156,6 +161,11 @@ type Transaction struct {
 	// ReversalPending is set while a reversal for this transaction waits
 	// to be acknowledged by the host.
 	ReversalPending bool `json:"reversalPending,omitempty"`
+	// ReversalICC is the card's final chip data when the card refused
+	// the host's approval (AAC at the second GENERATE AC): the reversal
+	// carries it, also when it is retried from the queue after a
+	// restart. It holds no PAN or track data.
+	ReversalICC []byte `json:"reversalIcc,omitempty"`
 
 	// Offline is set on a chip sale the card approved offline while the
 	// host was unreachable. AdviceICC is the card's final chip data (the

@@ -13,6 +13,26 @@ type CardRequest struct {
 	Currency string
 	// TransactionID lets a reader log which transaction it serves.
 	TransactionID string
+	// Wait, when set, is told by the card session when it waits for a
+	// card again after one was presented (a tapped card the reader sends
+	// to the chip), so the ECR can cancel that wait as it can the first.
+	Wait CardWait
+}
+
+// CardWait is how a card session tells the engine that, after a card was
+// presented, the reader waits for a card again before any card data was
+// read for the host (a tapped card that must be inserted). While it
+// waits the transaction is at StageWaitingForCard and the ECR may cancel
+// it.
+type CardWait interface {
+	// WaitingForCard marks the transaction as waiting for a card; the
+	// context it returns (derived from ctx) ends when the ECR cancels.
+	// stop releases it once the wait is over.
+	WaitingForCard(ctx context.Context) (waitCtx context.Context, stop context.CancelFunc)
+	// CardPresented marks the card as presented again: from then on
+	// cancel is refused. It reports false when the ECR cancelled first;
+	// the card must then not be read.
+	CardPresented() bool
 }
 
 // CardData is what the reader returns once the card has been read. The full
@@ -141,6 +161,11 @@ type ReversalRequest struct {
 	// known (the terminal stopped before it learnt it).
 	Original *HostMessage
 	Reason   string
+	// ICCData is the card's final chip data when the card refused the
+	// host's approval (the AAC of the second GENERATE AC, the final TVR,
+	// the issuer script results 9F5B when scripts ran): field 55 of the
+	// reversal. It holds no PAN or track data; nil for other reversals.
+	ICCData []byte
 }
 
 // AdviceRequest forwards to the host a chip transaction's final chip data

@@ -101,6 +101,7 @@ type active struct {
 	reference   string
 	startedAt   time.Time
 	stage       Stage
+	ecrID       string // the credential whose request took the terminal
 	stageAt     time.Time
 	begun       time.Time
 	cancellable bool
@@ -227,6 +228,9 @@ func (e *Engine) acquire(a *active) error {
 		return Errorf(CodeTerminalBusy, "Another transaction is currently active on this terminal.")
 	}
 	a.done = make(chan struct{})
+	if a.tx != nil && a.ecrID == "" {
+		a.ecrID = a.tx.ECRID
+	}
 	a.stageAt = time.Now()
 	a.begun = a.stageAt
 	e.active = a
@@ -312,11 +316,13 @@ func (g *IDs) New(prefix string) string {
 // StatusInfo is what status reports. LastTransaction and Settling are
 // shared with other polls (see Store.StatusSummary): read them only.
 type StatusInfo struct {
-	Busy             bool
-	ActiveKind       string
-	ActiveReference  string
-	ActiveStartedAt  time.Time
-	ActiveStage      Stage
+	Busy            bool
+	ActiveKind      string
+	ActiveReference string
+	ActiveStartedAt time.Time
+	ActiveStage     Stage
+	// ActiveECRID is the credential whose request holds the terminal.
+	ActiveECRID      string
 	LastTransaction  *Transaction
 	Printer          *PrinterStatus
 	PendingReversals int
@@ -343,6 +349,7 @@ func (e *Engine) Status(ctx context.Context) (StatusInfo, error) {
 		s.ActiveReference = a.reference
 		s.ActiveStartedAt = a.startedAt
 		s.ActiveStage = a.stage
+		s.ActiveECRID = a.ecrID
 	}
 	s.NextAutoSettle = e.nextAuto
 	e.mu.Unlock()

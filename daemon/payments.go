@@ -146,6 +146,7 @@ func (e *Engine) start(t *Transaction, stage Stage, cancel context.CancelFunc) (
 // runCardTransaction takes the terminal, runs the card and host steps in the
 // background and waits for the outcome or for the caller to go away.
 func (e *Engine) runCardTransaction(ctx context.Context, t *Transaction) (*Result, error) {
+	t.ECRID = ECRFrom(ctx)
 	detectCtx, cancel := context.WithTimeout(e.base, e.cfg.CardTimeout)
 	a, err := e.start(t, StageWaitingForCard, cancel)
 	if err != nil {
@@ -172,7 +173,8 @@ const shutDownMessage = "The terminal shut down before the card was read; nothin
 func (e *Engine) card(detectCtx context.Context, a *active) {
 	t := a.tx
 	log := e.deps.Log.With().Str("transactionId", t.ID).Str("reference", t.Reference).Str("kind", string(t.Kind)).Logger()
-	sess, err := e.deps.Reader.Detect(detectCtx, CardRequest{Kind: t.Kind, Amount: t.TotalAmount(), Currency: t.Currency, TransactionID: t.ID})
+	sess, err := e.deps.Reader.Detect(detectCtx, CardRequest{Kind: t.Kind, Amount: t.TotalAmount(), Currency: t.Currency,
+		TransactionID: t.ID, Wait: cardWait{e: e, a: a}})
 	e.mu.Lock()
 	cancelled := a.cancelled
 	a.cancellable = false
@@ -207,7 +209,16 @@ func (e *Engine) card(detectCtx context.Context, a *active) {
 	}
 	defer func() { _ = sess.Close() }()
 	data, err := sess.Read(e.base)
+	// The session may have waited for a card again (a tap sent to the
+	// chip), which the ECR could cancel.
+	e.mu.Lock()
+	cancelled = a.cancelled
+	a.cancellable = false
+	e.mu.Unlock()
 	switch {
+	case cancelled:
+		e.fail(t, StatusCancelled, CodeTransactionCancelled, "The transaction was cancelled by the ECR before the card was inserted.")
+		return
 	case errors.Is(err, ErrCardholderCancelled):
 		e.fail(t, StatusCancelled, CodeTransactionCancelled, "The cardholder cancelled at the terminal.")
 		return
@@ -264,6 +275,10 @@ func (e *Engine) card(detectCtx context.Context, a *active) {
 		// The host approved but the card refused the approval (or was
 		// pulled out): the authorisation must not stand.
 		log.Warn().Err(err).Msg("card refused the host's approval; reversing")
+		if f, ok := sess.(offlineICC); ok && err == nil {
+			// The reversal tells the issuer what the card answered.
+			t.ReversalICC = f.FinalICCData()
+		}
 		e.reverse(t, "card refused approval")
 		if err != nil {
 			e.fail(t, StatusFailed, CodeReaderError, "The card was removed before the transaction finished; the authorisation was reversed.")
@@ -274,6 +289,51 @@ func (e *Engine) card(detectCtx context.Context, a *active) {
 	}
 	keepFinalICC(t, sess)
 	e.approve(a)
+}
+
+// cardWait lets the card session of the running transaction a wait for a
+// card again (a tapped card sent to the chip): cancellable by the ECR
+// and shown as waiting_for_card, as while the first card was awaited.
+type cardWait struct {
+	e *Engine
+	a *active
+}
+
+// WaitingForCard puts the transaction back at StageWaitingForCard and
+// lets Cancel end the returned context until stop or CardPresented.
+func (w cardWait) WaitingForCard(ctx context.Context) (context.Context, context.CancelFunc) {
+	e, a := w.e, w.a
+	ctx, cancel := context.WithCancel(ctx)
+	e.mu.Lock()
+	e.observeStage(a, StageWaitingForCard)
+	a.stage, a.tx.Stage = StageWaitingForCard, StageWaitingForCard
+	a.cancel, a.cancellable = cancel, !a.cancelled
+	e.mu.Unlock()
+	e.emitStage(a, StageWaitingForCard)
+	stop := func() {
+		e.mu.Lock()
+		a.cancellable = false
+		e.mu.Unlock()
+		cancel()
+	}
+	return ctx, stop
+}
+
+// CardPresented ends the wait with a card: from now on cancel is
+// refused. It reports false when the ECR cancelled first.
+func (w cardWait) CardPresented() bool {
+	e, a := w.e, w.a
+	e.mu.Lock()
+	a.cancellable = false
+	if a.cancelled {
+		e.mu.Unlock()
+		return false
+	}
+	e.observeStage(a, StageReadingCard)
+	a.stage, a.tx.Stage = StageReadingCard, StageReadingCard
+	e.mu.Unlock()
+	e.emitStage(a, StageReadingCard)
+	return true
 }
 
 // scriptResults is offered by card sessions that can tell, after the
@@ -433,7 +493,7 @@ func (e *Engine) hostFailed(t *Transaction, err error) {
 func (e *Engine) reverse(t *Transaction, reason string) {
 	err := e.deps.Host.Reverse(e.base, ReversalRequest{TransactionID: t.ID, Kind: t.Kind, Amount: t.reversalAmount(),
 		Currency: t.Currency, HostReference: t.HostReference, AuthCode: t.AuthCode, Original: t.HostMessage,
-		Reason: reason})
+		Reason: reason, ICCData: t.ReversalICC})
 	t.ReversalPending = err != nil
 	if err != nil {
 		e.deps.Log.Warn().Err(err).Str("transactionId", t.ID).Msg("reversal queued for retry")

@@ -34,7 +34,8 @@ func (e *Engine) Void(ctx context.Context, r VoidRequest) (*Result, error) {
 		return res, err
 	}
 	t := &Transaction{Kind: KindVoid, Reference: r.Reference, OriginalReference: r.OriginalReference,
-		PrintReceipt: r.PrintReceipt, ID: e.ids.New("tpay"), Status: StatusPending, Stage: StageAuthorising, StartedAt: e.Now()}
+		PrintReceipt: r.PrintReceipt, ID: e.ids.New("tpay"), Status: StatusPending, Stage: StageAuthorising, StartedAt: e.Now(),
+		ECRID: ECRFrom(ctx)}
 	a := &active{tx: t, kind: string(t.Kind), reference: t.Reference, stage: StageAuthorising, startedAt: t.StartedAt}
 	if err := e.acquire(a); err != nil {
 		return nil, err

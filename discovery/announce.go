@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"maps"
 	"net"
 	"regexp"
 	"strings"
@@ -32,6 +33,19 @@ type Announcement struct {
 	// Interfaces limits the announcement to these network interfaces;
 	// empty means every multicast-capable interface that is up.
 	Interfaces []string
+	// Paired reports whether an ECR is paired (TXT paired=1, else 0); nil
+	// announces paired=0. It is read at the start and again on every
+	// signal on Changed.
+	Paired  func() bool
+	Changed <-chan struct{}
+}
+
+// pairedText is the TXT value of the pairing state.
+func pairedText(paired func() bool) string {
+	if paired != nil && paired() {
+		return "1"
+	}
+	return "0"
 }
 
 // Announce announces the terminal by DNS-SD over multicast DNS until the
@@ -56,6 +70,7 @@ func Announce(a Announcement, log zerolog.Logger) (stop func()) {
 		txtModel:      a.Model,
 		txtVersion:    a.Version,
 		txtAPI:        apiBase,
+		txtPaired:     pairedText(a.Paired),
 	}
 	if a.CertSHA256 != "" {
 		text[txtFingerprint] = a.CertSHA256
@@ -78,12 +93,25 @@ func Announce(a Announcement, log zerolog.Logger) (stop func()) {
 		log.Warn().Err(err).Msg("discovery off: no multicast DNS socket (port 5353 taken or no network)")
 		return func() {}
 	}
-	if _, err := rp.Add(svc); err != nil {
+	handle, err := rp.Add(svc)
+	if err != nil {
 		log.Warn().Err(err).Msg("discovery off")
 		return func() {}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-a.Changed:
+				updated := maps.Clone(text)
+				updated[txtPaired] = pairedText(a.Paired)
+				handle.UpdateText(updated, rp)
+			}
+		}
+	}()
 	go func() {
 		defer close(done)
 		err := rp.Respond(ctx)

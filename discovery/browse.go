@@ -26,16 +26,19 @@ const partialRequery = 500 * time.Millisecond
 
 // Terminal is a cashlessd found on the LAN.
 type Terminal struct {
-	TerminalID  string   `json:"terminalId"`
-	Address     string   `json:"address"` // https://ip:port, what --addr takes
-	IPs         []string `json:"ips"`
-	Port        int      `json:"port"`
-	Host        string   `json:"host"`
-	Model       string   `json:"model,omitempty"`
-	Version     string   `json:"version,omitempty"`
-	CertSHA256  string   `json:"certSha256,omitempty"`
-	Interface   string   `json:"interface,omitempty"`
-	ServiceName string   `json:"serviceName"`
+	TerminalID string   `json:"terminalId"`
+	Address    string   `json:"address"` // https://ip:port, what --addr takes
+	IPs        []string `json:"ips"`
+	Port       int      `json:"port"`
+	Host       string   `json:"host"`
+	Model      string   `json:"model,omitempty"`
+	Version    string   `json:"version,omitempty"`
+	CertSHA256 string   `json:"certSha256,omitempty"`
+	// Paired: at least one ECR is paired with the terminal (TXT
+	// paired=1); never a secret.
+	Paired      bool   `json:"paired"`
+	Interface   string `json:"interface,omitempty"`
+	ServiceName string `json:"serviceName"`
 }
 
 // Browse listens for cashlessd announcements for at most wait and returns
@@ -116,6 +119,7 @@ func fromEntry(e dnssd.BrowseEntry) (Terminal, bool) {
 		Model:       e.Text[txtModel],
 		Version:     e.Text[txtVersion],
 		CertSHA256:  strings.ToLower(e.Text[txtFingerprint]),
+		Paired:      e.Text[txtPaired] == "1",
 		Interface:   e.IfaceName,
 		ServiceName: e.ServiceInstanceName(),
 	}

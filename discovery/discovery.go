@@ -20,6 +20,7 @@ const (
 	txtVersion     = "version"
 	txtFingerprint = "certSha256" // SHA-256 of the terminal certificate's DER, hex
 	txtAPI         = "api"        // the API's base path
+	txtPaired      = "paired"     // "1" once an ECR holds a credential of its own, else "0"
 )
 
 // apiBase is the API's base path, announced in the TXT record.

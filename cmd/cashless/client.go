@@ -34,8 +34,9 @@ type answer struct {
 	raw      []byte
 }
 
-// newClient checks the address and loads the CA bundle.
-func newClient(addr, caFile, key, agent string, timeout time.Duration) (*client, error) {
+// newClient checks the address and loads the CA bundle; a pin (hex
+// SHA-256 of the terminal's certificate) is trusted instead of any CA.
+func newClient(addr, caFile, key, agent string, timeout time.Duration, pin string, sign bool) (*client, error) {
 	if !strings.Contains(addr, "://") {
 		addr = "https://" + addr // a bare host or IP
 	}
@@ -68,7 +69,13 @@ func newClient(addr, caFile, key, agent string, timeout time.Duration) (*client,
 		host = net.JoinHostPort(u.Hostname(), defaultPort)
 	}
 	base := "https://" + host
-	api := apiclient.New(apiclient.Config{BaseURL: base, Key: key, UserAgent: agent, RootCAs: roots})
+	if pin != "" {
+		pin = strings.ToLower(strings.ReplaceAll(pin, ":", ""))
+		if len(pin) != 64 || strings.Trim(pin, "0123456789abcdef") != "" {
+			return nil, fmt.Errorf("--pin %q: want the certificate's SHA-256 in hex (64 digits)", pin)
+		}
+	}
+	api := apiclient.New(apiclient.Config{BaseURL: base, Key: key, UserAgent: agent, RootCAs: roots, PinSHA256: pin, Sign: sign})
 	return &client{base: base, timeout: timeout, http: api.HTTPClient(), api: api}, nil
 }
 

@@ -64,10 +64,11 @@ const simKey = "ck_test_simulator"
 
 // testDaemon is a running `cashlessd serve --simulator`.
 type testDaemon struct {
-	addr   string // https://127.0.0.1:PORT
-	ca     string // the development CA bundle
-	logs   *lines
-	client *apiclient.Client
+	dataDir string
+	addr    string // https://127.0.0.1:PORT
+	ca      string // the development CA bundle
+	logs    *lines
+	client  *apiclient.Client
 }
 
 // lines collects the daemon's log lines.
@@ -147,7 +148,7 @@ func startDaemon(t *testing.T, args ...string) *testDaemon {
 	}
 	t.Cleanup(stop)
 
-	d := &testDaemon{addr: "https://" + listen, ca: filepath.Join(dataDir, "certs", "ca.pem"), logs: logs}
+	d := &testDaemon{dataDir: dataDir, addr: "https://" + listen, ca: filepath.Join(dataDir, "certs", "ca.pem"), logs: logs}
 	pem, err := os.ReadFile(d.ca)
 	if err != nil {
 		t.Fatal(err)

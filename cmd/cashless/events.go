@@ -50,6 +50,9 @@ func (m *Main) events(ctx context.Context, o *options, args []string) error {
 	if *after < 0 || *count < 0 {
 		return m.usageError("events: --after and --count must not be negative")
 	}
+	if err := m.usePairing(o); err != nil {
+		return m.usageError(err.Error())
+	}
 	var found *discovery.Terminal
 	if o.terminal != "" && o.key != "" {
 		t, err := discovery.Resolve(ctx, o.terminal, resolveWait)
@@ -64,7 +67,7 @@ func (m *Main) events(ctx context.Context, o *options, args []string) error {
 		return m.usageError(err.Error())
 	}
 	defer s.client.close()
-	if found != nil {
+	if found != nil && o.pin == "" {
 		trustResolved(s.client, *found)
 	}
 	return m.followEvents(ctx, s, *after, *count)

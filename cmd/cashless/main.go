@@ -79,6 +79,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.discover(ctx, o, rest)
 	case "events":
 		return m.events(ctx, o, rest)
+	case "pair":
+		return m.pair(ctx, o, rest)
 	}
 	cmd, ok := findCommand(name)
 	if !ok {
@@ -104,6 +106,9 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return m.usageError(fmt.Sprintf("%s: %v", name, err))
 	}
+	if err := m.usePairing(o); err != nil {
+		return m.usageError(err.Error())
+	}
 	var found *discovery.Terminal
 	if o.terminal != "" && o.key != "" {
 		t, err := discovery.Resolve(ctx, o.terminal, resolveWait)
@@ -117,7 +122,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return m.usageError(err.Error())
 	}
-	if found != nil {
+	if found != nil && o.pin == "" {
 		trustResolved(s.client, *found)
 	}
 	return m.do(ctx, s, c)

@@ -177,7 +177,7 @@ func TestAddress(t *testing.T) {
 		"https://[fe80::1]":          "https://[fe80::1]:8443",
 		"https://192.168.1.51:9443/": "https://192.168.1.51:9443",
 	} {
-		c, err := newClient(addr, "", simKey, "test", time.Second)
+		c, err := newClient(addr, "", simKey, "test", time.Second, "", false)
 		if err != nil {
 			t.Errorf("%s: %v", addr, err)
 			continue

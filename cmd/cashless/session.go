@@ -18,9 +18,9 @@ type session struct {
 // been resolved into o.addr by then (Run).
 func newSession(o *options, version string) (*session, error) {
 	if o.key == "" {
-		return nil, errors.New("no shared key: set CASHLESS_KEY (or --key)")
+		return nil, errors.New("no shared key: set CASHLESS_KEY (or --key), or pair this ECR (cashless pair)")
 	}
-	c, err := newClient(o.addr, o.ca, o.key, "cashless/"+version, o.timeout)
+	c, err := newClient(o.addr, o.ca, o.key, "cashless/"+version, o.timeout, o.pin, o.sign)
 	if err != nil {
 		return nil, err
 	}

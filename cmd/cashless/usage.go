@@ -27,6 +27,9 @@ commands:
   receipt-last   [--reference REF] [--copy customer|merchant|both]
   reprint        [--type customer|merchant|both]
   discover       [--wait D]                  list the terminals on this LAN (DNS-SD)
+  pair           [--name NAME] [--signed] CODE
+                                             pair this ECR by the terminal's one-time code;
+                                             stores its key and pins the certificate
   events         [--after ID] [--count N]    follow the live events, one line each
   version
   help
@@ -37,7 +40,12 @@ global flags (also accepted after the command):
                  its certificate must chain to --ca and name the address found or be
                  the certificate the terminal announced
   --ca FILE      PEM CA bundle to trust (env CASHLESS_CA; default: the system's)
-  --key KEY      shared key (env CASHLESS_KEY; prefer the variable, arguments show in ps)
+  --key KEY      shared key (env CASHLESS_KEY; prefer the variable, arguments show in ps);
+                 without one, the key cashless pair stored is used
+  --pin SHA256   trust exactly the terminal certificate with this fingerprint, no CA
+                 (env CASHLESS_PIN; a stored pairing pins its terminal's certificate)
+  --pairing FILE where cashless pair keeps the pairing (env CASHLESS_PAIRING;
+                 default $XDG_CONFIG_HOME or ~/.config, cashless/pairing.json)
   --json         print the terminal's JSON answer as it came
   --timeout D    wait at most D for an answer (default 120s)
 

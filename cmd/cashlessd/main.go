@@ -1,7 +1,7 @@
 // Command cashlessd is the payment daemon of a LAN payment terminal: it
 // serves the Cashless API over HTTPS and drives the card reader, printer and
-// acquirer host. Subcommands: serve, key rotate, certs issue, print-test,
-// diag, hostsim, card import, version.
+// acquirer host. Subcommands: serve, key rotate, pair, ecr, certs issue,
+// print-test, diag, hostsim, card import, version.
 package main
 
 import (
@@ -66,6 +66,18 @@ func synopsis(name string) string {
 		return "serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--simulator] [--model MODEL] [--terminal-id ID]"
 	case "key rotate":
 		return "key rotate (--config FILE | --data-dir DIR)"
+	case "pair":
+		return "pair (--config FILE | --data-dir DIR) [--ttl 10m] [--scopes payments,refunds]"
+	case "ecr list":
+		return "ecr list (--config FILE | --data-dir DIR)"
+	case "ecr revoke":
+		return "ecr revoke ECR_ID (--config FILE | --data-dir DIR)"
+	case "ecr scope":
+		return "ecr scope ECR_ID --scopes payments[,refunds][,admin] (--config FILE | --data-dir DIR)"
+	case "ecr rotate":
+		return "ecr rotate ECR_ID [--grace D] (--config FILE | --data-dir DIR)"
+	case "ecr signing":
+		return "ecr signing ECR_ID [--required=false] (--config FILE | --data-dir DIR)"
 	case "certs issue":
 		return "certs issue (--config FILE | --data-dir DIR) [--hosts NAME,IP,...] [--drop-ca-key]"
 	case "print-test":
@@ -84,7 +96,8 @@ func synopsis(name string) string {
 func usage() string {
 	var b strings.Builder
 	b.WriteString("usage:")
-	for _, name := range []string{"serve", "key rotate", "certs issue", "print-test", "diag", "hostsim", "card import", "version"} {
+	for _, name := range []string{"serve", "key rotate", "pair", "ecr list", "ecr revoke", "ecr scope", "ecr rotate",
+		"ecr signing", "certs issue", "print-test", "diag", "hostsim", "card import", "version"} {
 		b.WriteString("\n  cashlessd " + synopsis(name))
 	}
 	return b.String()
@@ -145,6 +158,10 @@ func (m *Main) run(ctx context.Context, args []string) error {
 			return usageError{usage()}
 		}
 		return m.keyRotate(ctx, args[2:])
+	case "pair":
+		return m.pair(ctx, args[1:])
+	case "ecr":
+		return m.ecr(ctx, args[1:])
 	case "card":
 		if len(args) == 2 && isHelp(args[1]) {
 			fmt.Fprintln(m.Stdout, "usage: cashlessd "+synopsis("card import"))

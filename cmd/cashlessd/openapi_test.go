@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
@@ -23,6 +24,8 @@ import (
 	"github.com/pb33f/libopenapi-validator/schema_validation"
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
+
+	"github.com/vinr/cashlessd/daemon/api/wire"
 )
 
 // The OpenAPI description lives beside the code it describes; this test keeps
@@ -90,7 +93,8 @@ type exchange struct {
 	body        string
 	key         string
 	noKey       bool
-	validAsSent bool // the request itself must pass the spec
+	validAsSent bool              // the request itself must pass the spec
+	headers     map[string]string // more request headers (a signature)
 }
 
 // call sends the exchange to d and checks the answer has the status and
@@ -113,6 +117,9 @@ func (s *spec) call(d *daemonUnderTest, x exchange, status int, code string) res
 		req.Header.Set("Content-Type", "application/json")
 		if key != "" {
 			req.Header.Set(keyHeader, key)
+		}
+		for k, v := range x.headers {
+			req.Header.Set(k, v)
 		}
 		return req
 	}
@@ -266,7 +273,7 @@ func (s *spec) covered() {
 		}
 	}
 	sort.Ints(seen)
-	for _, want := range []int{200, 400, 401, 402, 404, 409, 413, 422, 429, 503} {
+	for _, want := range []int{200, 400, 401, 402, 403, 404, 409, 413, 422, 429, 503} {
 		if !slices.Contains(seen, want) {
 			s.t.Errorf("no answer with status %d was validated (saw %v)", want, seen)
 		}
@@ -522,6 +529,26 @@ func TestOpenAPIDescribesEveryAnswer(t *testing.T) {
 			t.Error("the spec accepts a request without X-VINR-Cashless-Key")
 		}
 	}
+
+	// Pairing: a code made on the terminal, redeemed without a key, once;
+	// a payments-only ECR refused a refund; a signing ECR's unsigned call.
+	pairBody := func(code, extra string) string { return `{"code":"` + code + `","name":"OpenAPI lane"` + extra + `}` }
+	code := d.pairingCode("--scopes", "payments")
+	lane := s.call(d, exchange{path: "/cashless/v1/pair", body: pairBody(code, ""), noKey: true, validAsSent: true}, 200, "")
+	s.call(d, exchange{path: "/cashless/v1/pair", body: pairBody(code, ""), noKey: true, validAsSent: true}, 401, "invalid_pairing_code")
+	s.call(d, exchange{path: "/cashless/v1/refund", body: `{"originalReference":"OA-SALE-1","amount":100,"currency":"USD","reference":"OA-REF-403"}`,
+		key: lane.str("key"), validAsSent: true}, 403, "forbidden")
+	s.call(d, exchange{path: "/cashless/v1/status", body: "{}", key: lane.str("key"), validAsSent: true}, 200, "")
+	signer := s.call(d, exchange{path: "/cashless/v1/pair", body: pairBody(d.pairingCode(), `,"signedRequests":true`), noKey: true,
+		validAsSent: true}, 200, "")
+	s.call(d, exchange{path: "/cashless/v1/status", body: "{}", key: signer.str("key"), validAsSent: true}, 401, "invalid_signature")
+	signed := func(nonce string) map[string]string {
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		return map[string]string{wire.TimestampHeader: ts, wire.NonceHeader: nonce,
+			wire.SignatureHeader: wire.Sign(wire.SigningKey(signer.str("key")), http.MethodPost, "/cashless/v1/status", ts, nonce, []byte("{}"))}
+	}
+	s.call(d, exchange{path: "/cashless/v1/status", body: "{}", key: signer.str("key"), headers: signed("openapi-nonce-000001"), validAsSent: true}, 200, "")
+	s.call(d, exchange{path: "/cashless/v1/status", body: "{}", key: signer.str("key"), headers: signed("openapi-nonce-000001"), validAsSent: true}, 401, "invalid_signature")
 
 	// A body over 64 KiB.
 	s.call(d, exchange{path: "/cashless/v1/sale", body: `{"reference":"` + strings.Repeat("x", 70<<10) + `"}`}, 413, "invalid_request")

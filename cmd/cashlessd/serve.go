@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -19,6 +20,7 @@ import (
 	"github.com/vinr/cashlessd/daemon/admin"
 	"github.com/vinr/cashlessd/daemon/api"
 	"github.com/vinr/cashlessd/daemon/api/connlimit"
+	"github.com/vinr/cashlessd/daemon/audit"
 	"github.com/vinr/cashlessd/daemon/auth"
 	"github.com/vinr/cashlessd/daemon/config"
 	"github.com/vinr/cashlessd/daemon/logging"
@@ -125,6 +127,14 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer devs.Close()
+	// Pairing codes and rotation grace periods run on the terminal's
+	// clock (the simulator's in simulator mode).
+	keys.SetClock(devs.Clock.Now)
+	auditLog, err := audit.Open(cfg.DataDir)
+	if err != nil {
+		log.Warn().Err(err).Msg("no audit log: pairing and ECR changes are not recorded")
+	}
+	defer auditLog.Close()
 	meters := metrics.New()
 	hub := liveEvents(devs)
 	engine := daemon.New(cfg.Engine(m.Version), daemon.Deps{
@@ -155,8 +165,19 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		_ = engine.Stop(context.Background())
 		return err
 	}
+	certSHA256 := func() string { return fingerprint(tlsConfig) }
+	// pairingChanged tells the LAN announcement to say paired=0/1 again.
+	pairingChanged := make(chan struct{}, 1)
+	onPairing := func() {
+		select {
+		case pairingChanged <- struct{}{}:
+		default:
+		}
+	}
 	adminSrv, err := admin.Listen(cfg.DataDir, keys, log, admin.WithHealth(admin.HealthSource{Engine: engine, Keys: keys,
-		Listen: ln.Addr().String(), Simulator: cfg.Simulator}))
+		Listen: ln.Addr().String(), Simulator: cfg.Simulator}),
+		admin.WithECRs(admin.ECRSource{ECRs: keys, Display: engine, TerminalID: cfg.TerminalID,
+			Address: advertisedAddress(ln.Addr()), Fingerprint: certSHA256, Audit: auditLog, OnChange: onPairing}))
 	switch {
 	case err != nil && db.ReadOnly():
 		// Nothing could rotate the key anyway: the database is read-only.
@@ -193,7 +214,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		defer stopMetrics()
 	}
 	apiSrv := api.New(api.Options{Engine: engine, Keys: keys, Simulator: simControl, Log: log, Metrics: meters,
-		TrustedProxies: proxies, Events: hub})
+		TrustedProxies: proxies, Events: hub, Pairing: keys, OnPaired: onPairing, CertFingerprint: certSHA256,
+		KeyFingerprint: func() string { return keyFingerprint(tlsConfig) }, Audit: auditLog})
 	httpSrv := apiSrv.HTTPServer(tlsConfig)
 	limited.Hook(httpSrv)
 	served := make(chan error, 1)
@@ -205,7 +227,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Str("model", cfg.Model).Str("version", m.Version).Msg("cashlessd ready")
 	if cfg.DiscoveryEnabled() {
 		stopDiscovery := discovery.Announce(discovery.Announcement{TerminalID: cfg.TerminalID, Model: cfg.Model,
-			Version: m.Version, CertSHA256: fingerprint(tlsConfig), Addr: ln.Addr(), Interfaces: cfg.Discovery.Interfaces}, log)
+			Version: m.Version, CertSHA256: fingerprint(tlsConfig), Addr: ln.Addr(), Interfaces: cfg.Discovery.Interfaces,
+			Paired: keys.Paired, Changed: pairingChanged}, log)
 		defer stopDiscovery()
 	}
 	if m.Ready != nil {
@@ -281,6 +304,32 @@ func fingerprint(tc *tls.Config) string {
 		return ""
 	}
 	return certs.Fingerprint(tc.Certificates[0].Leaf)
+}
+
+// advertisedAddress is the API's host:port as an ECR on the LAN dials it
+// (the pairing QR code): a wildcard listener is named by the first LAN
+// address found.
+func advertisedAddress(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, ad := range addrs {
+		if ipn, ok := ad.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() && !ipn.IP.IsLinkLocalUnicast() {
+			return net.JoinHostPort(ipn.IP.String(), strconv.Itoa(tcp.Port))
+		}
+	}
+	return a.String()
+}
+
+// keyFingerprint is the SHA-256 of the served certificate's public key,
+// when known.
+func keyFingerprint(tc *tls.Config) string {
+	if tc == nil || len(tc.Certificates) == 0 || tc.Certificates[0].Leaf == nil {
+		return ""
+	}
+	return certs.PublicKeyFingerprint(tc.Certificates[0].Leaf)
 }
 
 // serveMetrics adds the store's and the engine's gauges and starts the

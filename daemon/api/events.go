@@ -104,6 +104,13 @@ func (s *Server) eventStream(c echo.Context) error {
 	keepAlive := time.NewTicker(eventKeepAlive)
 	defer keepAlive.Stop()
 	ctx := c.Request().Context()
+	// A key revoked, rotated away or stripped of its scope while the
+	// stream is open ends it before the next event or keep-alive.
+	key := c.Request().Header.Get(KeyHeader)
+	allowed := func() bool {
+		p, ok := s.authenticateKey(key)
+		return ok && p.Has(routeScope(wire.PathEvents))
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -111,7 +118,7 @@ func (s *Server) eventStream(c echo.Context) error {
 		case <-s.streams.done:
 			return nil
 		case <-keepAlive.C:
-			if send([]byte(": keep-alive\n\n")) != nil {
+			if !allowed() || send([]byte(": keep-alive\n\n")) != nil {
 				return nil
 			}
 		case m, ok := <-sub.Events():
@@ -121,7 +128,7 @@ func (s *Server) eventStream(c echo.Context) error {
 				}
 				return nil
 			}
-			if send(frame(m)) != nil {
+			if !allowed() || send(frame(m)) != nil {
 				return nil
 			}
 		}

@@ -41,7 +41,7 @@ func (s *Server) lookup(c echo.Context) error {
 // earlier attempts.
 func renderLookup(res *daemon.LookupResult) wire.Lookup {
 	t := res.Tx
-	out := wire.Lookup{Type: string(t.Kind), StartedAt: timestamp(t.StartedAt), Attempts: []wire.Attempt{}}
+	out := wire.Lookup{Type: string(t.Kind), StartedAt: timestamp(t.StartedAt), EcrID: t.ECRID, Attempts: []wire.Attempt{}}
 	if t.Final() {
 		out.Transaction, _ = render(t)
 		out.Status = heldStatus(t, out.Status)

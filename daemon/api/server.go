@@ -26,6 +26,8 @@ import (
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/daemon/api/connlimit"
 	"github.com/vinr/cashlessd/daemon/api/wire"
+	"github.com/vinr/cashlessd/daemon/audit"
+	"github.com/vinr/cashlessd/daemon/auth"
 	"github.com/vinr/cashlessd/daemon/events"
 )
 
@@ -92,6 +94,18 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// Events is the live event stream; nil serves none.
 	Events *events.Hub
+	// Pairing redeems pairing codes (POST /cashless/v1/pair); nil pairs
+	// nothing.
+	Pairing Pairer
+	// OnPaired is called after an ECR paired (the LAN announcement says
+	// paired=1); optional.
+	OnPaired func()
+	// CertFingerprint and KeyFingerprint are the hex SHA-256 of the
+	// served certificate and of its public key, given to a newly paired
+	// ECR for pinning; optional.
+	CertFingerprint, KeyFingerprint func() string
+	// Audit records who did what; nil records nothing.
+	Audit *audit.Log
 }
 
 // RequestObserver counts requests for metrics.
@@ -121,12 +135,22 @@ type Server struct {
 	// The live event stream (events.go).
 	events  *events.Hub
 	streams eventStreams
+
+	// Pairing and per-ECR credentials (credentials.go).
+	pairer      Pairer
+	onPaired    func()
+	fingerprint func() string
+	keyPrint    func() string
+	pairLimit   *pairLimiter
+	nonces      nonceCache
+	audit       *audit.Log
 }
 
 // New builds the routes.
 func New(o Options) *Server {
 	s := &Server{echo: echo.New(), engine: o.Engine, keys: o.Keys, sim: o.Simulator, log: o.Log,
-		limit: newFailedKeyLimiter(6*time.Second, 10), obs: o.Metrics, events: o.Events}
+		limit: newFailedKeyLimiter(6*time.Second, 10), obs: o.Metrics, events: o.Events,
+		pairer: o.Pairing, onPaired: o.OnPaired, fingerprint: o.CertFingerprint, keyPrint: o.KeyFingerprint, pairLimit: newPairLimiter(), audit: o.Audit}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -134,7 +158,7 @@ func New(o Options) *Server {
 	// One middleware runs for every request, routed or not (echo builds
 	// the chain of e.Use's middleware anew per request, one closure each):
 	// it refuses other methods, closes unauthenticated connections, sets
-	// the request ID and logs. The routes' own chains (panic recovery, the
+	// the request ID, recovers panics and logs. The routes' own chains (the
 	// body limit, the key check) are built once here, not per request.
 	e.Use(s.frame)
 	s.requestIDs = newRequestIDs()
@@ -152,6 +176,7 @@ func New(o Options) *Server {
 	} {
 		e.POST(path, route(h))
 	}
+	e.POST(wire.PathPair, limitBody(s.pair))
 	s.routeEvents()
 	if s.sim != nil {
 		for path, h := range map[string]echo.HandlerFunc{
@@ -262,16 +287,34 @@ func recovered(c echo.Context, r any) error {
 	return err
 }
 
-// authenticate checks the shared key on every call. The right key is
-// always served; a client address that failed too often gets 429 for its
-// wrong keys for a while (10 failures, then one per 6 s), so nobody can
-// lock out a client that holds the key.
+// authenticate checks the key on every call: the shared key or a paired
+// ECR's, then the request's signature (when the credential requires one
+// or one is sent) and the scope the route needs. The request's context
+// carries the credential's ecrId to the engine. The right key is always
+// served; a client address that failed too often gets 429 for its wrong
+// keys for a while (10 failures, then one per 6 s), so nobody can lock
+// out a client that holds the key.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if s.keys.Verify(c.Request().Header.Get(KeyHeader)) {
+		if p, ok := s.authenticateKey(c.Request().Header.Get(KeyHeader)); ok {
 			c.Set(authenticatedKey, true)
 			connlimit.Authenticate(c.Request().Context())
-			return next(c)
+			if err := s.checkSignature(c, p); err != nil {
+				return err
+			}
+			if need := routeScope(c.Request().URL.Path); !p.Has(need) {
+				s.audit.Record("forbidden", p.ECRID).Str("path", c.Request().URL.Path).Str("scope", string(need)).Send()
+				return &daemon.Error{Code: wire.CodeForbidden, Message: "This ECR's credential lacks the scope " +
+					strconv.Quote(string(need)) + " this call needs (cashlessd ecr scope on the terminal)."}
+			}
+			req := c.Request()
+			c.SetRequest(req.WithContext(daemon.WithECR(req.Context(), p.ECRID)))
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			s.auditCall(c, p)
+			return nil
 		}
 		client := c.RealIP()
 		if wait, blocked := s.limit.blocked(client); blocked {
@@ -280,8 +323,19 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return daemon.Errorf(wire.CodeTooManyAttempts, "Too many failed key attempts from %s; retry in %d s.", client, secs)
 		}
 		s.limit.failed(client)
-		return &daemon.Error{Code: wire.CodeInvalidKey, Message: "Shared key missing or incorrect (header " + KeyHeader + ")."}
+		return &daemon.Error{Code: wire.CodeInvalidKey, Message: "Key missing, incorrect or revoked (header " + KeyHeader + ")."}
 	}
+}
+
+// authenticateKey finds the key's credential.
+func (s *Server) authenticateKey(key string) (auth.Principal, bool) {
+	if a, ok := s.keys.(Authenticator); ok {
+		return a.Authenticate(key)
+	}
+	if s.keys.Verify(key) {
+		return auth.Principal{ECRID: auth.SharedID, Scopes: auth.AllScopes(), SigningKey: wire.SigningKey(key)}, true
+	}
+	return auth.Principal{}, false
 }
 
 // httpStatus maps each error code to its HTTP status.
@@ -289,8 +343,10 @@ func httpStatus(code string) int {
 	switch code {
 	case daemon.CodeInvalidRequest:
 		return http.StatusBadRequest
-	case wire.CodeInvalidKey:
+	case wire.CodeInvalidKey, wire.CodeInvalidSignature, wire.CodeInvalidPairingCode:
 		return http.StatusUnauthorized
+	case wire.CodeForbidden:
+		return http.StatusForbidden
 	case daemon.CodeCardDeclined:
 		return http.StatusPaymentRequired
 	case daemon.CodeTransactionNotFound, wire.CodeNotFound:

@@ -17,9 +17,9 @@ import (
 // bytes. It is compared with ==; a value that compares unequal only
 // renders the answer once more.
 type statusKey struct {
-	busy                                     bool
-	activeKind, activeReference, activeStage string
-	activeStartedAt                          time.Time
+	busy                                                bool
+	activeKind, activeReference, activeStage, activeECR string
+	activeStartedAt                                     time.Time
 
 	hasLast                                     bool
 	lastID, lastReference, lastStatus, lastKind string
@@ -47,6 +47,7 @@ func keyOf(st *daemon.StatusInfo) statusKey {
 		devices: st.Health.Devices, canTransact: st.Health.CanTransact}
 	if st.Busy {
 		k.activeKind, k.activeReference, k.activeStage = st.ActiveKind, st.ActiveReference, string(st.ActiveStage)
+		k.activeECR = st.ActiveECRID
 		k.activeStartedAt = st.ActiveStartedAt
 	}
 	if t := st.LastTransaction; t != nil {
@@ -123,7 +124,7 @@ func (s *Server) statusResponse(st *daemon.StatusInfo) wire.Status {
 	if st.Busy {
 		resp.Status = "busy"
 		resp.ActiveTransaction = &wire.ActiveTransaction{Reference: st.ActiveReference, StartedAt: timestamp(st.ActiveStartedAt),
-			Type: st.ActiveKind, Stage: string(st.ActiveStage)}
+			Type: st.ActiveKind, Stage: string(st.ActiveStage), EcrID: st.ActiveECRID}
 	}
 	if t := st.LastTransaction; t != nil {
 		resp.LastTransaction = &wire.LastTransaction{Reference: t.Reference, Status: string(t.Status),

@@ -1,14 +1,17 @@
-// Package auth checks the X-VINR-Cashless-Key shared key. Only a SHA-256
-// hash of the key is stored; comparison is constant-time and costs the same
-// whether the key is wrong, missing or right.
+// Package auth checks the keys presented in X-VINR-Cashless-Key: the shared
+// key (the reference's contract), the simulator's key in simulator mode, and
+// the keys of ECRs paired by a one-time code (pairing.go), each with its
+// scopes (credentials.go). Only SHA-256 hashes of keys and codes are kept;
+// comparison is constant-time and costs the same whether the key is wrong,
+// missing or right.
 package auth
 
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"sync"
+	"time"
 
 	"github.com/vinr/cashlessd/daemon"
 )
@@ -35,23 +38,42 @@ func Generate() (string, error) {
 	return LivePrefix + hex.EncodeToString(b), nil
 }
 
-// Keys verifies presented keys against the stored hash.
+// Keys verifies presented keys against the stored hashes: the shared key,
+// the simulator key and the paired ECRs' credentials.
 type Keys struct {
 	store     daemon.KeyStore
+	credStore CredentialStore // nil: no paired ECRs
 	simulator bool
+	now       func() time.Time
 
-	mu   sync.RWMutex
-	hash []byte
+	mu    sync.RWMutex
+	hash  []byte
+	creds []*Credential
+	codes []pendingCode
 }
 
 // New loads the stored key hash; allowSimulator also accepts SimulatorKey.
+// When store also keeps credentials (CredentialStore, as the daemon's
+// store does) the paired ECRs are loaded and pairing is possible.
 func New(store daemon.KeyStore, allowSimulator bool) (*Keys, error) {
 	h, err := store.KeyHash()
 	if err != nil {
 		return nil, err
 	}
-	return &Keys{store: store, simulator: allowSimulator, hash: h}, nil
+	k := &Keys{store: store, simulator: allowSimulator, hash: h, now: time.Now}
+	if cs, ok := store.(CredentialStore); ok {
+		k.credStore = cs
+		if k.creds, err = loadCredentials(cs); err != nil {
+			return nil, err
+		}
+	}
+	return k, nil
 }
+
+// SetClock replaces the clock that decides when pairing codes and
+// rotation grace periods end (the simulator's clock in simulator mode).
+// Call it before the keys are in use.
+func (k *Keys) SetClock(now func() time.Time) { k.now = now }
 
 // HasKey reports whether a live key was ever set.
 func (k *Keys) HasKey() bool {
@@ -60,25 +82,11 @@ func (k *Keys) HasKey() bool {
 	return len(k.hash) == sha256.Size
 }
 
-// Verify reports whether key is the current key (or the simulator key in
-// simulator mode), in constant time.
+// Verify reports whether key is the current shared key, the simulator key
+// in simulator mode, or a paired ECR's key, in constant time.
 func (k *Keys) Verify(key string) bool {
-	h := Hash(key)
-	k.mu.RLock()
-	stored := k.hash
-	k.mu.RUnlock()
-	var zero [sha256.Size]byte
-	ok := 0
-	if len(stored) == sha256.Size {
-		ok = subtle.ConstantTimeCompare(h, stored)
-	} else {
-		subtle.ConstantTimeCompare(h, zero[:])
-	}
-	sim := subtle.ConstantTimeCompare(h, Hash(SimulatorKey))
-	if !k.simulator {
-		sim = 0
-	}
-	return ok|sim == 1 && key != ""
+	_, ok := k.Authenticate(key)
+	return ok
 }
 
 // AcceptsSimulatorKey reports whether SimulatorKey is accepted (simulator

@@ -15,7 +15,9 @@ import (
 const reversalAttempts = 2
 
 // Reverse cancels a transaction at the host (0400; a retry is a repeat,
-// 0401, with the same STAN). The host acknowledges with 0410 and 00, also
+// 0401, with the same STAN), with the card's final chip data in field 55
+// when the request has it (dropped when it would not fit: the reversal
+// must go). The host acknowledges with 0410 and 00, also
 // when it never booked the original, so reversing is always safe. An error
 // means the reversal is not acknowledged yet and must be retried.
 func (c *Client) Reverse(ctx context.Context, req daemon.ReversalRequest) error {
@@ -81,6 +83,10 @@ func (c *Client) reverseOnce(ctx context.Context, req daemon.ReversalRequest, rr
 	f.TransactionID = req.TransactionID
 	orig := originalData(req.Original, originalMTI(req.Kind))
 	f.Original = &orig
+	if len(req.ICCData) > 0 && len(req.ICCData) <= 999 {
+		// The card refused the approval: its final chip data (the AAC).
+		f.ICC = req.ICCData
+	}
 
 	resp, err := c.roundTrip(ctx, f)
 	// Once it may have left, the next try is a repeat with its STAN.

@@ -58,6 +58,8 @@ const (
 	txAdvicePending     = 39
 	txAdviceICC         = 40
 	txAdviceRejected    = 41
+	txReversalICC       = 42
+	txECRID             = 43
 )
 
 // CardInfo fields.
@@ -263,6 +265,8 @@ func (s *DB) encodeTransaction(tx *bolt.Tx, t *daemon.Transaction) ([]byte, erro
 	w.flag(txAdvicePending, t.AdvicePending)
 	w.bytes(txAdviceICC, t.AdviceICC)
 	w.flag(txAdviceRejected, t.AdviceRejected)
+	w.bytes(txReversalICC, t.ReversalICC)
+	w.str(txECRID, t.ECRID)
 	return w.b, nil
 }
 
@@ -611,6 +615,13 @@ func decodeTx(raw []byte, t *daemon.Transaction) ([]byte, error) {
 			}
 		case txAdviceRejected:
 			t.AdviceRejected, err = f.flag()
+		case txReversalICC:
+			var b []byte
+			if b, err = f.message(); err == nil {
+				t.ReversalICC = bytes.Clone(b)
+			}
+		case txECRID:
+			t.ECRID, err = f.str()
 		default:
 			return f.unknown("transaction")
 		}

@@ -92,6 +92,14 @@ func (m *memoryCounter) Next(string) (uint32, error) {
 	return m.n, nil
 }
 
+// ShowMessage shows lines of text on the reader's display (a pairing code
+// while the terminal is idle).
+func (a *Acceptor) ShowMessage(ctx context.Context, lines ...string) error {
+	return a.reader.Display(ctx, lines...)
+}
+
+var _ daemon.MessageDisplay = (*Acceptor)(nil)
+
 // Detect shows the amount and waits for a card on every interface. A chip
 // card swiped is refused with "insert card" and detection goes on for the
 // chip; the context ending (cancel, card timeout) ends detection on the
@@ -138,7 +146,7 @@ func (a *Acceptor) Detect(ctx context.Context, req daemon.CardRequest) (daemon.C
 			}
 			deadline, hasDeadline := ctx.Deadline()
 			return &session{a: a, s: a.kernel.Contactless(a.reader, pins, tx), powered: true,
-				tapped: &tap{tx: tx, pins: pins, deadline: deadline, hasDeadline: hasDeadline}}, nil
+				tapped: &tap{tx: tx, pins: pins, deadline: deadline, hasDeadline: hasDeadline, wait: req.Wait}}, nil
 		case reader.CardSwiped:
 			track := string(ev.Track2)
 			ev.Clear()
@@ -183,6 +191,9 @@ type tap struct {
 	pins        pinPad
 	deadline    time.Time // the card timeout of the detection
 	hasDeadline bool
+	// wait, when set, is told that the reader waits for the chip (the
+	// ECR may cancel meanwhile) and when the chip is inserted.
+	wait daemon.CardWait
 }
 
 // Read runs the kernel up to the online request. When a contactless
@@ -214,7 +225,9 @@ func (s *session) Read(ctx context.Context) (daemon.CardData, error) {
 
 // toChip powers the tapped card off, asks for the chip and waits for it
 // until the detection's card timeout; the session then runs the kernel's
-// contact flow on the inserted card. The cardholder's cancel key ends it.
+// contact flow on the inserted card. The cardholder's cancel key ends it,
+// and so does the ECR's cancel while no chip is inserted (through the
+// engine's CardWait: it returns ctx's error then).
 func (s *session) toChip(ctx context.Context) error {
 	t := s.tapped
 	s.tapped = nil
@@ -226,6 +239,11 @@ func (s *session) toChip(ctx context.Context) error {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, t.deadline)
 		defer cancel()
+	}
+	if t.wait != nil {
+		var stop context.CancelFunc
+		ctx, stop = t.wait.WaitingForCard(ctx)
+		defer stop()
 	}
 	a := s.a
 	a.prompt(t.pins.transactionID, PromptInsertCard, "USE CHIP", "PLEASE INSERT CARD")
@@ -247,6 +265,9 @@ func (s *session) toChip(ctx context.Context) error {
 		case reader.KeypadCancel:
 			return daemon.ErrCardholderCancelled
 		case reader.CardInserted:
+			if t.wait != nil && !t.wait.CardPresented() {
+				return context.Canceled // the ECR cancelled first
+			}
 			if _, err := a.reader.PowerOn(ctx, reader.Contact); err != nil {
 				return fmt.Errorf("chip: %w", err)
 			}
@@ -263,6 +284,9 @@ func (s *session) Complete(ctx context.Context, answer daemon.AuthResponse) (boo
 	out, err := s.s.Complete(ctx, hostResponse(answer))
 	if err != nil {
 		if errors.Is(err, emv.ErrDeclined) {
+			// The card's AAC: a reversal of the host's approval carries
+			// it.
+			s.final, s.scripts = out.ICCData, out.ScriptResults
 			return false, nil
 		}
 		return false, err
@@ -277,7 +301,8 @@ func (s *session) Complete(ctx context.Context, answer daemon.AuthResponse) (boo
 func (s *session) IssuerScriptResults() []byte { return s.scripts }
 
 // FinalICCData is the chip data of the completed transaction (with the TC
-// of an offline approval), for the advice to the host.
+// of an approval, for the advice to the host; with the AAC when the card
+// declined, for the reversal of a host approval the card refused).
 func (s *session) FinalICCData() []byte { return s.final }
 
 // Close powers the card off.

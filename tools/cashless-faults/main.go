@@ -12,7 +12,8 @@
 //   - injects device faults (reader, printer, host link), storage faults
 //     (full disk, corrupt database), load (busy terminal, status pollers,
 //     oversized bodies, slow headers), hostile input (fuzz targets, key
-//     guessing) and scans everything written for card data and keys.
+//     guessing), a brute force of pairing codes over a code's lifetime,
+//     and scans everything written for card data and keys.
 //
 // It prints a table of kill points per phase and outcome and of every
 // other fault, writes it as Markdown with -markdown, and exits 1 on any
@@ -54,7 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 		rounds   = fs.Int("rounds", 500, "SIGKILL points to make")
 		terms    = fs.Int("sigterm", 40, "SIGTERM rounds")
 		long     = fs.Bool("long-shutdown", true, "add a SIGTERM whose transaction outlives the 30 s grace")
-		suites   = fs.String("suites", "crash,devices,storage,load,input,secrets,hostile", "suites to run, comma-separated")
+		suites   = fs.String("suites", "crash,devices,storage,load,input,secrets,hostile,pairing", "suites to run, comma-separated")
 		devices  = fs.Int("device-rounds", 5, "repetitions of each device fault")
 		pollers  = fs.Int("pollers", 200, "status pollers in the load suite")
 		pollFor  = fs.Duration("poll-for", time.Minute, "how long the pollers run")

@@ -25,10 +25,13 @@ type ReceiptLastRequest struct {
 // lists every earlier attempt under the same reference, oldest first.
 type Lookup struct {
 	Transaction
-	Type      string    `json:"type"`
-	Stage     string    `json:"stage,omitempty"`
-	StartedAt string    `json:"startedAt,omitempty"`
-	Attempts  []Attempt `json:"attempts"`
+	Type      string `json:"type"`
+	Stage     string `json:"stage,omitempty"`
+	StartedAt string `json:"startedAt,omitempty"`
+	// EcrID is the credential that started the transaction (a paired
+	// ECR's ecrId, "shared" or "simulator"); absent when unknown.
+	EcrID    string    `json:"ecrId,omitempty"`
+	Attempts []Attempt `json:"attempts"`
 }
 
 // Attempt is one earlier attempt under a looked-up reference.

@@ -204,6 +204,9 @@ type ActiveTransaction struct {
 	StartedAt string `json:"startedAt"`
 	Type      string `json:"type"`
 	Stage     string `json:"stage"`
+	// EcrID is the credential whose request holds the terminal; absent
+	// for work the terminal started itself (automatic settlement).
+	EcrID string `json:"ecrId,omitempty"`
 }
 
 // OpenBatch is the count and total of the batch not yet settled.
@@ -349,4 +352,12 @@ const (
 	CodeNotFound = "not_found"
 	// CodeMethodNotAllowed: every call is a POST (405).
 	CodeMethodNotAllowed = "method_not_allowed"
+	// CodeForbidden: the credential lacks the scope the call needs (403).
+	CodeForbidden = "forbidden"
+	// CodeInvalidSignature: a signed request's signature is missing,
+	// wrong, outside the time window or replays a nonce (401).
+	CodeInvalidSignature = "invalid_signature"
+	// CodeInvalidPairingCode: the pairing code is wrong, expired or used
+	// (401).
+	CodeInvalidPairingCode = "invalid_pairing_code"
 )

@@ -15,7 +15,10 @@
 // approval given online: the issuer script results (9F5B) in its chip data
 // are recorded on the approval (Approval.ScriptResults), as are those of a
 // batch upload; the test amounts 900.72 to 900.74 add issuer scripts to an
-// approval (magic.go).
+// approval, and 900.75 spoils its issuer authentication data so the card
+// refuses it (magic.go). The reversal of an approval the card refused
+// carries the card's final chip data (55, with the AAC): it is checked and
+// recorded with the reversal (Reversal.Cryptogram, TVR, ScriptResults).
 //
 // After a settlement answered 95 the terminal uploads the batch (0320, one
 // per transaction): the host books what it did not have, marks each as
@@ -29,6 +32,7 @@
 // wire order.
 //
 // SetLatency, SetOffline and SetDropResponse reproduce a slow, unreachable
-// or silent host; ForgetApproval makes the host lose an approval, so the
-// totals differ. The ledger never holds a full card number.
+// or silent host; SetHoldAdvices and SetHoldReversals keep advices or
+// reversals queued at the terminal; ForgetApproval makes the host lose an
+// approval, so the totals differ. The ledger never holds a full card number.
 package hostsim

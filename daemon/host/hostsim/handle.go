@@ -49,6 +49,9 @@ func (s *Server) handle(req *host.Fields) *host.Fields {
 		}
 		return s.book(req, s.financial)
 	case host.MTIReversal, host.MTIReversalRepeat:
+		if s.reversalsHeld() {
+			return s.book(req, heldReversal)
+		}
 		return s.book(req, s.reversal)
 	case host.MTIBatchUpload:
 		return s.book(req, s.upload)
@@ -119,6 +122,13 @@ func (s *Server) book(req *host.Fields, step func(now time.Time, req, resp *host
 // booked.
 func heldAdvice(_ time.Time, req, resp *host.Fields) bool {
 	resp.ResponseCode, resp.AuthCode = host.RCIssuerUnavailable, req.AuthCode
+	return false
+}
+
+// heldReversal answers a reversal while SetHoldReversals is on: 91,
+// nothing reversed.
+func heldReversal(_ time.Time, _, resp *host.Fields) bool {
+	resp.ResponseCode = host.RCIssuerUnavailable
 	return false
 }
 
@@ -200,6 +210,7 @@ func (s *Server) financial(now time.Time, req, resp *host.Fields) bool {
 	}
 	if len(req.ICC) > 0 {
 		resp.ICC = issuerData(req.PAN, req.ICC, rc)
+		spoilIssuerAuth(resp.ICC, kind, amount)
 		if rc == host.RCApproved {
 			resp.ICC = append(resp.ICC, testScripts(kind, amount)...)
 		}
@@ -320,11 +331,24 @@ func (s *Server) original(kind string, amount int64, req *host.Fields) (string, 
 // reversal cancels the approval a reversal refers to: by terminal and
 // transaction ID (field 62), else by RRN (37), else by original MTI and
 // STAN (90). Unknown or already reversed originals are acknowledged and
-// nothing is recorded. The caller holds bookMu.
+// nothing is recorded. Chip data (55), which a reversal carries when the
+// card refused the approval, is checked (checkReversalICC) and recorded
+// with the reversal. The caller holds bookMu.
 func (s *Server) reversal(now time.Time, req, resp *host.Fields) bool {
 	resp.ResponseCode = host.RCApproved
 	term := strings.TrimSpace(req.TerminalID)
 	id, rrn := req.TransactionID, strings.TrimSpace(req.RRN)
+	var chip reversalChip
+	if len(req.ICC) > 0 {
+		var rc string
+		var err error
+		if chip, rc, err = checkReversalICC(req.ICC); err != nil {
+			s.log.Warn().Str("mti", req.MTI).Str("stan", req.STAN).Str("terminalId", term).Str("transactionId", id).
+				Str("responseCode", rc).Err(err).Msg("reversal with bad chip data refused")
+			resp.ResponseCode = rc
+			return false
+		}
+	}
 	var origMTI, origSTAN string
 	if req.Original != nil && req.Original.STAN != "000000" {
 		origMTI, origSTAN = req.Original.MTI, req.Original.STAN
@@ -369,9 +393,10 @@ func (s *Server) reversal(now time.Time, req, resp *host.Fields) bool {
 	s.ledger.Reversals = append(s.ledger.Reversals, Reversal{
 		TerminalID: term, MTI: req.MTI, STAN: req.STAN, TransactionID: a.TransactionID,
 		RRN: a.RRN, Amount: amount, ReceivedAt: now,
+		Cryptogram: chip.cryptogram, TVR: chip.tvr, ScriptResults: chip.scriptResults,
 	})
 	resp.RRN = a.RRN
-	log.Info().Str("rrn", a.RRN).Msg("approval reversed")
+	log.Info().Str("rrn", a.RRN).Str("cryptogram", chip.cryptogram).Msg("approval reversed")
 	return true
 }
 

@@ -89,6 +89,14 @@ type Reversal struct {
 	RRN           string    `json:"rrn"`
 	Amount        int64     `json:"amount"`
 	ReceivedAt    time.Time `json:"receivedAt"`
+	// Cryptogram, TVR and ScriptResults are from the card's final chip
+	// data (55) the reversal carried because the card refused the
+	// approval: the cryptogram's type (AAC), the final TVR (95) and the
+	// issuer script results (9F5B), hex; empty for a reversal without
+	// chip data.
+	Cryptogram    string `json:"cryptogram,omitempty"`
+	TVR           string `json:"tvr,omitempty"`
+	ScriptResults string `json:"scriptResults,omitempty"`
 }
 
 // Settlement is one settlement request and the host's answer: 00 when the

@@ -46,6 +46,11 @@ const (
 	// a data object no script may hold: the terminal sends none of its
 	// commands and reports it failed, results 10 and the identifier.
 	TestScriptMalformed = 74
+	// TestCardRefuses is approved, but the issuer authentication data
+	// (91) of the answer to a chip request does not verify on the card:
+	// the card refuses the approval (AAC at the second GENERATE AC) and
+	// the terminal reverses it, with the card's final chip data in 55.
+	TestCardRefuses = 75
 )
 
 // TestScriptID is the script identifier (9F18) of the issuer script a
@@ -75,6 +80,18 @@ func testScripts(kind string, amount int64) []byte {
 		script = emv.AppendTLV(script, emv.TagTerminalCountry, []byte{0x04, 0x58})
 	}
 	return emv.AppendTLV(nil, emv.TagIssuerScript2, script)
+}
+
+// spoilIssuerAuth breaks the ARPC of the issuer authentication data in
+// icc (an answer's 55, see issuerData) when the test amount asks for a
+// card that refuses the approval (TestCardRefuses).
+func spoilIssuerAuth(icc []byte, kind string, amount int64) {
+	if testAmountCode(kind, amount) != TestCardRefuses {
+		return
+	}
+	if v, ok := emv.Find(icc, emv.TagIssuerAuthData); ok && len(v) > 0 {
+		v[0] ^= 0xFF
+	}
 }
 
 // testAmountCode is a test amount's last two digits, or -1 for any other

@@ -50,8 +50,10 @@ type Server struct {
 	offline bool
 	drop    bool
 	closed  bool
-	// holdAdvices answers every advice 91 without booking it.
-	holdAdvices bool
+	// holdAdvices answers every advice 91 without booking it;
+	// holdReversals every reversal.
+	holdAdvices   bool
+	holdReversals bool
 
 	// bookMu serialises the processing of requests, so each one sees and
 	// changes the ledger alone.
@@ -192,6 +194,22 @@ func (s *Server) SetHoldAdvices(hold bool) {
 	s.mu.Lock()
 	s.holdAdvices = hold
 	s.mu.Unlock()
+}
+
+// SetHoldReversals makes the host answer every reversal (0400, 0401) 91,
+// issuer unavailable, and reverse nothing: the terminal keeps its
+// reversals queued and sends them again later.
+func (s *Server) SetHoldReversals(hold bool) {
+	s.mu.Lock()
+	s.holdReversals = hold
+	s.mu.Unlock()
+}
+
+// reversalsHeld reports whether SetHoldReversals is on.
+func (s *Server) reversalsHeld() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.holdReversals
 }
 
 // advicesHeld reports whether SetHoldAdvices is on.

@@ -54,6 +54,8 @@ func RunSuites(ctx context.Context, work string, names []string, opt Options, cf
 			r, err = RunSecrets(ctx, o, work)
 		case "hostile":
 			r, err = RunHostile(ctx, o)
+		case "pairing":
+			r, err = RunPairing(ctx, o)
 		default:
 			return all, fmt.Errorf("unknown suite %q", name)
 		}
