@@ -37,17 +37,46 @@ type Document struct {
 // Text renders the document as plain text, one line per Line, aligned to the
 // width. A QR line renders as its payload.
 func (d Document) Text() string {
+	size := 0
+	for _, l := range d.Lines {
+		size += max(d.Width, len(l.Text), len(l.QR)) + 1
+	}
 	var b strings.Builder
+	b.Grow(size)
 	for _, l := range d.Lines {
 		text := l.Text
-		width := d.Width
 		if l.QR != "" {
 			text = l.QR
 		}
-		b.WriteString(strings.TrimRight(pad(text, width, l.Align), " "))
+		writePadded(&b, text, d.Width, l.Align)
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// writePadded writes text aligned within width columns (pad) without the
+// trailing spaces.
+func writePadded(b *strings.Builder, text string, width int, align Align) {
+	trimmed := strings.TrimRight(text, " ")
+	if trimmed == "" {
+		return
+	}
+	if n := utf8.RuneCountInString(text); n < width {
+		switch align {
+		case AlignCenter:
+			writeSpaces(b, (width-n)/2)
+		case AlignRight:
+			writeSpaces(b, width-n)
+		}
+	}
+	b.WriteString(trimmed)
+}
+
+// writeSpaces writes n spaces.
+func writeSpaces(b *strings.Builder, n int) {
+	for range n {
+		b.WriteByte(' ')
+	}
 }
 
 // TextDocument makes a document of plain text, one left-aligned line per
@@ -81,7 +110,9 @@ func pad(text string, width int, align Align) string {
 // DocumentBuilder lays text out for a paper width: long text wraps at word
 // boundaries, label/value pairs share a line when they fit.
 type DocumentBuilder struct {
-	doc Document
+	doc   Document
+	rule  string          // the separator line, made once
+	arena strings.Builder // the pair lines' bytes (pairLine)
 }
 
 // NewDocument starts a document for width columns (32 for 58 mm paper, 48
@@ -90,7 +121,7 @@ func NewDocument(width int) *DocumentBuilder {
 	if width < 16 {
 		width = 16
 	}
-	return &DocumentBuilder{doc: Document{Width: width}}
+	return &DocumentBuilder{doc: Document{Width: width, Lines: make([]Line, 0, 32)}} // a receipt's lines
 }
 
 // Width is the document's width in columns.
@@ -98,6 +129,10 @@ func (b *DocumentBuilder) Width() int { return b.doc.Width }
 
 // Text adds text, wrapped to the width, with the given style.
 func (b *DocumentBuilder) Text(text string, align Align, bold bool) *DocumentBuilder {
+	if fitsAsIs(text, b.doc.Width) {
+		b.doc.Lines = append(b.doc.Lines, Line{Text: text, Align: align, Bold: bold})
+		return b
+	}
 	for _, l := range Wrap(text, b.doc.Width) {
 		b.doc.Lines = append(b.doc.Lines, Line{Text: l, Align: align, Bold: bold})
 	}
@@ -106,6 +141,10 @@ func (b *DocumentBuilder) Text(text string, align Align, bold bool) *DocumentBui
 
 // Double adds double-size text (half as many columns), wrapped.
 func (b *DocumentBuilder) Double(text string, align Align) *DocumentBuilder {
+	if fitsAsIs(text, b.doc.Width/2) {
+		b.doc.Lines = append(b.doc.Lines, Line{Text: text, Align: align, Bold: true, Double: true})
+		return b
+	}
 	for _, l := range Wrap(text, b.doc.Width/2) {
 		b.doc.Lines = append(b.doc.Lines, Line{Text: l, Align: align, Bold: true, Double: true})
 	}
@@ -118,16 +157,36 @@ func (b *DocumentBuilder) Pair(label, value string, bold bool) *DocumentBuilder 
 	w := b.doc.Width
 	ln, vn := utf8.RuneCountInString(label), utf8.RuneCountInString(value)
 	if ln+1+vn <= w {
-		b.doc.Lines = append(b.doc.Lines, Line{Text: label + strings.Repeat(" ", w-ln-vn) + value, Bold: bold})
+		b.doc.Lines = append(b.doc.Lines, Line{Text: b.pairLine(label, w-ln-vn, value), Bold: bold})
 		return b
 	}
 	b.Text(label, AlignLeft, bold)
 	return b.Text(value, AlignRight, bold)
 }
 
+// pairLine is label, spaces spaces and value as one string, written in
+// the builder's arena: a receipt's pair lines share one allocation. The
+// bytes a string of the arena covers are never written again (a
+// strings.Builder only appends), so each line stays as it was made.
+func (b *DocumentBuilder) pairLine(label string, spaces int, value string) string {
+	need := len(label) + spaces + len(value)
+	if b.arena.Cap()-b.arena.Len() < need {
+		b.arena.Reset()
+		b.arena.Grow(max(need, 24*b.doc.Width)) // most of a receipt's pair lines
+	}
+	start := b.arena.Len()
+	b.arena.WriteString(label)
+	writeSpaces(&b.arena, spaces)
+	b.arena.WriteString(value)
+	return b.arena.String()[start:]
+}
+
 // Rule adds a separator line.
 func (b *DocumentBuilder) Rule() *DocumentBuilder {
-	b.doc.Lines = append(b.doc.Lines, Line{Text: strings.Repeat("-", b.doc.Width)})
+	if b.rule == "" {
+		b.rule = strings.Repeat("-", b.doc.Width)
+	}
+	b.doc.Lines = append(b.doc.Lines, Line{Text: b.rule})
 	return b
 }
 
@@ -145,6 +204,24 @@ func (b *DocumentBuilder) QR(payload string) *DocumentBuilder {
 
 // Document returns the finished document.
 func (b *DocumentBuilder) Document() Document { return b.doc }
+
+// fitsAsIs reports whether Wrap would return text itself as its one line:
+// it fits in width runes and its words are separated by single spaces,
+// with none before or after them.
+func fitsAsIs(text string, width int) bool {
+	if text == "" || len(text) > max(width, 1) || text[0] == ' ' || text[len(text)-1] == ' ' {
+		return false // (len counts bytes: a longer text of multi-byte runes takes Wrap's way)
+	}
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
+		case c >= utf8.RuneSelf, c == '\t', c == '\n', c == '\v', c == '\f', c == '\r':
+			return false // other white space, or not ASCII: Wrap decides
+		case c == ' ' && text[i+1] == ' ':
+			return false
+		}
+	}
+	return true
+}
 
 // Wrap splits text into lines of at most width runes, breaking at spaces
 // where it can and hard-breaking words longer than a line.

@@ -35,7 +35,7 @@ type eventStreams struct {
 func (s *Server) routeEvents() {
 	s.streams = eventStreams{done: make(chan struct{})}
 	if s.events != nil {
-		s.echo.GET(wire.PathEvents, s.eventStream, s.authenticate)
+		s.echo.GET(wire.PathEvents, s.route(s.eventStream))
 	}
 }
 

@@ -116,16 +116,6 @@ type OutcomeSink interface {
 // outcomesKey holds the OutcomeSink in the echo context.
 const outcomesKey = "outcomes"
 
-// withOutcomes hands the sink to the handlers.
-func withOutcomes(sink OutcomeSink) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			c.Set(outcomesKey, sink)
-			return next(c)
-		}
-	}
-}
-
 // reportOutcome tells the sink, if any, of a finished call's answer,
 // encoded exactly as c.JSON encodes it.
 func reportOutcome(c echo.Context, reference, id string, status int, body any) {

@@ -9,9 +9,11 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -128,6 +130,14 @@ type Server struct {
 	obs    RequestObserver
 	cloud  CloudBinder
 
+	// requestIDs names requests that come without an X-Request-ID.
+	requestIDs *requestIDs
+	// route wraps a route's handler in its chain: the body limit, the key
+	// check.
+	route func(echo.HandlerFunc) echo.HandlerFunc
+	// outcomes is told of every finished transaction (cloud link), or nil.
+	outcomes OutcomeSink
+
 	// lastStatus is the last status answer rendered (status.go).
 	lastStatus atomic.Pointer[renderedStatus]
 
@@ -154,14 +164,17 @@ func New(o Options) *Server {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = clientAddress(o.TrustedProxies)
-	e.Pre(closeUnauthenticated, onlyPOST)
-	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}))
-	e.Use(s.logRequests)
-	e.Use(middleware.Recover())
-	e.Use(middleware.BodyLimit(MaxBody))
-	if o.Outcomes != nil {
-		e.Use(withOutcomes(o.Outcomes))
-	}
+	// One middleware runs for every request, routed or not (echo builds
+	// the chain of e.Use's middleware anew per request, one closure each):
+	// it refuses other methods, closes unauthenticated connections, sets
+	// the request ID, recovers panics and logs. The routes' own chains (the
+	// body limit, the key check) are built once here, not per request.
+	e.Use(s.frame)
+	s.requestIDs = newRequestIDs()
+	limitBody := middleware.BodyLimit(MaxBody)
+	route := func(h echo.HandlerFunc) echo.HandlerFunc { return limitBody(s.authenticate(h)) }
+	s.route = route
+	s.outcomes = o.Outcomes
 
 	for path, h := range map[string]echo.HandlerFunc{
 		wire.PathStatus: s.status, wire.PathSale: s.sale, wire.PathPreauth: s.preauth, wire.PathComplete: s.complete,
@@ -171,16 +184,16 @@ func New(o Options) *Server {
 		wire.PathPreauthIncrement: s.increment, wire.PathPreauthRelease: s.releaseHold, wire.PathPreauthList: s.holds,
 		wire.PathVoid: s.void, wire.PathBatchTotals: s.batchTotals,
 	} {
-		e.POST(path, h, s.authenticate)
+		e.POST(path, route(h))
 	}
-	e.POST(wire.PathPair, s.pair)
+	e.POST(wire.PathPair, limitBody(s.pair))
 	s.routeEvents()
 	if s.sim != nil {
 		for path, h := range map[string]echo.HandlerFunc{
 			wire.PathSimCard: s.simCard, wire.PathSimHost: s.simHost, wire.PathSimPrinter: s.simPrinter,
 			wire.PathSimReader: s.simReader, wire.PathSimClock: s.simClock, wire.PathSimBind: s.simBind,
 		} {
-			e.POST(path, h, s.authenticate)
+			e.POST(path, route(h))
 		}
 	}
 	return s
@@ -225,30 +238,66 @@ func clientAddress(trusted []netip.Prefix) echo.IPExtractor {
 // the right key.
 const authenticatedKey = "authenticated"
 
-// closeUnauthenticated ends the connection after any answer to a client
-// that has not presented the key on it (401, 404, 405, 413, 429…), so a
-// keyless client cannot keep a connection idle.
-func closeUnauthenticated(next echo.HandlerFunc) echo.HandlerFunc {
+// maxBodyBytes is MaxBody in bytes.
+const maxBodyBytes = 64 << 10
+
+// frame is what every request goes through, in this order: a method other
+// than the path's is refused (405, before a request ID or a log line); an
+// answer to a client that has not presented the key on its connection
+// ends the connection (401, 404, 405, 413, 429…), so a keyless client
+// cannot keep one idle; a body announced larger than MaxBody is refused
+// (413); a panic is answered as an internal error, its stack printed as
+// echo's Recover middleware does; the request gets its ID (the client's X-Request-ID, or a new one)
+// and one log line with its metrics (logRequests).
+func (s *Server) frame(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		c.Response().Before(func() {
 			if c.Get(authenticatedKey) != true && !connlimit.Authenticated(c.Request().Context()) {
 				c.Response().Header().Set("Connection", "close")
 			}
 		})
-		return next(c)
-	}
-}
-
-// onlyPOST refuses every other method (OPTIONS and HEAD included) before
-// routing: every call of the API is POST, but the event stream's GET.
-func onlyPOST(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if allowed := allowedMethod(c.Request().URL.Path); c.Request().Method != allowed {
+		req := c.Request()
+		if allowed := allowedMethod(req.URL.Path); req.Method != allowed {
 			c.Response().Header().Set("Allow", allowed)
 			return echo.ErrMethodNotAllowed
 		}
-		return next(c)
+		rid := req.Header.Get(echo.HeaderXRequestID)
+		if rid == "" {
+			rid = s.requestIDs.next()
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, rid)
+		if s.outcomes != nil {
+			c.Set(outcomesKey, s.outcomes)
+		}
+		return s.logRequests(c, rid, func(c echo.Context) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					err = recovered(c, r)
+				}
+			}()
+			if req.ContentLength > maxBodyBytes {
+				return echo.ErrStatusRequestEntityTooLarge
+			}
+			return next(c)
+		})
 	}
+}
+
+// recovered is the error a handler's panic r is answered with, its stack
+// printed on echo's logger (as echo's Recover middleware does). A handler
+// that aborts on purpose (http.ErrAbortHandler) panics on.
+func recovered(c echo.Context, r any) error {
+	if r == http.ErrAbortHandler {
+		panic(r)
+	}
+	err, ok := r.(error)
+	if !ok {
+		err = fmt.Errorf("%v", r)
+	}
+	stack := make([]byte, 4<<10)
+	stack = stack[:runtime.Stack(stack, true)]
+	c.Logger().Print(fmt.Sprintf("[PANIC RECOVER] %v %s\n", err, stack))
+	return err
 }
 
 // authenticate checks the key on every call: the shared key or a paired
@@ -383,47 +432,46 @@ func (s *Server) handleError(err error, c echo.Context) {
 	_ = c.JSON(status, wire.ErrorResponse{Error: wire.Error{Code: apiErr.Code, Message: apiErr.Message}})
 }
 
-// logRequests writes one JSON log line per request: request ID, method,
-// path, status, latency and the ECR's reference. Never a body.
-func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		start := time.Now()
-		err := next(c)
-		if err != nil {
-			c.Error(err)
-		}
-		res := c.Response()
-		if s.obs != nil {
-			route := c.Path()
-			if res.Status == http.StatusNotFound && c.Request().URL.Path != route {
-				route = "unmatched"
-			}
-			s.obs.Request(route, res.Status, time.Since(start))
-		}
-		level := zerolog.InfoLevel
-		if c.Request().URL.Path == wire.PathStatus && res.Status == http.StatusOK {
-			level = zerolog.DebugLevel // ECRs poll status in tight loops
-		}
-		if res.Status >= 500 {
-			level = zerolog.WarnLevel
-		}
-		ev := s.log.WithLevel(level)
-		if ev == nil {
-			return nil // the level is off: nothing to build
-		}
-		ev = ev.Str("requestId", res.Header().Get(echo.HeaderXRequestID)).
-			Str("method", c.Request().Method).
-			Str("path", c.Request().URL.Path).
-			Int("status", res.Status).
-			Dur("latency", time.Since(start)).
-			Str("remote", c.RealIP())
-		if ref, ok := c.Get("reference").(string); ok && ref != "" {
-			ev = ev.Str("reference", ref)
-		}
-		if rc, ok := relayed(c.Request()); ok {
-			ev = ev.Str("via", "cloud").Str("caller", rc.caller)
-		}
-		ev.Msg("request")
-		return nil
+// logRequests runs next and writes one JSON log line for the request:
+// request ID, method, path, status, latency and the ECR's reference. Never
+// a body. An error of next is answered here.
+func (s *Server) logRequests(c echo.Context, requestID string, next echo.HandlerFunc) error {
+	start := time.Now()
+	err := next(c)
+	if err != nil {
+		c.Error(err)
 	}
+	res := c.Response()
+	if s.obs != nil {
+		route := c.Path()
+		if res.Status == http.StatusNotFound && c.Request().URL.Path != route {
+			route = "unmatched"
+		}
+		s.obs.Request(route, res.Status, time.Since(start))
+	}
+	level := zerolog.InfoLevel
+	if c.Request().URL.Path == wire.PathStatus && res.Status == http.StatusOK {
+		level = zerolog.DebugLevel // ECRs poll status in tight loops
+	}
+	if res.Status >= 500 {
+		level = zerolog.WarnLevel
+	}
+	ev := s.log.WithLevel(level)
+	if ev == nil {
+		return nil // the level is off: nothing to build
+	}
+	ev = ev.Str("requestId", requestID).
+		Str("method", c.Request().Method).
+		Str("path", c.Request().URL.Path).
+		Int("status", res.Status).
+		Dur("latency", time.Since(start)).
+		Str("remote", c.RealIP())
+	if ref, ok := c.Get("reference").(string); ok && ref != "" {
+		ev = ev.Str("reference", ref)
+	}
+	if rc, ok := relayed(c.Request()); ok {
+		ev = ev.Str("via", "cloud").Str("caller", rc.caller)
+	}
+	ev.Msg("request")
+	return nil
 }
