@@ -334,17 +334,18 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// authenticateKey finds the key's credential.
 // serveAs runs an authenticated call for p: the scope its route needs,
-// p's ecrId on the request's context, the call, its audit line.
+// p's ecrId on the request's context (for the calls that start or change
+// a transaction, which record it), the call, its audit line.
 func (s *Server) serveAs(c echo.Context, next echo.HandlerFunc, p auth.Principal) error {
 	if need := routeScope(c.Request().URL.Path); !p.Has(need) {
 		s.audit.Record("forbidden", p.ECRID).Str("path", c.Request().URL.Path).Str("scope", string(need)).Send()
 		return &daemon.Error{Code: wire.CodeForbidden, Message: "This ECR's credential lacks the scope " +
 			strconv.Quote(string(need)) + " this call needs (cashlessd ecr scope on the terminal)."}
 	}
-	req := c.Request()
-	c.SetRequest(req.WithContext(daemon.WithECR(req.Context(), p.ECRID)))
+	if req := c.Request(); carriesECR(req.URL.Path) {
+		c.SetRequest(req.WithContext(daemon.WithECR(req.Context(), p.ECRID)))
+	}
 	err := next(c)
 	if err != nil {
 		c.Error(err)
@@ -353,6 +354,19 @@ func (s *Server) serveAs(c echo.Context, next echo.HandlerFunc, p auth.Principal
 	return nil
 }
 
+// carriesECR reports whether a route's call needs the caller's ecrId on
+// its context: every call but the reads that never reach a transaction
+// (status, a transaction's lookup, the last receipt, the open holds), so
+// a status poll does not copy its request to carry it.
+func carriesECR(path string) bool {
+	switch path {
+	case wire.PathStatus, wire.PathTransaction, wire.PathReceiptLast, wire.PathPreauthList:
+		return false
+	}
+	return true
+}
+
+// authenticateKey finds the key's credential.
 func (s *Server) authenticateKey(key string) (auth.Principal, bool) {
 	if a, ok := s.keys.(Authenticator); ok {
 		return a.Authenticate(key)
