@@ -372,7 +372,7 @@ func (s *Server) authenticateKey(key string) (auth.Principal, bool) {
 		return a.Authenticate(key)
 	}
 	if s.keys.Verify(key) {
-		return auth.Principal{ECRID: auth.SharedID, Scopes: auth.AllScopes(), SigningKey: wire.SigningKey(key)}, true
+		return auth.Principal{ECRID: auth.SharedID, Scopes: auth.AllScopes()}, true
 	}
 	return auth.Principal{}, false
 }
