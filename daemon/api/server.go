@@ -234,10 +234,6 @@ func clientAddress(trusted []netip.Prefix) echo.IPExtractor {
 	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
-// authenticatedKey marks, in the echo context, a request that presented
-// the right key.
-const authenticatedKey = "authenticated"
-
 // maxBodyBytes is MaxBody in bytes.
 const maxBodyBytes = 64 << 10
 
@@ -245,18 +241,18 @@ const maxBodyBytes = 64 << 10
 // than the path's is refused (405, before a request ID or a log line); an
 // answer to a client that has not presented the key on its connection
 // ends the connection (401, 404, 405, 413, 429…), so a keyless client
-// cannot keep one idle; a body announced larger than MaxBody is refused
+// cannot keep one idle (its Connection: close is set here, before
+// anything, and taken off by authenticate when the request's key is
+// accepted: keepConnection); a body announced larger than MaxBody is refused
 // (413); a panic is answered as an internal error, its stack printed as
 // echo's Recover middleware does; the request gets its ID (the client's X-Request-ID, or a new one)
 // and one log line with its metrics (logRequests).
 func (s *Server) frame(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		c.Response().Before(func() {
-			if c.Get(authenticatedKey) != true && !connlimit.Authenticated(c.Request().Context()) {
-				c.Response().Header().Set("Connection", "close")
-			}
-		})
 		req := c.Request()
+		if !connlimit.Authenticated(req.Context()) {
+			c.Response().Header().Set(echo.HeaderConnection, "close")
+		}
 		if allowed := allowedMethod(req.URL.Path); req.Method != allowed {
 			c.Response().Header().Set("Allow", allowed)
 			return echo.ErrMethodNotAllowed
@@ -312,11 +308,11 @@ func recovered(c echo.Context, r any) error {
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if rc, ok := relayed(c.Request()); ok {
-			c.Set(authenticatedKey, true)
+			keepConnection(c)
 			return s.serveAs(c, next, auth.Principal{ECRID: auth.CloudID, Name: rc.caller, Scopes: auth.AllScopes()})
 		}
 		if p, ok := s.authenticateKey(c.Request().Header.Get(KeyHeader)); ok {
-			c.Set(authenticatedKey, true)
+			keepConnection(c)
 			connlimit.Authenticate(c.Request().Context())
 			if err := s.checkSignature(c, p); err != nil {
 				return err
@@ -333,6 +329,11 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		return &daemon.Error{Code: wire.CodeInvalidKey, Message: "Key missing, incorrect or revoked (header " + KeyHeader + ")."}
 	}
 }
+
+// keepConnection takes off the Connection: close frame put on the answer
+// of a request whose connection had not presented the key: this request
+// presented it.
+func keepConnection(c echo.Context) { c.Response().Header().Del(echo.HeaderConnection) }
 
 // serveAs runs an authenticated call for p: the scope its route needs,
 // p's ecrId on the request's context (for the calls that start or change
