@@ -258,7 +258,7 @@ func (l *Link) Start(ctx context.Context, h Handler, busy BusyReporter) (err err
 	l.work.Add(2)
 	go l.heartbeat(base)
 	go l.publishOutcomes(base)
-	l.log.Info().Str("url", nc.Opts.Url).Str("publicKey", l.public).Msg("cloud link started")
+	l.log.Info().Str("url", l.cfg.URL).Str("publicKey", l.public).Msg("cloud link started")
 	return nil
 }
 
