@@ -137,7 +137,9 @@ func (s *Server) checkSignature(c echo.Context, p auth.Principal) error {
 		return invalid("the request body could not be read")
 	}
 	req.Body = io.NopCloser(bytes.NewReader(body))
-	want := wire.Sign(p.SigningKey, req.Method, req.URL.Path, ts, nonce, body)
+	// The key that matched signs: its SHA-256 is the HMAC key, worked
+	// out only for a request that is signed.
+	want := wire.Sign(wire.SigningKey(req.Header.Get(KeyHeader)), req.Method, req.URL.Path, ts, nonce, body)
 	if !hmacEqual(sig, want) {
 		return bad("The signature does not match the request (see README \"Signed requests\").")
 	}

@@ -234,10 +234,6 @@ func clientAddress(trusted []netip.Prefix) echo.IPExtractor {
 	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
-// authenticatedKey marks, in the echo context, a request that presented
-// the right key.
-const authenticatedKey = "authenticated"
-
 // maxBodyBytes is MaxBody in bytes.
 const maxBodyBytes = 64 << 10
 
@@ -245,18 +241,18 @@ const maxBodyBytes = 64 << 10
 // than the path's is refused (405, before a request ID or a log line); an
 // answer to a client that has not presented the key on its connection
 // ends the connection (401, 404, 405, 413, 429…), so a keyless client
-// cannot keep one idle; a body announced larger than MaxBody is refused
+// cannot keep one idle (its Connection: close is set here, before
+// anything, and taken off by authenticate when the request's key is
+// accepted: keepConnection); a body announced larger than MaxBody is refused
 // (413); a panic is answered as an internal error, its stack printed as
 // echo's Recover middleware does; the request gets its ID (the client's X-Request-ID, or a new one)
 // and one log line with its metrics (logRequests).
 func (s *Server) frame(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		c.Response().Before(func() {
-			if c.Get(authenticatedKey) != true && !connlimit.Authenticated(c.Request().Context()) {
-				c.Response().Header().Set("Connection", "close")
-			}
-		})
 		req := c.Request()
+		if !connlimit.Authenticated(req.Context()) {
+			c.Response().Header().Set(echo.HeaderConnection, "close")
+		}
 		if allowed := allowedMethod(req.URL.Path); req.Method != allowed {
 			c.Response().Header().Set("Allow", allowed)
 			return echo.ErrMethodNotAllowed
@@ -312,11 +308,11 @@ func recovered(c echo.Context, r any) error {
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if rc, ok := relayed(c.Request()); ok {
-			c.Set(authenticatedKey, true)
+			keepConnection(c)
 			return s.serveAs(c, next, auth.Principal{ECRID: auth.CloudID, Name: rc.caller, Scopes: auth.AllScopes()})
 		}
 		if p, ok := s.authenticateKey(c.Request().Header.Get(KeyHeader)); ok {
-			c.Set(authenticatedKey, true)
+			keepConnection(c)
 			connlimit.Authenticate(c.Request().Context())
 			if err := s.checkSignature(c, p); err != nil {
 				return err
@@ -334,17 +330,23 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// authenticateKey finds the key's credential.
+// keepConnection takes off the Connection: close frame put on the answer
+// of a request whose connection had not presented the key: this request
+// presented it.
+func keepConnection(c echo.Context) { c.Response().Header().Del(echo.HeaderConnection) }
+
 // serveAs runs an authenticated call for p: the scope its route needs,
-// p's ecrId on the request's context, the call, its audit line.
+// p's ecrId on the request's context (for the calls that start or change
+// a transaction, which record it), the call, its audit line.
 func (s *Server) serveAs(c echo.Context, next echo.HandlerFunc, p auth.Principal) error {
 	if need := routeScope(c.Request().URL.Path); !p.Has(need) {
 		s.audit.Record("forbidden", p.ECRID).Str("path", c.Request().URL.Path).Str("scope", string(need)).Send()
 		return &daemon.Error{Code: wire.CodeForbidden, Message: "This ECR's credential lacks the scope " +
 			strconv.Quote(string(need)) + " this call needs (cashlessd ecr scope on the terminal)."}
 	}
-	req := c.Request()
-	c.SetRequest(req.WithContext(daemon.WithECR(req.Context(), p.ECRID)))
+	if req := c.Request(); carriesECR(req.URL.Path) {
+		c.SetRequest(req.WithContext(daemon.WithECR(req.Context(), p.ECRID)))
+	}
 	err := next(c)
 	if err != nil {
 		c.Error(err)
@@ -353,12 +355,25 @@ func (s *Server) serveAs(c echo.Context, next echo.HandlerFunc, p auth.Principal
 	return nil
 }
 
+// carriesECR reports whether a route's call needs the caller's ecrId on
+// its context: every call but the reads that never reach a transaction
+// (status, a transaction's lookup, the last receipt, the open holds), so
+// a status poll does not copy its request to carry it.
+func carriesECR(path string) bool {
+	switch path {
+	case wire.PathStatus, wire.PathTransaction, wire.PathReceiptLast, wire.PathPreauthList:
+		return false
+	}
+	return true
+}
+
+// authenticateKey finds the key's credential.
 func (s *Server) authenticateKey(key string) (auth.Principal, bool) {
 	if a, ok := s.keys.(Authenticator); ok {
 		return a.Authenticate(key)
 	}
 	if s.keys.Verify(key) {
-		return auth.Principal{ECRID: auth.SharedID, Scopes: auth.AllScopes(), SigningKey: wire.SigningKey(key)}, true
+		return auth.Principal{ECRID: auth.SharedID, Scopes: auth.AllScopes()}, true
 	}
 	return auth.Principal{}, false
 }

@@ -44,7 +44,9 @@ type Keys struct {
 	store     daemon.KeyStore
 	credStore CredentialStore // nil: no paired ECRs
 	simulator bool
-	now       func() time.Time
+	// simulatorHash is SimulatorKey's hash, worked out once.
+	simulatorHash [sha256.Size]byte
+	now           func() time.Time
 
 	mu    sync.RWMutex
 	hash  []byte
@@ -60,7 +62,7 @@ func New(store daemon.KeyStore, allowSimulator bool) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &Keys{store: store, simulator: allowSimulator, hash: h, now: time.Now}
+	k := &Keys{store: store, simulator: allowSimulator, simulatorHash: sha256.Sum256([]byte(SimulatorKey)), hash: h, now: time.Now}
 	if cs, ok := store.(CredentialStore); ok {
 		k.credStore = cs
 		if k.creds, err = loadCredentials(cs); err != nil {

@@ -87,9 +87,6 @@ type Principal struct {
 	// Name is what the ECR called itself when it paired.
 	Name   string
 	Scopes []Scope
-	// SigningKey is the HMAC-SHA256 key of its signed requests: the
-	// SHA-256 of the key presented (wire.SigningKey).
-	SigningKey []byte
 	// RequireSignature: every request must carry a valid signature.
 	RequireSignature bool
 }
@@ -180,7 +177,8 @@ func loadCredentials(cs CredentialStore) ([]*Credential, error) {
 // is compared, in constant time, whichever matches: the time taken does not
 // depend on which credential (if any) the key is.
 func (k *Keys) Authenticate(key string) (Principal, bool) {
-	h := Hash(key)
+	sum := sha256.Sum256([]byte(key))
+	h := sum[:]
 	now := k.now()
 	var zero [sha256.Size]byte
 	k.mu.RLock()
@@ -189,13 +187,13 @@ func (k *Keys) Authenticate(key string) (Principal, bool) {
 	match := 0
 	if len(k.hash) == sha256.Size {
 		if subtle.ConstantTimeCompare(h, k.hash) == 1 {
-			found, match = Principal{ECRID: SharedID, Name: "shared key", Scopes: AllScopes(), SigningKey: h}, 1
+			found, match = Principal{ECRID: SharedID, Name: "shared key", Scopes: AllScopes()}, 1
 		}
 	} else {
 		subtle.ConstantTimeCompare(h, zero[:])
 	}
-	if subtle.ConstantTimeCompare(h, Hash(SimulatorKey)) == 1 && k.simulator {
-		found, match = Principal{ECRID: SimulatorID, Name: "simulator key", Scopes: AllScopes(), SigningKey: h}, 1
+	if subtle.ConstantTimeCompare(h, k.simulatorHash[:]) == 1 && k.simulator {
+		found, match = Principal{ECRID: SimulatorID, Name: "simulator key", Scopes: AllScopes()}, 1
 	}
 	for _, c := range k.creds {
 		if c.Revoked() {
@@ -210,7 +208,7 @@ func (k *Keys) Authenticate(key string) (Principal, bool) {
 			}
 		}
 		if cur|prev == 1 {
-			found, match = Principal{ECRID: c.ID, Name: c.Name, Scopes: slices.Clone(c.Scopes), SigningKey: h,
+			found, match = Principal{ECRID: c.ID, Name: c.Name, Scopes: slices.Clone(c.Scopes),
 				RequireSignature: c.SignedRequests}, 1
 		}
 	}
