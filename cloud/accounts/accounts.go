@@ -11,8 +11,8 @@ import (
 
 	"github.com/vinr/cashlessd/cloud/auth"
 	"github.com/vinr/cashlessd/cloud/clock"
-	"github.com/vinr/cashlessd/cloud/link"
 	"github.com/vinr/cashlessd/cloud/store"
+	"github.com/vinr/cashlessd/relaylink"
 )
 
 // Errors of the account service.
@@ -35,7 +35,7 @@ func New(s *store.Store, k *auth.Keyring, c clock.Clock) *Service {
 
 // AddAccount creates an account and returns its API key (shown once).
 func (s *Service) AddAccount(ctx context.Context, id, kind, parent, name string) (string, error) {
-	if err := link.ValidTerminalID(id); err != nil {
+	if err := relaylink.ValidTerminalID(id); err != nil {
 		return "", fmt.Errorf("account ID: %w", err)
 	}
 	switch kind {

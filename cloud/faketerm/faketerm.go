@@ -1,5 +1,5 @@
 // Package faketerm is a lightweight terminal for tests and benchmarks of
-// the relay: a plain NATS client that speaks cloud/link (NKey, presence,
+// the relay: a plain NATS client that speaks relaylink (NKey, presence,
 // binding, requests, outcomes) and answers calls with a function the test
 // gives, without a payment engine behind it.
 package faketerm
@@ -16,7 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 
-	"github.com/vinr/cashlessd/cloud/link"
+	"github.com/vinr/cashlessd/relaylink"
 )
 
 // Handler answers one call: the endpoint and body in, the HTTP status and
@@ -34,7 +34,7 @@ type Terminal struct {
 
 	mu      sync.Mutex
 	calls   map[string]int
-	control []link.ControlMessage
+	control []relaylink.ControlMessage
 	stop    chan struct{}
 }
 
@@ -66,7 +66,7 @@ func Connect(id string, o Options) (*Terminal, error) {
 	pub, _ := kp.PublicKey()
 	t := &Terminal{ID: id, PublicKey: pub, kp: kp, handler: o.Handler, calls: map[string]int{}, stop: make(chan struct{})}
 	opts := []nats.Option{
-		nats.Name(id), nats.Nkey(pub, kp.Sign), nats.CustomInboxPrefix(link.Inbox(id)),
+		nats.Name(id), nats.Nkey(pub, kp.Sign), nats.CustomInboxPrefix(relaylink.Inbox(id)),
 		nats.MaxReconnects(-1), nats.ReconnectWait(100 * time.Millisecond), nats.ReconnectJitter(0, 0),
 		nats.ReconnectHandler(func(*nats.Conn) { t.hello() }),
 		nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}),
@@ -75,7 +75,7 @@ func Connect(id string, o Options) (*Terminal, error) {
 		opts = append(opts, nats.RootCAs(strings.Split(o.CAFile, ",")...))
 	}
 	if o.Simulator {
-		opts = append(opts, nats.Token(link.SimulatorToken))
+		opts = append(opts, nats.Token(relaylink.SimulatorToken))
 	}
 	if t.nc, err = nats.Connect(o.URL, opts...); err != nil {
 		return nil, err
@@ -99,11 +99,11 @@ func (t *Terminal) Seed() []byte {
 // refuses both; after the bind the relay closes the connection and the
 // client's reconnect sends them again, now allowed.
 func (t *Terminal) subscribe() error {
-	if _, err := t.nc.Subscribe(link.Request(t.ID), t.serve); err != nil {
+	if _, err := t.nc.Subscribe(relaylink.Request(t.ID), t.serve); err != nil {
 		return err
 	}
-	_, err := t.nc.Subscribe(link.Control(t.ID), func(m *nats.Msg) {
-		var c link.ControlMessage
+	_, err := t.nc.Subscribe(relaylink.Control(t.ID), func(m *nats.Msg) {
+		var c relaylink.ControlMessage
 		if json.Unmarshal(m.Data, &c) == nil {
 			t.mu.Lock()
 			t.control = append(t.control, c)
@@ -114,7 +114,7 @@ func (t *Terminal) subscribe() error {
 }
 
 func (t *Terminal) serve(m *nats.Msg) {
-	ep := m.Header.Get(link.HeaderEndpoint)
+	ep := m.Header.Get(relaylink.HeaderEndpoint)
 	t.mu.Lock()
 	t.calls[ep]++
 	t.mu.Unlock()
@@ -123,7 +123,7 @@ func (t *Terminal) serve(m *nats.Msg) {
 		return
 	}
 	r := nats.NewMsg(m.Reply)
-	r.Header.Set(link.HeaderStatus, strconv.Itoa(status))
+	r.Header.Set(relaylink.HeaderStatus, strconv.Itoa(status))
 	r.Data = body
 	_ = m.RespondMsg(r)
 }
@@ -136,20 +136,20 @@ func (t *Terminal) Calls(endpoint string) int {
 }
 
 // Control lists the control messages received.
-func (t *Terminal) Control() []link.ControlMessage {
+func (t *Terminal) Control() []relaylink.ControlMessage {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return append([]link.ControlMessage(nil), t.control...)
+	return append([]relaylink.ControlMessage(nil), t.control...)
 }
 
 func (t *Terminal) hello() {
-	b, _ := json.Marshal(link.HelloMessage{TerminalID: t.ID, PublicKey: t.PublicKey, Model: "fake", SoftwareVersion: "0.0.0-fake",
+	b, _ := json.Marshal(relaylink.HelloMessage{TerminalID: t.ID, PublicKey: t.PublicKey, Model: "fake", SoftwareVersion: "0.0.0-fake",
 		Simulator: true, SentAt: time.Now().UTC().Format(time.RFC3339)})
-	_ = t.nc.Publish(link.Hello(t.ID), b)
+	_ = t.nc.Publish(relaylink.Hello(t.ID), b)
 }
 
 func (t *Terminal) heartbeat() {
-	tick := time.NewTicker(link.HeartbeatIntervalSeconds * time.Second)
+	tick := time.NewTicker(relaylink.HeartbeatIntervalSeconds * time.Second)
 	defer tick.Stop()
 	for {
 		select {
@@ -165,39 +165,39 @@ func (t *Terminal) heartbeat() {
 func (t *Terminal) Hello() { t.hello(); _ = t.nc.Flush() }
 
 // Bind asks the relay to bind with a key ("" for express bind).
-func (t *Terminal) Bind(ctx context.Context, key string) (link.BindAnswer, error) {
-	subject := link.Bind
+func (t *Terminal) Bind(ctx context.Context, key string) (relaylink.BindAnswer, error) {
+	subject := relaylink.Bind
 	if key == "" {
-		subject = link.ExpressBind
+		subject = relaylink.ExpressBind
 	}
-	b, _ := json.Marshal(link.BindRequest{Key: key, TerminalID: t.ID, PublicKey: t.PublicKey, Model: "fake", SoftwareVersion: "0.0.0-fake"})
+	b, _ := json.Marshal(relaylink.BindRequest{Key: key, TerminalID: t.ID, PublicKey: t.PublicKey, Model: "fake", SoftwareVersion: "0.0.0-fake"})
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	m, err := t.nc.RequestWithContext(ctx, subject, b)
 	if err != nil {
-		return link.BindAnswer{}, err
+		return relaylink.BindAnswer{}, err
 	}
-	var a link.BindAnswer
+	var a relaylink.BindAnswer
 	return a, json.Unmarshal(m.Data, &a)
 }
 
 // Unbind asks the relay to drop the terminal's binding.
-func (t *Terminal) Unbind(ctx context.Context) (link.BindAnswer, error) {
+func (t *Terminal) Unbind(ctx context.Context) (relaylink.BindAnswer, error) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	m, err := t.nc.RequestWithContext(ctx, link.Unbind(t.ID), nil)
+	m, err := t.nc.RequestWithContext(ctx, relaylink.Unbind(t.ID), nil)
 	if err != nil {
-		return link.BindAnswer{}, err
+		return relaylink.BindAnswer{}, err
 	}
-	var a link.BindAnswer
+	var a relaylink.BindAnswer
 	return a, json.Unmarshal(m.Data, &a)
 }
 
 // PublishOutcome publishes a finished transaction to the outcome stream
 // and waits for JetStream's acknowledgement.
-func (t *Terminal) PublishOutcome(ctx context.Context, o link.OutcomeMessage) error {
+func (t *Terminal) PublishOutcome(ctx context.Context, o relaylink.OutcomeMessage) error {
 	b, _ := json.Marshal(o)
-	m, err := t.nc.RequestWithContext(ctx, link.Outcome(t.ID), b)
+	m, err := t.nc.RequestWithContext(ctx, relaylink.Outcome(t.ID), b)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/skip2/go-qrcode"
 
-	"github.com/vinr/cashlessd/cloud/link"
+	"github.com/vinr/cashlessd/relaylink"
 )
 
 // MaxPrebind is how many terminals a merchant may prebind at once; extra
@@ -50,7 +50,7 @@ func (a *API) setPrebind(c echo.Context) error {
 		if len(ids) == MaxPrebind {
 			break
 		}
-		if err := link.ValidTerminalID(id); err != nil {
+		if err := relaylink.ValidTerminalID(id); err != nil {
 			return fail(c, 40023, "Invalid device ID: "+err.Error())
 		}
 		if !seen[id] {

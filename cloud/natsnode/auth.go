@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nkeys"
 	"github.com/rs/zerolog"
 
-	"github.com/vinr/cashlessd/cloud/link"
+	"github.com/vinr/cashlessd/relaylink"
 )
 
 // Directory answers who a terminal key is. The relay's binding service
@@ -80,14 +80,14 @@ func (a *Authenticator) Check(c server.ClientAuthentication) bool {
 		a.log.Warn().Err(err).Msg("terminal authentication: directory unavailable")
 		return false
 	}
-	if id == "" && a.simulator && subtle.ConstantTimeCompare([]byte(o.Token), []byte(link.SimulatorToken)) == 1 &&
-		link.ValidTerminalID(o.Name) == nil {
+	if id == "" && a.simulator && subtle.ConstantTimeCompare([]byte(o.Token), []byte(relaylink.SimulatorToken)) == 1 &&
+		relaylink.ValidTerminalID(o.Name) == nil {
 		if id, err = a.dir.EnrollSimulator(ctx, o.Name, o.Nkey); err != nil {
 			a.log.Warn().Err(err).Str("terminalId", o.Name).Msg("simulator enrolment failed")
 			return false
 		}
 	}
-	if id == "" && link.ValidTerminalID(o.Name) == nil {
+	if id == "" && relaylink.ValidTerminalID(o.Name) == nil {
 		if id, err = a.dir.EnrollPrebound(ctx, o.Name, o.Nkey); err != nil {
 			a.log.Warn().Err(err).Str("terminalId", o.Name).Msg("express binding on connect failed")
 			id = ""
@@ -97,14 +97,14 @@ func (a *Authenticator) Check(c server.ClientAuthentication) bool {
 	switch {
 	case id != "":
 		perms = &server.Permissions{
-			Publish:   &server.SubjectPermission{Allow: []string{link.Own(id), link.Bind, link.ExpressBind}},
-			Subscribe: &server.SubjectPermission{Allow: []string{link.Request(id), link.Control(id), link.Inbox(id) + ".>"}},
+			Publish:   &server.SubjectPermission{Allow: []string{relaylink.Own(id), relaylink.Bind, relaylink.ExpressBind}},
+			Subscribe: &server.SubjectPermission{Allow: []string{relaylink.Request(id), relaylink.Control(id), relaylink.Inbox(id) + ".>"}},
 			Response:  &server.ResponsePermission{MaxMsgs: 1, Expires: 5 * time.Minute},
 		}
-	case link.ValidTerminalID(o.Name) == nil:
+	case relaylink.ValidTerminalID(o.Name) == nil:
 		perms = &server.Permissions{
-			Publish:   &server.SubjectPermission{Allow: []string{link.Bind, link.ExpressBind}},
-			Subscribe: &server.SubjectPermission{Allow: []string{link.Inbox(o.Name) + ".>"}},
+			Publish:   &server.SubjectPermission{Allow: []string{relaylink.Bind, relaylink.ExpressBind}},
+			Subscribe: &server.SubjectPermission{Allow: []string{relaylink.Inbox(o.Name) + ".>"}},
 		}
 	default:
 		// No terminal ID to confine its inbox to: it can do nothing.

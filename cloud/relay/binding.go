@@ -11,8 +11,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 
-	"github.com/vinr/cashlessd/cloud/link"
 	"github.com/vinr/cashlessd/cloud/store"
+	"github.com/vinr/cashlessd/relaylink"
 )
 
 // BindKeyLifetime is how long a bind key can be used.
@@ -36,24 +36,24 @@ func (r *Relay) NewBindKey(ctx context.Context, merchantID, posID string) (store
 	return k, r.store.CreateBindKey(ctx, k)
 }
 
-func (r *Relay) answerBind(m *nats.Msg, a link.BindAnswer) {
+func (r *Relay) answerBind(m *nats.Msg, a relaylink.BindAnswer) {
 	b, _ := json.Marshal(a)
 	if m.Reply != "" {
 		_ = m.Respond(b)
 	}
 }
 
-func refuse(code, msg string) link.BindAnswer {
-	return link.BindAnswer{Error: code, Message: msg}
+func refuse(code, msg string) relaylink.BindAnswer {
+	return relaylink.BindAnswer{Error: code, Message: msg}
 }
 
-func (r *Relay) readBind(m *nats.Msg) (link.BindRequest, *link.BindAnswer) {
-	var req link.BindRequest
+func (r *Relay) readBind(m *nats.Msg) (relaylink.BindRequest, *relaylink.BindAnswer) {
+	var req relaylink.BindRequest
 	if err := json.Unmarshal(m.Data, &req); err != nil {
 		a := refuse("invalid_request", "the bind request is not JSON")
 		return req, &a
 	}
-	if err := link.ValidTerminalID(req.TerminalID); err != nil {
+	if err := relaylink.ValidTerminalID(req.TerminalID); err != nil {
 		a := refuse("invalid_request", err.Error())
 		return req, &a
 	}
@@ -73,9 +73,9 @@ func (r *Relay) onBind(m *nats.Msg) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	now := r.clock.Now()
-	var refusal *link.BindAnswer
+	var refusal *relaylink.BindAnswer
 	key, err := r.store.UseBindKey(ctx, req.Key, req.TerminalID, func(k store.BindKey) error {
-		var a link.BindAnswer
+		var a relaylink.BindAnswer
 		switch {
 		case k.UsedBy != "":
 			a = refuse("key_used", "this bind key was already used; get a new one")
@@ -123,7 +123,7 @@ func (r *Relay) onExpressBind(m *nats.Msg) {
 	defer cancel()
 	if b, err := r.store.Binding(ctx, req.TerminalID); err == nil && !b.Unbound && b.PublicKey == req.PublicKey {
 		// Already bound with this key (e.g. on connect): nothing changes.
-		r.answerBind(m, link.BindAnswer{Bound: true, MerchantID: b.MerchantID})
+		r.answerBind(m, relaylink.BindAnswer{Bound: true, MerchantID: b.MerchantID})
 		return
 	}
 	merchant, err := r.store.PrebindMerchant(ctx, req.TerminalID)
@@ -143,7 +143,7 @@ func (r *Relay) onExpressBind(m *nats.Msg) {
 	r.bind(ctx, m, req, merchant, "express")
 }
 
-func (r *Relay) bind(ctx context.Context, m *nats.Msg, req link.BindRequest, merchantID, how string) {
+func (r *Relay) bind(ctx context.Context, m *nats.Msg, req relaylink.BindRequest, merchantID, how string) {
 	b := store.Binding{TerminalID: req.TerminalID, PublicKey: req.PublicKey, MerchantID: merchantID,
 		Model: req.Model, SoftwareVersion: req.SoftwareVersion, BoundAt: r.clock.Now().UTC()}
 	if err := r.store.PutBinding(ctx, b); err != nil {
@@ -154,7 +154,7 @@ func (r *Relay) bind(ctx context.Context, m *nats.Msg, req link.BindRequest, mer
 	_ = r.store.DropPrebound(ctx, req.TerminalID)
 	r.audit(ctx, "bind", req.TerminalID, "bound", how+" to "+merchantID)
 	r.log.Info().Str("terminalId", req.TerminalID).Str("merchantId", merchantID).Str("how", how).Msg("terminal bound")
-	r.answerBind(m, link.BindAnswer{Bound: true, MerchantID: merchantID})
+	r.answerBind(m, relaylink.BindAnswer{Bound: true, MerchantID: merchantID})
 	r.kick(req.PublicKey)
 }
 
@@ -166,7 +166,7 @@ func (r *Relay) onUnbind(m *nats.Msg) {
 		r.answerBind(m, refuse("unavailable", err.Error()))
 		return
 	}
-	r.answerBind(m, link.BindAnswer{Bound: false})
+	r.answerBind(m, relaylink.BindAnswer{Bound: false})
 }
 
 // Unbind drops a terminal's binding, tells the terminal and closes its
@@ -184,8 +184,8 @@ func (r *Relay) Unbind(ctx context.Context, terminalID, by string) error {
 		return err
 	}
 	r.audit(ctx, "unbind", terminalID, "unbound", "by "+by+" from "+b.MerchantID)
-	msg, _ := json.Marshal(link.ControlMessage{Action: link.ActionUnbound, MerchantID: b.MerchantID})
-	_ = r.nc.Publish(link.Control(terminalID), msg)
+	msg, _ := json.Marshal(relaylink.ControlMessage{Action: relaylink.ActionUnbound, MerchantID: b.MerchantID})
+	_ = r.nc.Publish(relaylink.Control(terminalID), msg)
 	_ = r.nc.Flush()
 	r.forget(terminalID)
 	r.kick(b.PublicKey)

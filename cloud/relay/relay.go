@@ -1,4 +1,4 @@
-// Package relay is the relay's side of the terminal link (cloud/link): it
+// Package relay is the relay's side of the terminal link (package relaylink): it
 // sends API calls to terminals by ID and reads their answers, tracks which
 // terminals are connected, binds and unbinds terminals, and feeds the
 // outcomes terminals publish to whoever waits for them.
@@ -20,8 +20,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vinr/cashlessd/cloud/clock"
-	"github.com/vinr/cashlessd/cloud/link"
 	"github.com/vinr/cashlessd/cloud/store"
+	"github.com/vinr/cashlessd/relaylink"
 )
 
 // Errors of a call to a terminal.
@@ -51,11 +51,11 @@ type Answer struct {
 
 // Presence is what the relay last heard from a terminal.
 type Presence struct {
-	Hello    link.HelloMessage
+	Hello    relaylink.HelloMessage
 	LastSeen time.Time
 }
 
-// Relay is the relay's end of the link.
+// Relay is the relay's end of the relaylink.
 type Relay struct {
 	nc    *nats.Conn
 	store *store.Store
@@ -89,10 +89,10 @@ func (r *Relay) Start() error {
 		h              nats.MsgHandler
 	}
 	for _, s := range []sub{
-		{link.Hello("*"), "", r.onHello},
-		{link.Bind, "relays", r.onBind},
-		{link.ExpressBind, "relays", r.onExpressBind},
-		{link.Unbind("*"), "relays", r.onUnbind},
+		{relaylink.Hello("*"), "", r.onHello},
+		{relaylink.Bind, "relays", r.onBind},
+		{relaylink.ExpressBind, "relays", r.onExpressBind},
+		{relaylink.Unbind("*"), "relays", r.onUnbind},
 		{KickSubject, "", r.onKick},
 	} {
 		var (
@@ -121,7 +121,7 @@ func (r *Relay) Stop() {
 
 func (r *Relay) onHello(m *nats.Msg) {
 	id := terminalOf(m.Subject)
-	var h link.HelloMessage
+	var h relaylink.HelloMessage
 	if id == "" || json.Unmarshal(m.Data, &h) != nil {
 		return
 	}
@@ -133,14 +133,14 @@ func (r *Relay) onHello(m *nats.Msg) {
 
 func terminalOf(subject string) string {
 	parts := strings.Split(subject, ".")
-	if len(parts) != 4 || parts[0]+"."+parts[1] != link.Prefix {
+	if len(parts) != 4 || parts[0]+"."+parts[1] != relaylink.Prefix {
 		return ""
 	}
 	return parts[2]
 }
 
 // liveFor is how long a Hello keeps a terminal connected.
-const liveFor = 2*link.HeartbeatIntervalSeconds*time.Second + 5*time.Second
+const liveFor = 2*relaylink.HeartbeatIntervalSeconds*time.Second + 5*time.Second
 
 // Presence returns what the relay last heard from a terminal and whether it
 // is connected now.
@@ -160,13 +160,13 @@ func (r *Relay) forget(terminalID string) {
 // Call sends one Cashless API call to a terminal and waits for its answer
 // until ctx ends.
 func (r *Relay) Call(ctx context.Context, terminalID, endpoint string, body []byte, caller string) (Answer, error) {
-	if err := link.ValidTerminalID(terminalID); err != nil {
+	if err := relaylink.ValidTerminalID(terminalID); err != nil {
 		return Answer{}, err
 	}
-	m := nats.NewMsg(link.Request(terminalID))
-	m.Header.Set(link.HeaderEndpoint, endpoint)
+	m := nats.NewMsg(relaylink.Request(terminalID))
+	m.Header.Set(relaylink.HeaderEndpoint, endpoint)
 	if caller != "" {
-		m.Header.Set(link.HeaderCaller, caller)
+		m.Header.Set(relaylink.HeaderCaller, caller)
 	}
 	m.Data = body
 	resp, err := r.nc.RequestMsgWithContext(ctx, m)
@@ -179,13 +179,13 @@ func (r *Relay) Call(ctx context.Context, terminalID, endpoint string, body []by
 	case err != nil:
 		return Answer{}, err
 	}
-	status, err := strconv.Atoi(resp.Header.Get(link.HeaderStatus))
+	status, err := strconv.Atoi(resp.Header.Get(relaylink.HeaderStatus))
 	if err != nil || status < 100 || status > 599 {
-		return Answer{}, fmt.Errorf("terminal %s answered without a valid %s", terminalID, link.HeaderStatus)
+		return Answer{}, fmt.Errorf("terminal %s answered without a valid %s", terminalID, relaylink.HeaderStatus)
 	}
 	a := Answer{Status: status, Headers: http.Header{}, Body: resp.Data}
 	for k, vs := range resp.Header {
-		if name, ok := strings.CutPrefix(k, link.HeaderResponsePrefix); ok && name != "" {
+		if name, ok := strings.CutPrefix(k, relaylink.HeaderResponsePrefix); ok && name != "" {
 			for _, v := range vs {
 				a.Headers.Add(name, v)
 			}
@@ -197,7 +197,7 @@ func (r *Relay) Call(ctx context.Context, terminalID, endpoint string, body []by
 // ConsumeOutcomes hands every outcome terminals publish to handle, once
 // across all relay processes (a shared durable consumer); an outcome whose
 // handling fails is delivered again. It runs until ctx ends.
-func (r *Relay) ConsumeOutcomes(ctx context.Context, handle func(context.Context, link.OutcomeMessage) error) error {
+func (r *Relay) ConsumeOutcomes(ctx context.Context, handle func(context.Context, relaylink.OutcomeMessage) error) error {
 	js := r.store.JetStream()
 	c, err := js.CreateOrUpdateConsumer(ctx, store.StreamOutcomes, jetstream.ConsumerConfig{
 		Durable: "relay-outcomes", AckPolicy: jetstream.AckExplicitPolicy, AckWait: 30 * time.Second,
@@ -207,7 +207,7 @@ func (r *Relay) ConsumeOutcomes(ctx context.Context, handle func(context.Context
 		return err
 	}
 	cc, err := c.Consume(func(m jetstream.Msg) {
-		var o link.OutcomeMessage
+		var o relaylink.OutcomeMessage
 		if err := json.Unmarshal(m.Data(), &o); err != nil {
 			r.log.Warn().Err(err).Str("subject", m.Subject()).Msg("outcome not JSON; dropped")
 			_ = m.Term()

@@ -15,10 +15,10 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/vinr/cashlessd/cloud/fiuu"
-	"github.com/vinr/cashlessd/cloud/link"
 	"github.com/vinr/cashlessd/cloud/relay"
 	"github.com/vinr/cashlessd/cloud/server"
 	"github.com/vinr/cashlessd/cloud/store"
+	"github.com/vinr/cashlessd/relaylink"
 )
 
 const (
@@ -195,7 +195,7 @@ func TestPendingTransferResolvedByTheOutcomeStream(t *testing.T) {
 	}
 	body, _ := json.Marshal(map[string]any{"status": "approved", "reference": "SLOW1", "transactionId": "tx-late",
 		"amount": 1234, "currency": "MYR", "cardScheme": "MASTERCARD"})
-	if err := term.PublishOutcome(t.Context(), link.OutcomeMessage{Endpoint: "sale", Reference: "SLOW1", TransactionID: "tx-late",
+	if err := term.PublishOutcome(t.Context(), relaylink.OutcomeMessage{Endpoint: "sale", Reference: "SLOW1", TransactionID: "tx-late",
 		HTTPStatus: 200, Body: body, FinishedAt: time.Now().UTC().Format(time.RFC3339)}); err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +301,7 @@ func TestBinding(t *testing.T) {
 	}
 	eventually(t, "the terminal heard of its unbinding", func() bool {
 		c := exp.Control()
-		return len(c) > 0 && c[0].Action == link.ActionUnbound
+		return len(c) > 0 && c[0].Action == relaylink.ActionUnbound
 	})
 	_, list := e.json("GET", "/api/terminals", nil)
 	if n := len(list["data"].([]any)); n != 0 {
@@ -427,10 +427,10 @@ func TestTerminalsAreConfinedToTheirSubjects(t *testing.T) {
 	waitConnected(t, p, b.ID)
 	errs := make(chan error, 4)
 	a.Conn().SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err })
-	if _, err := a.Conn().Subscribe(link.Request(b.ID), func(*nats.Msg) { t.Error("terminal A received B's call") }); err != nil {
+	if _, err := a.Conn().Subscribe(relaylink.Request(b.ID), func(*nats.Msg) { t.Error("terminal A received B's call") }); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Conn().Publish(link.Hello(b.ID), []byte(`{}`)); err != nil {
+	if err := a.Conn().Publish(relaylink.Hello(b.ID), []byte(`{}`)); err != nil {
 		t.Fatal(err)
 	}
 	_ = a.Conn().Flush()

@@ -30,12 +30,12 @@ import (
 	"github.com/vinr/cashlessd/cloud/auth"
 	"github.com/vinr/cashlessd/cloud/clock"
 	"github.com/vinr/cashlessd/cloud/fiuu"
-	"github.com/vinr/cashlessd/cloud/link"
 	"github.com/vinr/cashlessd/cloud/native"
 	"github.com/vinr/cashlessd/cloud/natsnode"
 	"github.com/vinr/cashlessd/cloud/relay"
 	"github.com/vinr/cashlessd/cloud/store"
 	"github.com/vinr/cashlessd/daemon/metrics"
+	"github.com/vinr/cashlessd/relaylink"
 )
 
 // The simulator's POS account (the docs' example secret, so the published
@@ -204,7 +204,7 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 	go func() {
 		defer close(p.done)
 		for runCtx.Err() == nil {
-			err := p.Relay.ConsumeOutcomes(runCtx, func(ctx context.Context, o link.OutcomeMessage) error {
+			err := p.Relay.ConsumeOutcomes(runCtx, func(ctx context.Context, o relaylink.OutcomeMessage) error {
 				return fiuuAPI.RecordOutcome(ctx, o.TerminalID, o.Endpoint, o.Reference, o.HTTPStatus, o.Body)
 			})
 			if err != nil && runCtx.Err() == nil {

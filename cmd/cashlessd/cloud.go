@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vinr/cashlessd/cloud/link"
 	"github.com/vinr/cashlessd/daemon/admin"
+	"github.com/vinr/cashlessd/relaylink"
 )
 
 // cloudCommand runs `cloud bind` and `cloud unbind` against the running
@@ -50,7 +50,7 @@ func (m *Main) cloudCommand(ctx context.Context, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	var ans link.BindAnswer
+	var ans relaylink.BindAnswer
 	if args[0] == "bind" {
 		ans, err = admin.CloudBind(ctx, cfg.DataDir, key)
 	} else {

@@ -13,8 +13,8 @@ import (
 
 	"github.com/nats-io/nkeys"
 
-	"github.com/vinr/cashlessd/cloud/link"
 	"github.com/vinr/cashlessd/internal/natstest"
+	"github.com/vinr/cashlessd/relaylink"
 )
 
 // simTerminalID is the terminal ID simulator mode takes by default.
@@ -106,7 +106,7 @@ func TestCloudRelayedCallsAnswerAsTheLAN(t *testing.T) {
 		t.Fatalf("LAN replay %d %s %v\nrelayed %s", lan.status, lan.raw, lan.header, first.Body)
 	}
 	again := relayedMatches(t, relay, d, "sale", sale)
-	if again.Header.Get(link.HeaderResponsePrefix+"Idempotent-Replayed") != "true" {
+	if again.Header.Get(relaylink.HeaderResponsePrefix+"Idempotent-Replayed") != "true" {
 		t.Fatalf("relayed replay headers %v", again.Header)
 	}
 	var tx struct{ TransactionID string }
@@ -201,7 +201,7 @@ func TestCloudRelayedCallsAnswerAsTheLAN(t *testing.T) {
 		}
 	}
 	// A relay-side unbind: the terminal reconnects and stays reachable.
-	if err := relay.Control(simTerminalID, link.ControlMessage{Action: "unbound", MerchantID: "merch1"}); err != nil {
+	if err := relay.Control(simTerminalID, relaylink.ControlMessage{Action: "unbound", MerchantID: "merch1"}); err != nil {
 		t.Fatal(err)
 	}
 	d.waitCloud("connected")

@@ -9,7 +9,7 @@
 // heartbeat), publishes each finished transaction's outcome to JetStream
 // through an outbox on disk (retried until acknowledged, across link drops
 // and restarts), binds and unbinds the terminal, and follows the relay's
-// control notices. The subjects and messages are package cloud/link's.
+// control notices. The subjects and messages are package relaylink's.
 package cloudlink
 
 import (
@@ -31,10 +31,10 @@ import (
 	"github.com/nats-io/nkeys"
 	"github.com/rs/zerolog"
 
-	"github.com/vinr/cashlessd/cloud/link"
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/daemon/api"
 	"github.com/vinr/cashlessd/daemon/api/wire"
+	"github.com/vinr/cashlessd/relaylink"
 )
 
 // Config is what the link needs to know.
@@ -54,7 +54,7 @@ type Config struct {
 	TerminalID      string
 	Model           string
 	SoftwareVersion string
-	// Simulator also presents link.SimulatorToken, which a relay in
+	// Simulator also presents relaylink.SimulatorToken, which a relay in
 	// simulator mode accepts.
 	Simulator bool
 }
@@ -70,7 +70,7 @@ type BusyReporter interface {
 	Busy() bool
 }
 
-// Timing of the link.
+// Timing of the relaylink.
 const (
 	// minBackoff and maxBackoff bound the wait between reconnects (doubled
 	// each failed attempt, plus up to a second of jitter).
@@ -97,7 +97,7 @@ type Link struct {
 	since   time.Time
 	nc      *nats.Conn
 	js      jetstream.JetStream
-	calls   *nats.Subscription // link.Request: dropped first at Close
+	calls   *nats.Subscription // relaylink.Request: dropped first at Close
 	handler Handler
 	busy    BusyReporter
 	closing bool // Close has begun: no new relayed call
@@ -113,7 +113,7 @@ type Link struct {
 // New loads (or makes, on first start) the terminal's NKey and opens the
 // outbox. It does not connect: Start does.
 func New(cfg Config, log zerolog.Logger) (*Link, error) {
-	if err := link.ValidTerminalID(cfg.TerminalID); err != nil {
+	if err := relaylink.ValidTerminalID(cfg.TerminalID); err != nil {
 		return nil, fmt.Errorf("cloud: %w", err)
 	}
 	if cfg.URL == "" {
@@ -199,7 +199,7 @@ func (l *Link) Start(ctx context.Context, h Handler, busy BusyReporter) (err err
 		nats.Name(l.cfg.TerminalID),
 		nats.Nkey(l.public, l.key.Sign),
 		nats.Secure(tlsConfig),
-		nats.CustomInboxPrefix(link.Inbox(l.cfg.TerminalID)),
+		nats.CustomInboxPrefix(relaylink.Inbox(l.cfg.TerminalID)),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
 		nats.CustomReconnectDelay(backoff),
@@ -221,7 +221,7 @@ func (l *Link) Start(ctx context.Context, h Handler, busy BusyReporter) (err err
 		}),
 	}
 	if l.cfg.Simulator {
-		opts = append(opts, nats.Token(link.SimulatorToken))
+		opts = append(opts, nats.Token(relaylink.SimulatorToken))
 	}
 	l.mu.Lock()
 	l.handler, l.busy = h, busy
@@ -240,12 +240,12 @@ func (l *Link) Start(ctx context.Context, h Handler, busy BusyReporter) (err err
 	l.nc, l.js, l.cancel = nc, js, cancel
 	l.mu.Unlock()
 	id := l.cfg.TerminalID
-	calls, err := nc.Subscribe(link.Request(id), func(m *nats.Msg) { l.serve(base, m) })
+	calls, err := nc.Subscribe(relaylink.Request(id), func(m *nats.Msg) { l.serve(base, m) })
 	if err != nil {
 		l.Close()
 		return fmt.Errorf("cloud: %w", err)
 	}
-	if _, err := nc.Subscribe(link.Control(id), l.control); err != nil {
+	if _, err := nc.Subscribe(relaylink.Control(id), l.control); err != nil {
 		l.Close()
 		return fmt.Errorf("cloud: %w", err)
 	}
@@ -262,7 +262,7 @@ func (l *Link) Start(ctx context.Context, h Handler, busy BusyReporter) (err err
 	return nil
 }
 
-// Close stops the link. New calls are refused at once (the relay finds no
+// Close stops the relaylink. New calls are refused at once (the relay finds no
 // terminal to answer); relayed calls in progress finish first (they are
 // transactions) and their outcomes stay in the outbox for the next start.
 func (l *Link) Close() {
@@ -357,7 +357,7 @@ func (l *Link) conn() *nats.Conn {
 // heartbeat publishes the Hello on each connect and every heartbeat.
 func (l *Link) heartbeat(ctx context.Context) {
 	defer l.work.Done()
-	tick := time.NewTicker(link.HeartbeatIntervalSeconds * time.Second)
+	tick := time.NewTicker(relaylink.HeartbeatIntervalSeconds * time.Second)
 	defer tick.Stop()
 	for {
 		select {
@@ -379,7 +379,7 @@ func (l *Link) hello() {
 	l.mu.Lock()
 	busy := l.busy
 	l.mu.Unlock()
-	msg := link.HelloMessage{TerminalID: l.cfg.TerminalID, PublicKey: l.public, Model: l.cfg.Model,
+	msg := relaylink.HelloMessage{TerminalID: l.cfg.TerminalID, PublicKey: l.public, Model: l.cfg.Model,
 		SoftwareVersion: l.cfg.SoftwareVersion, Simulator: l.cfg.Simulator, SentAt: time.Now().UTC().Format(time.RFC3339)}
 	if busy != nil {
 		msg.Busy = busy.Busy()
@@ -388,7 +388,7 @@ func (l *Link) hello() {
 	if err != nil {
 		return
 	}
-	if err := nc.Publish(link.Hello(l.cfg.TerminalID), data); err != nil {
+	if err := nc.Publish(relaylink.Hello(l.cfg.TerminalID), data); err != nil {
 		l.log.Debug().Err(err).Msg("hello not sent")
 	}
 }
@@ -407,19 +407,19 @@ func (l *Link) serve(base context.Context, m *nats.Msg) {
 	l.mu.Unlock()
 	go func() {
 		defer l.running.Done()
-		endpoint, caller := m.Header.Get(link.HeaderEndpoint), m.Header.Get(link.HeaderCaller)
+		endpoint, caller := m.Header.Get(relaylink.HeaderEndpoint), m.Header.Get(relaylink.HeaderCaller)
 		ans := h.ServeRelayed(base, endpoint, m.Data, caller)
 		if m.Reply == "" {
 			return
 		}
 		reply := nats.NewMsg(m.Reply)
-		reply.Header.Set(link.HeaderStatus, strconv.Itoa(ans.Status))
+		reply.Header.Set(relaylink.HeaderStatus, strconv.Itoa(ans.Status))
 		for name, values := range ans.Header {
 			if name == "Connection" || name == "Content-Length" {
 				continue
 			}
 			for _, v := range values {
-				reply.Header.Add(link.HeaderResponsePrefix+name, v)
+				reply.Header.Add(relaylink.HeaderResponsePrefix+name, v)
 			}
 		}
 		reply.Data = ans.Body
@@ -432,7 +432,7 @@ func (l *Link) serve(base context.Context, m *nats.Msg) {
 
 // control follows a relay notice.
 func (l *Link) control(m *nats.Msg) {
-	var c link.ControlMessage
+	var c relaylink.ControlMessage
 	if err := json.Unmarshal(m.Data, &c); err != nil {
 		l.log.Warn().Msg("unreadable control message from the relay")
 		return
@@ -459,7 +459,7 @@ func (l *Link) reconnect() {
 // Outcome stores a finished transaction's answer in the outbox, to be
 // published until acknowledged (api.OutcomeSink).
 func (l *Link) Outcome(o api.Outcome) {
-	msg := link.OutcomeMessage{TerminalID: l.cfg.TerminalID, Endpoint: o.Endpoint, Reference: o.Reference,
+	msg := relaylink.OutcomeMessage{TerminalID: l.cfg.TerminalID, Endpoint: o.Endpoint, Reference: o.Reference,
 		TransactionID: o.TransactionID, HTTPStatus: o.Status, Body: o.Body, FinishedAt: time.Now().UTC().Format(time.RFC3339Nano)}
 	data, err := json.Marshal(msg)
 	if err == nil {
@@ -516,7 +516,7 @@ func (l *Link) flushOutbox(ctx context.Context) bool {
 			continue
 		}
 		pctx, cancel := context.WithTimeout(ctx, requestTimeout)
-		msg := &nats.Msg{Subject: link.Outcome(l.cfg.TerminalID), Data: data, Header: nats.Header{}}
+		msg := &nats.Msg{Subject: relaylink.Outcome(l.cfg.TerminalID), Data: data, Header: nats.Header{}}
 		_, err = js.PublishMsg(pctx, msg, jetstream.WithMsgID(l.cfg.TerminalID+"-"+name))
 		cancel()
 		if err != nil {
@@ -532,16 +532,16 @@ func (l *Link) flushOutbox(ctx context.Context) bool {
 
 // Bind asks the relay to bind this terminal: with a one-time key, or by
 // express binding when key is "" (the relay has the terminal prebound).
-// A bind that changed the binding reconnects the link.
-func (l *Link) Bind(ctx context.Context, key string) (link.BindAnswer, error) {
-	subject := link.Bind
+// A bind that changed the binding reconnects the relaylink.
+func (l *Link) Bind(ctx context.Context, key string) (relaylink.BindAnswer, error) {
+	subject := relaylink.Bind
 	if key == "" {
-		subject = link.ExpressBind
+		subject = relaylink.ExpressBind
 	}
-	req, err := json.Marshal(link.BindRequest{Key: key, TerminalID: l.cfg.TerminalID, PublicKey: l.public,
+	req, err := json.Marshal(relaylink.BindRequest{Key: key, TerminalID: l.cfg.TerminalID, PublicKey: l.public,
 		Model: l.cfg.Model, SoftwareVersion: l.cfg.SoftwareVersion})
 	if err != nil {
-		return link.BindAnswer{}, err
+		return relaylink.BindAnswer{}, err
 	}
 	ans, err := l.ask(ctx, subject, req)
 	if err == nil && ans.Bound {
@@ -552,8 +552,8 @@ func (l *Link) Bind(ctx context.Context, key string) (link.BindAnswer, error) {
 }
 
 // Unbind asks the relay to drop this terminal's binding.
-func (l *Link) Unbind(ctx context.Context) (link.BindAnswer, error) {
-	ans, err := l.ask(ctx, link.Unbind(l.cfg.TerminalID), nil)
+func (l *Link) Unbind(ctx context.Context) (relaylink.BindAnswer, error) {
+	ans, err := l.ask(ctx, relaylink.Unbind(l.cfg.TerminalID), nil)
 	if err == nil && ans.Error == "" {
 		l.log.Info().Msg("terminal unbound on the cloud relay")
 		l.reconnect()
@@ -588,20 +588,20 @@ var ErrNotConnected = errors.New("the cloud link is not connected")
 
 // ask sends a request to the relay and reads its BindAnswer. A link that
 // is reconnecting (after a bind, say) is waited for, up to requestTimeout.
-func (l *Link) ask(ctx context.Context, subject string, data []byte) (link.BindAnswer, error) {
+func (l *Link) ask(ctx context.Context, subject string, data []byte) (relaylink.BindAnswer, error) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	nc, err := l.waitConnected(ctx)
 	if err != nil {
-		return link.BindAnswer{}, err
+		return relaylink.BindAnswer{}, err
 	}
 	m, err := nc.RequestWithContext(ctx, subject, data)
 	if err != nil {
-		return link.BindAnswer{}, fmt.Errorf("the relay did not answer: %w", err)
+		return relaylink.BindAnswer{}, fmt.Errorf("the relay did not answer: %w", err)
 	}
-	var ans link.BindAnswer
+	var ans relaylink.BindAnswer
 	if err := json.Unmarshal(m.Data, &ans); err != nil {
-		return link.BindAnswer{}, fmt.Errorf("unreadable answer from the relay")
+		return relaylink.BindAnswer{}, fmt.Errorf("unreadable answer from the relay")
 	}
 	return ans, nil
 }
@@ -638,9 +638,9 @@ func Probe(ctx context.Context, cfg Config) (string, error) {
 		timeout = time.Until(dl)
 	}
 	opts := []nats.Option{nats.Name(cfg.TerminalID), nats.Nkey(public, kp.Sign), nats.Secure(tc),
-		nats.Timeout(timeout), nats.NoReconnect(), nats.CustomInboxPrefix(link.Inbox(cfg.TerminalID))}
+		nats.Timeout(timeout), nats.NoReconnect(), nats.CustomInboxPrefix(relaylink.Inbox(cfg.TerminalID))}
 	if cfg.Simulator {
-		opts = append(opts, nats.Token(link.SimulatorToken))
+		opts = append(opts, nats.Token(relaylink.SimulatorToken))
 	}
 	nc, err := nats.Connect(cfg.URL, opts...)
 	if err != nil {

@@ -12,12 +12,12 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/vinr/cashlessd/cloud/link"
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/daemon/api"
 	"github.com/vinr/cashlessd/daemon/cloudlink"
 	"github.com/vinr/cashlessd/internal/logbuf"
 	"github.com/vinr/cashlessd/internal/natstest"
+	"github.com/vinr/cashlessd/relaylink"
 )
 
 const terminalID = "term_TEST_0001"
@@ -141,9 +141,9 @@ func TestConnectsWithItsKeyAndAnswersCalls(t *testing.T) {
 	if ans.Status != 402 || string(ans.Body) != `preauth/complete|{"a":1}|natstest` {
 		t.Fatalf("answer %d %s", ans.Status, ans.Body)
 	}
-	if ans.Header.Get(link.HeaderResponsePrefix+"Idempotent-Replayed") != "true" ||
-		ans.Header.Get(link.HeaderResponsePrefix+"Content-Type") != "application/json" ||
-		ans.Header.Get(link.HeaderResponsePrefix+"Connection") != "" {
+	if ans.Header.Get(relaylink.HeaderResponsePrefix+"Idempotent-Replayed") != "true" ||
+		ans.Header.Get(relaylink.HeaderResponsePrefix+"Content-Type") != "application/json" ||
+		ans.Header.Get(relaylink.HeaderResponsePrefix+"Connection") != "" {
 		t.Fatalf("headers %v", ans.Header)
 	}
 	waitFor(t, "hello", func() bool {

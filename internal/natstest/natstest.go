@@ -1,7 +1,7 @@
 // Package natstest runs, for tests of the terminal's cloud link, an
 // embedded NATS server with TLS and JetStream on a loopback port that
 // authenticates as a relay would (terminals by their NKey, confined to
-// their own subjects; simulator terminals by link.SimulatorToken; the
+// their own subjects; simulator terminals by relaylink.SimulatorToken; the
 // test's relay by a token of its own), and a fake relay that answers bind
 // requests, relays calls and reads the outcomes stream. Tests only.
 package natstest
@@ -26,7 +26,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/vinr/cashlessd/certs"
-	"github.com/vinr/cashlessd/cloud/link"
+	"github.com/vinr/cashlessd/relaylink"
 )
 
 // OutcomeStream is the JetStream stream of terminals' outcomes the fake
@@ -56,7 +56,7 @@ type Server struct {
 // Option adjusts a Server.
 type Option func(*Server)
 
-// AcceptSimulator accepts any terminal that presents link.SimulatorToken,
+// AcceptSimulator accepts any terminal that presents relaylink.SimulatorToken,
 // as a relay in simulator mode does.
 func AcceptSimulator() Option { return func(s *Server) { s.simTok = true } }
 
@@ -170,7 +170,7 @@ func (s *Server) connect() (*nats.Conn, error) {
 
 // authenticator accepts the relay by its token, terminals by their NKey
 // (the signature of the server's nonce), and simulator terminals by
-// link.SimulatorToken when allowed; a terminal may use only its own
+// relaylink.SimulatorToken when allowed; a terminal may use only its own
 // subjects and the bind subjects.
 type authenticator struct {
 	simulator bool
@@ -188,24 +188,24 @@ func (a *authenticator) Check(c server.ClientAuthentication) bool {
 		return true
 	}
 	id := o.Name
-	if link.ValidTerminalID(id) != nil {
+	if relaylink.ValidTerminalID(id) != nil {
 		return false
 	}
 	switch {
-	case a.simulator && o.Token == link.SimulatorToken:
+	case a.simulator && o.Token == relaylink.SimulatorToken:
 	case o.Nkey != "" && a.known(o.Nkey, id) && signed(o.Nkey, o.Sig, c.GetNonce()):
 	case a.unbound && o.Nkey != "" && signed(o.Nkey, o.Sig, c.GetNonce()):
 		c.RegisterUser(&server.User{Username: id, Permissions: &server.Permissions{
-			Publish:   &server.SubjectPermission{Allow: []string{link.Bind, link.ExpressBind}},
-			Subscribe: &server.SubjectPermission{Allow: []string{link.Inbox(id) + ".>"}},
+			Publish:   &server.SubjectPermission{Allow: []string{relaylink.Bind, relaylink.ExpressBind}},
+			Subscribe: &server.SubjectPermission{Allow: []string{relaylink.Inbox(id) + ".>"}},
 		}})
 		return true
 	default:
 		return false
 	}
 	c.RegisterUser(&server.User{Username: id, Permissions: &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: []string{link.Own(id), link.Bind, link.ExpressBind}},
-		Subscribe: &server.SubjectPermission{Allow: []string{link.Own(id)}},
+		Publish:   &server.SubjectPermission{Allow: []string{relaylink.Own(id), relaylink.Bind, relaylink.ExpressBind}},
+		Subscribe: &server.SubjectPermission{Allow: []string{relaylink.Own(id)}},
 		Response:  &server.ResponsePermission{MaxMsgs: 1, Expires: time.Minute},
 	}})
 	return true
@@ -243,8 +243,8 @@ type Relay struct {
 	js  jetstream.JetStream
 
 	mu       sync.Mutex
-	hellos   map[string]link.HelloMessage
-	binds    []link.BindRequest
+	hellos   map[string]relaylink.HelloMessage
+	binds    []relaylink.BindRequest
 	unbinds  []string
 	prebound map[string]bool
 	keys     map[string]string // terminal ID -> the key it bound with
@@ -265,27 +265,27 @@ func StartRelay(t testing.TB, s *Server) *Relay {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: OutcomeStream,
-		Subjects: []string{link.Outcome("*")}, Duplicates: 10 * time.Minute}); err != nil {
+		Subjects: []string{relaylink.Outcome("*")}, Duplicates: 10 * time.Minute}); err != nil {
 		t.Fatal(err)
 	}
-	r := &Relay{t: t, srv: s, nc: nc, js: js, hellos: map[string]link.HelloMessage{}, prebound: map[string]bool{},
+	r := &Relay{t: t, srv: s, nc: nc, js: js, hellos: map[string]relaylink.HelloMessage{}, prebound: map[string]bool{},
 		keys: map[string]string{}}
 	sub := func(subject string, h nats.MsgHandler) {
 		if _, err := nc.Subscribe(subject, h); err != nil {
 			t.Fatal(err)
 		}
 	}
-	sub(link.Hello("*"), func(m *nats.Msg) {
-		var h link.HelloMessage
+	sub(relaylink.Hello("*"), func(m *nats.Msg) {
+		var h relaylink.HelloMessage
 		if json.Unmarshal(m.Data, &h) == nil {
 			r.mu.Lock()
 			r.hellos[h.TerminalID] = h
 			r.mu.Unlock()
 		}
 	})
-	sub(link.Bind, func(m *nats.Msg) { r.bind(m, false) })
-	sub(link.ExpressBind, func(m *nats.Msg) { r.bind(m, true) })
-	sub(link.Unbind("*"), func(m *nats.Msg) {
+	sub(relaylink.Bind, func(m *nats.Msg) { r.bind(m, false) })
+	sub(relaylink.ExpressBind, func(m *nats.Msg) { r.bind(m, true) })
+	sub(relaylink.Unbind("*"), func(m *nats.Msg) {
 		id := strings.Split(m.Subject, ".")[2]
 		r.mu.Lock()
 		r.unbinds = append(r.unbinds, id)
@@ -294,7 +294,7 @@ func StartRelay(t testing.TB, s *Server) *Relay {
 		if key != "" {
 			r.srv.Forget(key)
 		}
-		r.answer(m, link.BindAnswer{})
+		r.answer(m, relaylink.BindAnswer{})
 	})
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
@@ -310,9 +310,9 @@ func (r *Relay) Prebind(terminalID string) {
 }
 
 func (r *Relay) bind(m *nats.Msg, express bool) {
-	var req link.BindRequest
-	if err := json.Unmarshal(m.Data, &req); err != nil || link.ValidTerminalID(req.TerminalID) != nil || req.PublicKey == "" {
-		r.answer(m, link.BindAnswer{Error: "invalid_request", Message: "unreadable bind request"})
+	var req relaylink.BindRequest
+	if err := json.Unmarshal(m.Data, &req); err != nil || relaylink.ValidTerminalID(req.TerminalID) != nil || req.PublicKey == "" {
+		r.answer(m, relaylink.BindAnswer{Error: "invalid_request", Message: "unreadable bind request"})
 		return
 	}
 	r.mu.Lock()
@@ -324,32 +324,32 @@ func (r *Relay) bind(m *nats.Msg, express bool) {
 		r.keys[req.TerminalID] = req.PublicKey
 		r.mu.Unlock()
 		r.srv.Accept(req.PublicKey, req.TerminalID)
-		r.answer(m, link.BindAnswer{Bound: true, MerchantID: "merch1"})
+		r.answer(m, relaylink.BindAnswer{Bound: true, MerchantID: "merch1"})
 	}
 	switch {
 	case express && prebound:
 		bound()
 	case express:
-		r.answer(m, link.BindAnswer{Error: "not_prebound", Message: "this terminal is not prebound"})
+		r.answer(m, relaylink.BindAnswer{Error: "not_prebound", Message: "this terminal is not prebound"})
 	case req.Key == "good-key":
 		bound()
 	case req.Key == "used-key":
-		r.answer(m, link.BindAnswer{Error: "key_used", Message: "this key was used already"})
+		r.answer(m, relaylink.BindAnswer{Error: "key_used", Message: "this key was used already"})
 	default:
-		r.answer(m, link.BindAnswer{Error: "key_unknown", Message: "no such key"})
+		r.answer(m, relaylink.BindAnswer{Error: "key_unknown", Message: "no such key"})
 	}
 }
 
-func (r *Relay) answer(m *nats.Msg, a link.BindAnswer) {
+func (r *Relay) answer(m *nats.Msg, a relaylink.BindAnswer) {
 	data, _ := json.Marshal(a)
 	_ = m.Respond(data)
 }
 
 // Binds are the bind requests received so far.
-func (r *Relay) Binds() []link.BindRequest {
+func (r *Relay) Binds() []relaylink.BindRequest {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]link.BindRequest(nil), r.binds...)
+	return append([]relaylink.BindRequest(nil), r.binds...)
 }
 
 // Unbinds are the terminals that asked to be unbound so far.
@@ -360,7 +360,7 @@ func (r *Relay) Unbinds() []string {
 }
 
 // Hello is the last hello of a terminal, if any.
-func (r *Relay) Hello(terminalID string) (link.HelloMessage, bool) {
+func (r *Relay) Hello(terminalID string) (relaylink.HelloMessage, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h, ok := r.hellos[terminalID]
@@ -377,9 +377,9 @@ type Answer struct {
 // Call relays one API call to a terminal and waits up to timeout for the
 // answer.
 func (r *Relay) Call(terminalID, endpoint string, body []byte, timeout time.Duration) (Answer, error) {
-	m := nats.NewMsg(link.Request(terminalID))
-	m.Header.Set(link.HeaderEndpoint, endpoint)
-	m.Header.Set(link.HeaderCaller, "natstest")
+	m := nats.NewMsg(relaylink.Request(terminalID))
+	m.Header.Set(relaylink.HeaderEndpoint, endpoint)
+	m.Header.Set(relaylink.HeaderCaller, "natstest")
 	m.Data = body
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -387,38 +387,38 @@ func (r *Relay) Call(terminalID, endpoint string, body []byte, timeout time.Dura
 	if err != nil {
 		return Answer{}, err
 	}
-	status, err := strconv.Atoi(resp.Header.Get(link.HeaderStatus))
+	status, err := strconv.Atoi(resp.Header.Get(relaylink.HeaderStatus))
 	if err != nil {
-		return Answer{}, fmt.Errorf("no %s header", link.HeaderStatus)
+		return Answer{}, fmt.Errorf("no %s header", relaylink.HeaderStatus)
 	}
 	return Answer{Status: status, Header: resp.Header, Body: resp.Data}, nil
 }
 
 // Control sends a relay notice to a terminal.
-func (r *Relay) Control(terminalID string, c link.ControlMessage) error {
+func (r *Relay) Control(terminalID string, c relaylink.ControlMessage) error {
 	data, err := json.Marshal(c)
 	if err != nil {
 		return err
 	}
-	return r.nc.Publish(link.Control(terminalID), data)
+	return r.nc.Publish(relaylink.Control(terminalID), data)
 }
 
 // Outcomes are every outcome the stream holds for a terminal, oldest
 // first.
-func (r *Relay) Outcomes(terminalID string) ([]link.OutcomeMessage, error) {
+func (r *Relay) Outcomes(terminalID string) ([]relaylink.OutcomeMessage, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	stream, err := r.js.Stream(ctx, OutcomeStream)
 	if err != nil {
 		return nil, err
 	}
-	var out []link.OutcomeMessage
+	var out []relaylink.OutcomeMessage
 	for seq := uint64(1); ; seq++ {
 		raw, err := stream.GetMsg(ctx, seq)
 		if err != nil {
 			break
 		}
-		var o link.OutcomeMessage
+		var o relaylink.OutcomeMessage
 		if err := json.Unmarshal(raw.Data, &o); err != nil {
 			return nil, err
 		}

@@ -1,4 +1,4 @@
-// Package link is the contract between a terminal (cashlessd) and the relay
+// Package relaylink is the contract between a terminal (cashlessd) and the relay
 // (cashless-cloud) over NATS: the subjects each side uses, the headers that
 // carry an HTTP-shaped call, and the JSON messages of presence and binding.
 // Both sides import it; nothing else lives here.
@@ -7,7 +7,7 @@
 // reports). It connects to NATS with its own NKey. Everything addressed to
 // one terminal lives under Prefix + "." + terminalID, so NATS permissions can
 // confine a terminal to its own subjects.
-package link
+package relaylink
 
 import (
 	"fmt"
