@@ -13,7 +13,6 @@ import (
 
 	apiclient "github.com/vinr/cashlessd/client"
 	"github.com/vinr/cashlessd/daemon/api/wire"
-	"github.com/vinr/cashlessd/discovery"
 )
 
 // Reconnect delays of `cashless events`: the first retry, and the longest
@@ -50,26 +49,11 @@ func (m *Main) events(ctx context.Context, o *options, args []string) error {
 	if *after < 0 || *count < 0 {
 		return m.usageError("events: --after and --count must not be negative")
 	}
-	if err := m.usePairing(o); err != nil {
-		return m.usageError(err.Error())
-	}
-	var found *discovery.Terminal
-	if o.terminal != "" && o.key != "" {
-		t, err := discovery.Resolve(ctx, o.terminal, resolveWait)
-		if err != nil {
-			fmt.Fprintf(m.Stderr, "cashless: --terminal: %v\n", err)
-			return exitWith(exitTransport, err.Error())
-		}
-		o.addr, found = t.Address, &t
-	}
-	s, err := newSession(o, m.Version)
+	s, err := m.openSession(ctx, o)
 	if err != nil {
-		return m.usageError(err.Error())
+		return err
 	}
 	defer s.client.close()
-	if found != nil && o.pin == "" {
-		trustResolved(s.client, *found)
-	}
 	return m.followEvents(ctx, s, *after, *count)
 }
 

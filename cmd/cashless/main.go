@@ -20,8 +20,6 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
-
-	"github.com/vinr/cashlessd/discovery"
 )
 
 func main() {
@@ -106,24 +104,9 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return m.usageError(fmt.Sprintf("%s: %v", name, err))
 	}
-	if err := m.usePairing(o); err != nil {
-		return m.usageError(err.Error())
-	}
-	var found *discovery.Terminal
-	if o.terminal != "" && o.key != "" {
-		t, err := discovery.Resolve(ctx, o.terminal, resolveWait)
-		if err != nil {
-			fmt.Fprintf(m.Stderr, "cashless: --terminal: %v\n", err)
-			return exitWith(exitTransport, err.Error())
-		}
-		o.addr, found = t.Address, &t
-	}
-	s, err := newSession(o, m.Version)
+	s, err := m.openSession(ctx, o)
 	if err != nil {
-		return m.usageError(err.Error())
-	}
-	if found != nil && o.pin == "" {
-		trustResolved(s.client, *found)
+		return err
 	}
 	return m.do(ctx, s, c)
 }

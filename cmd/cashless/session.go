@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	apiclient "github.com/vinr/cashlessd/client"
+	"github.com/vinr/cashlessd/discovery"
 )
 
 // session is a resolved terminal with the options of one run.
@@ -25,6 +26,33 @@ func newSession(o *options, version string) (*session, error) {
 		return nil, err
 	}
 	return &session{opts: o, client: c}, nil
+}
+
+// openSession fills the options from the stored pairing, resolves a
+// --terminal ID by mDNS (trusting the certificate it announces unless a pin
+// is set) and makes the session; a mistake is reported on stderr and
+// returned as the run's exit.
+func (m *Main) openSession(ctx context.Context, o *options) (*session, error) {
+	if err := m.usePairing(o); err != nil {
+		return nil, m.usageError(err.Error())
+	}
+	var found *discovery.Terminal
+	if o.terminal != "" && o.key != "" {
+		t, err := discovery.Resolve(ctx, o.terminal, resolveWait)
+		if err != nil {
+			fmt.Fprintf(m.Stderr, "cashless: --terminal: %v\n", err)
+			return nil, exitWith(exitTransport, err.Error())
+		}
+		o.addr, found = t.Address, &t
+	}
+	s, err := newSession(o, m.Version)
+	if err != nil {
+		return nil, m.usageError(err.Error())
+	}
+	if found != nil && o.pin == "" {
+		trustResolved(s.client, *found)
+	}
+	return s, nil
 }
 
 // do sends the call and shows the answer; a transaction whose answer is
