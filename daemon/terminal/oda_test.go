@@ -4,15 +4,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"testing"
-	"time"
-
-	"github.com/rs/zerolog"
 
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/emv"
 	"github.com/vinr/cashlessd/emv/oda"
-	"github.com/vinr/cashlessd/emv/reader"
-	"github.com/vinr/cashlessd/emv/reader/virtual"
 )
 
 // newODARig is the rig with a kernel that holds the simulator's test CA
@@ -20,23 +15,7 @@ import (
 // end over the pty.
 func newODARig(t *testing.T) *rig {
 	t.Helper()
-	vr, err := virtual.Start(t.Context(), virtual.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vr.Close() })
-	r, err := reader.New(reader.Config{Device: vr.Path()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	cfg := emv.DefaultConfig()
-	cfg.CAPKs = oda.TestCAPKs()
-	k, err := emv.NewKernel(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &rig{vr: vr, a: New(r, k, time.Now, zerolog.Nop())}
+	return newRig(t, func(cfg *emv.Config) { cfg.CAPKs = oda.TestCAPKs() })
 }
 
 func TestOfflineDataAuthenticationOverTheReader(t *testing.T) {

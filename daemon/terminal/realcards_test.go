@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/vinr/cashlessd/daemon"
 	"github.com/vinr/cashlessd/emv"
 	"github.com/vinr/cashlessd/emv/card"
@@ -99,26 +97,13 @@ func replayReal(t *testing.T, rc realCard, amount int64) (realResult, daemon.Car
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	vr, err := virtual.Start(ctx, virtual.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vr.Close() })
-	r, err := reader.New(reader.Config{Device: vr.Path()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	cfg := emv.DefaultConfig()
-	cfg.CAPKs = oda.TestCAPKs() // as in simulator mode: no scheme's CA keys
-	cfg.AIDs = append(cfg.AIDs, emv.AIDConfig{AID: emv.MustHex("A00000005945430100"), Scheme: "girocard",
-		Contact: true, Contactless: true, Version: emv.MustHex("0002"),
-		TACDenial: emv.MustHex("0010000000"), TACOnline: emv.MustHex("DC4004F800"), TACDefault: emv.MustHex("DC4000A800")})
-	k, err := emv.NewKernel(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := New(r, k, func() time.Time { return rc.day }, zerolog.Nop())
+	g := newRigAt(t, func() time.Time { return rc.day }, func(cfg *emv.Config) {
+		cfg.CAPKs = oda.TestCAPKs() // as in simulator mode: no scheme's CA keys
+		cfg.AIDs = append(cfg.AIDs, emv.AIDConfig{AID: emv.MustHex("A00000005945430100"), Scheme: "girocard",
+			Contact: true, Contactless: true, Version: emv.MustHex("0002"),
+			TACDenial: emv.MustHex("0010000000"), TACOnline: emv.MustHex("DC4004F800"), TACDefault: emv.MustHex("DC4000A800")})
+	})
+	vr, a := g.vr, g.a
 	prompts := &promptLog{}
 	a.ObservePrompts(prompts)
 	go func() {

@@ -22,8 +22,13 @@ type rig struct {
 
 func newRig(t *testing.T, edit ...func(*emv.Config)) *rig {
 	t.Helper()
-	ctx := t.Context()
-	vr, err := virtual.Start(ctx, virtual.Config{})
+	return newRigAt(t, time.Now, edit...)
+}
+
+// newRigAt is newRig with the acceptor's clock.
+func newRigAt(t *testing.T, now func() time.Time, edit ...func(*emv.Config)) *rig {
+	t.Helper()
+	vr, err := virtual.Start(t.Context(), virtual.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +46,7 @@ func newRig(t *testing.T, edit ...func(*emv.Config)) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &rig{vr: vr, a: New(r, k, time.Now, zerolog.Nop())}
+	return &rig{vr: vr, a: New(r, k, now, zerolog.Nop())}
 }
 
 // present waits for detection and presents the card image.
